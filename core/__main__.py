@@ -1,0 +1,193 @@
+"""Command line: `python -m core --help`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from core import api
+from core.models import Job, Stage
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _print_job(job: Job) -> None:
+    line = f"{job.id}  {job.status.value:<22} {job.platform:<10} {job.video_id:<16} {job.title or job.url}"
+    if job.status == Stage.FAILED:
+        line += f"\n    failed while {job.stage.label.lower()}: {job.error}"
+    print(line)
+
+
+def _job_json(job: Job) -> dict:
+    return {k: v for k, v in job.public_dict().items()
+            if k in ("id", "url", "platform", "video_id", "status", "stage", "error", "title", "duration",
+                     "uploader", "upload_date", "thumbnail_url", "webpage_url", "created_at", "stage_times")}
+
+
+def _finish(jobs: list[Job], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps([_job_json(j) for j in jobs], indent=2))
+    else:
+        for job in jobs:
+            _print_job(job)
+    return EXIT_FAILED if any(j.status == Stage.FAILED for j in jobs) else EXIT_OK
+
+
+def cmd_submit(args) -> int:
+    submissions = api.submit_many(args.urls, force=args.force)
+    for s in submissions:
+        if not s.created and not args.json:
+            print(f"already in the library: {s.job.id} ({s.job.status.value}); use --force to process it again",
+                  file=sys.stderr)
+    jobs = [s.job for s in submissions]
+    if args.wait:
+        jobs = api.wait([j.id for j in jobs], timeout=args.timeout)
+    return _finish(jobs, args.json)
+
+
+def cmd_run(args) -> int:
+    return _finish([api.run_now(args.url, force=args.force)], args.json)
+
+
+def cmd_jobs(args) -> int:
+    jobs = api.list_jobs(statuses=[args.status] if args.status else None)
+    if args.json:
+        print(json.dumps([_job_json(j) for j in jobs], indent=2))
+    else:
+        for job in jobs:
+            _print_job(job)
+    return EXIT_OK
+
+
+def cmd_show(args) -> int:
+    details = api.job_details(args.job_id)
+    if details is None:
+        print(f"No job {args.job_id} in the library.", file=sys.stderr)
+        return EXIT_INVALID
+    if args.json:
+        data = _job_json(api.get_job(args.job_id))
+        transcript, analysis = details["transcript"], details["analysis"]
+        data["transcript"] = transcript and {
+            "text": transcript["text"], "language": transcript["language"],
+            "segments": [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in transcript["segments"]],
+        }
+        data["analysis"] = analysis and {
+            "summary": analysis["summary"], "topics": analysis["topics"], "sentiment": analysis["sentiment"],
+            "category": analysis["category"], "language": analysis["language"],
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    job = api.get_job(args.job_id)
+    _print_job(job)
+    if details["analysis"]:
+        a = details["analysis"]
+        print(f"\nSummary: {a['summary']}\nTopics: {', '.join(a['topics'])}\n"
+              f"Sentiment: {a['sentiment']['label']} ({a['sentiment']['score']:+.2f})  Category: {a['category']}")
+    if details["transcript"]:
+        print(f"\nTranscript ({details['transcript']['language']}):")
+        for s in details["transcript"]["segments"]:
+            print(f"  [{_clock(s['start'])} - {_clock(s['end'])}] {s['text']}")
+    return EXIT_OK
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def cmd_search(args) -> int:
+    hits = api.search(args.query, limit=args.limit)
+    if args.json:
+        print(json.dumps([{"job_id": h.job_id, "video_id": h.video_id, "title": h.title, "start": h.start,
+                           "end": h.end, "text": h.text, "score": h.score, "url": h.url} for h in hits], indent=2,
+                         ensure_ascii=False))
+    else:
+        for h in hits:
+            print(f"{h.score:.3f}  {h.job_id}  {_clock(h.start)}  {h.title or h.video_id}\n        {h.text}")
+    return EXIT_OK
+
+
+def cmd_retry(args) -> int:
+    return _finish([api.retry(job_id) for job_id in args.job_ids], args.json)
+
+
+def cmd_delete(args) -> int:
+    for job_id in args.job_ids:
+        api.delete(job_id)
+    return EXIT_OK
+
+
+def cmd_worker(args) -> int:
+    from core.queue import run_worker
+
+    run_worker(burst=args.burst)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Video Insight Studio from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("submit", help="validate links and queue them for the worker")
+    p.add_argument("urls", nargs="+", metavar="URL")
+    p.add_argument("--wait", action="store_true", help="wait until every job completed or failed")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to wait at most (with --wait)")
+    p.add_argument("--force", action="store_true", help="process again videos already in the library")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("run", help="run the whole pipeline for one link in this process (no Redis needed)")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("jobs", help="list the library")
+    p.add_argument("--status", choices=[s.value for s in Stage])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("show", help="a job with its transcript and analysis")
+    p.add_argument("job_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("search", help="find moments by meaning across the library")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("retry", help="queue failed jobs again; they resume where they stopped")
+    p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_retry)
+
+    p = sub.add_parser("delete", help="remove jobs and everything stored for them")
+    p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("worker", help="run a pipeline worker (same as worker.py)")
+    p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    p.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except api.InvalidURL as exc:
+        print(f"Invalid input: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except LookupError as exc:
+        print(str(exc.args[0] if exc.args else exc), file=sys.stderr)
+        return EXIT_INVALID
+    except api.QueueUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""What the pages and the CLI call. Nothing here knows about Streamlit."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.config import Settings, get_settings
+from core.models import Analysis, Job, SearchHit, Stage, Transcript
+from core.platforms import InvalidURL, Source, detect
+from core.queue import QueueUnavailable, enqueue
+from core.store import DuplicateJob, Store, get_store
+
+__all__ = ["InvalidURL", "QueueUnavailable", "Submission", "submit", "validate_all", "get_job", "list_jobs",
+           "transcript", "analysis", "search", "retry", "delete", "run_now", "wait", "media_file", "split_urls"]
+
+
+@dataclass
+class Submission:
+    job: Job
+    #: False when the video was already in the library and the existing job was returned.
+    created: bool
+
+
+def split_urls(text: str) -> list[str]:
+    """One link per line (commas and spaces also separate), blanks dropped, order and duplicates kept."""
+    return [piece for piece in re.split(r"[\s,]+", text or "") if piece]
+
+
+def validate_all(urls: list[str], settings: Settings | None = None) -> list[Source]:
+    """Detect every URL first, so one bad link stores and enqueues nothing."""
+    settings = settings or get_settings()
+    if not urls:
+        raise InvalidURL("Please paste at least one video link.")
+    sources = []
+    for url in urls:
+        try:
+            sources.append(detect(url, allow_private=settings.allow_private_urls))
+        except InvalidURL as exc:
+            raise InvalidURL(f"{url[:100]}: {exc}") from None
+    return sources
+
+
+def _create_or_existing(store: Store, source: Source, force: bool) -> Submission:
+    try:
+        job = store.create_job(url=source.url, platform=source.platform, extractor=source.extractor,
+                               video_id=source.video_id)
+        return Submission(job, created=True)
+    except DuplicateJob as duplicate:
+        job = duplicate.existing
+        if not force:
+            return Submission(job, created=False)
+        store.reset_job(job.id)
+        return Submission(store.get_job(job.id), created=True)
+
+
+def submit(url: str, *, force: bool = False, settings: Settings | None = None) -> Submission:
+    """Validate, dedupe and enqueue one link. With force, an existing video is processed again."""
+    settings = settings or get_settings()
+    source = validate_all([url], settings)[0]
+    return _enqueue_source(source, force, settings)
+
+
+def submit_many(urls: list[str], *, force: bool = False, settings: Settings | None = None) -> list[Submission]:
+    settings = settings or get_settings()
+    return [_enqueue_source(source, force, settings) for source in validate_all(urls, settings)]
+
+
+def _enqueue_source(source: Source, force: bool, settings: Settings) -> Submission:
+    store = get_store()
+    submission = _create_or_existing(store, source, force)
+    if submission.created:
+        _start(store, submission.job.id, settings)
+        submission.job = store.get_job(submission.job.id)
+    return submission
+
+
+def _start(store: Store, job_id: str, settings: Settings) -> None:
+    try:
+        enqueue(job_id, settings)
+    except QueueUnavailable as exc:
+        store.fail_job(job_id, Stage.PENDING, str(exc))
+        raise
+
+
+def retry(job_id: str, settings: Settings | None = None) -> Job:
+    """Queue a failed job again; it resumes from the stage that failed."""
+    settings = settings or get_settings()
+    store = get_store()
+    job = _require(store, job_id)
+    if job.status != Stage.FAILED:
+        return job
+    store.update_job(job_id, status=Stage.PENDING, error=None, progress=0.0, progress_detail="")
+    _start(store, job_id, settings)
+    return store.get_job(job_id)
+
+
+def delete(job_id: str, settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    get_store().delete_job(job_id)
+    shutil.rmtree(settings.data_dir / "work" / job_id, ignore_errors=True)
+
+
+def run_now(url: str, *, force: bool = False, settings: Settings | None = None) -> Job:
+    """Validate and run the whole pipeline in this process (no queue)."""
+    from core.pipeline import run
+
+    settings = settings or get_settings()
+    store = get_store()
+    submission = _create_or_existing(store, validate_all([url], settings)[0], force)
+    if not submission.created and submission.job.status == Stage.COMPLETED:
+        return submission.job
+    return run(submission.job.id, settings)
+
+
+def wait(job_ids: list[str], *, poll: float = 1.0, timeout: float | None = None) -> list[Job]:
+    """Block until every job is completed or failed (or the timeout passes)."""
+    store = get_store()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        jobs = [_require(store, job_id) for job_id in job_ids]
+        if all(job.is_final for job in jobs) or (deadline and time.monotonic() > deadline):
+            return jobs
+        time.sleep(poll)
+
+
+def _require(store: Store, job_id: str) -> Job:
+    job = store.get_job(job_id)
+    if job is None:
+        raise LookupError(f"No job {job_id} in the library.")
+    return job
+
+
+def get_job(job_id: str) -> Job | None:
+    return get_store().get_job(job_id)
+
+
+def list_jobs(statuses: list[str] | None = None, platforms: list[str] | None = None) -> list[Job]:
+    return get_store().list_jobs(statuses=statuses, platforms=platforms)
+
+
+def transcript(job_id: str) -> Transcript | None:
+    return get_store().get_transcript(job_id)
+
+
+def analysis(job_id: str) -> Analysis | None:
+    return get_store().get_analysis(job_id)
+
+
+def media_file(key: str | None) -> Path | None:
+    """The local file behind a stored media key (audio or thumbnail), if it is there."""
+    return get_store().blob_path(key) if key else None
+
+
+def job_details(job_id: str) -> dict | None:
+    """A job with its transcript and analysis, as plain data (the CLI's `show --json`)."""
+    store = get_store()
+    job = store.get_job(job_id)
+    if job is None:
+        return None
+    found_transcript = store.get_transcript(job_id)
+    found_analysis = store.get_analysis(job_id)
+    audio = store.get_audio_file(job_id)
+    return job.public_dict() | {
+        "transcript": found_transcript.model_dump(mode="json") if found_transcript else None,
+        "analysis": found_analysis.model_dump(mode="json") if found_analysis else None,
+        "audio": audio.model_dump(mode="json") if audio else None,
+    }
+
+
+def search(query: str, limit: int = 10, settings: Settings | None = None) -> list[SearchHit]:
+    """Transcript segments across the library, ranked by closeness of meaning to the query."""
+    from core.providers.embed import get_embedder
+
+    settings = settings or get_settings()
+    query = (query or "").strip()
+    if not query:
+        return []
+    store = get_store()
+    embedder = get_embedder(settings)
+    nearest = store.nearest_segments(embedder.embed([query])[0], embedder.model, limit)
+    segments = store.get_segments([(job_id, idx) for job_id, idx, _ in nearest])
+    jobs: dict[str, Job] = {}
+    hits = []
+    for job_id, idx, score in nearest:
+        segment = segments.get((job_id, idx))
+        job = jobs.setdefault(job_id, store.get_job(job_id))
+        if segment is None or job is None:
+            continue
+        audio = store.get_audio_file(job_id)
+        hits.append(SearchHit(
+            job_id=job_id, video_id=job.video_id, title=job.title, platform=job.platform,
+            url=job.webpage_url or job.url, thumbnail_path=audio.thumbnail_path if audio else None,
+            segment_index=idx, start=segment.start, end=segment.end, text=segment.text, score=round(score, 4),
+        ))
+    return hits

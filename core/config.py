@@ -1,0 +1,74 @@
+"""All settings in one place: environment variables, `.env`, then `.streamlit/secrets.toml`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        toml_file=".streamlit/secrets.toml",
+    )
+
+    # Hosted services (the embedded defaults are used while these are unset).
+    supabase_url: str | None = None
+    supabase_anon_key: SecretStr | None = None
+    supabase_service_role_key: SecretStr | None = None
+    supabase_audio_bucket: str = "temp-audio"
+    supabase_thumbnail_bucket: str = "thumbnails"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+
+    # Queue
+    redis_url: str = "redis://localhost:6379/0"
+    queue_name: str = "pipeline"
+    job_timeout_seconds: int = 4 * 3600
+    job_retries: int = 2
+
+    # Embedded store
+    data_dir: Path = Path("./data")
+
+    # Input policy
+    allow_private_urls: bool = False
+    max_duration_seconds: int = 4 * 3600
+    cookies_file: Path | None = None
+
+    # Offline engines
+    whisper_model: str = "base"
+    whisper_threads: int = max(1, os.cpu_count() or 1)
+    embedding_model: str = "all-MiniLM-L6-v2"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls),
+            file_secret_settings,
+        )
+
+
+def get_settings() -> Settings:
+    """Fresh settings each call, so a changed environment (tests, a restarted app) is honoured."""
+    return Settings()

@@ -1,0 +1,237 @@
+"""The stages that turn a job's URL into a stored transcript, analysis and embeddings.
+
+Each stage records its output (files in the job's work dir, or rows in the store), and a stage whose
+output already exists is skipped, so a failed or killed job resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from core.config import Settings, get_settings
+from core.media import Download, MediaError, PreparedAudio, TransientMediaError, download, prepare
+from core.models import AudioFile, Job, Stage
+from core.platforms import InvalidURL, check_host_is_public
+from core.providers import EngineError
+from core.providers.analyze import get_analyzer
+from core.providers.embed import get_embedder
+from core.providers.transcribe import get_transcriber
+from core.store import Store, get_store
+
+log = logging.getLogger(__name__)
+PROGRESS_INTERVAL = 0.5  # seconds between progress writes to the store
+
+
+class TransientError(Exception):
+    """Raised out of `run` so the queue retries the job later."""
+
+
+@dataclass
+class Run:
+    job: Job
+    store: Store
+    settings: Settings
+    workdir: Path
+    stage: Stage = Stage.PENDING
+    _last_report: float = field(default=0.0)
+
+    def progress(self, fraction: float, detail: str = "") -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - self._last_report < PROGRESS_INTERVAL:
+            return
+        self._last_report = now
+        self.store.update_job(self.job.id, progress=round(max(0.0, min(1.0, fraction)), 4), progress_detail=detail)
+
+    # --- what each stage leaves behind ------------------------------------------------------
+    @property
+    def download_record(self) -> Path:
+        return self.workdir / "download.json"
+
+    @property
+    def prepared_record(self) -> Path:
+        return self.workdir / "prepared.json"
+
+    @property
+    def vectors_file(self) -> Path:
+        return self.workdir / "embeddings.npy"
+
+    def needs_local_audio(self) -> bool:
+        return self.store.get_transcript(self.job.id) is None or self.store.get_audio_file(self.job.id) is None
+
+    def load_download(self) -> Download | None:
+        if not self.download_record.is_file():
+            return None
+        data = json.loads(self.download_record.read_text())
+        media = Path(data["media_path"])
+        if not media.is_file():
+            return None
+        thumb = Path(data["thumbnail_path"]) if data.get("thumbnail_path") else None
+        return Download(media, thumb if thumb and thumb.is_file() else None, data["metadata"])
+
+    def load_prepared(self) -> PreparedAudio | None:
+        if not self.prepared_record.is_file():
+            return None
+        data = json.loads(self.prepared_record.read_text())
+        wav, stored = Path(data["wav_path"]), Path(data["stored_path"])
+        if not (wav.is_file() and stored.is_file()):
+            return None
+        thumb = Path(data["thumbnail_path"]) if data.get("thumbnail_path") else None
+        return PreparedAudio(wav, stored, thumb if thumb and thumb.is_file() else None, data["duration"])
+
+
+def _download(run: Run) -> None:
+    if not run.settings.allow_private_urls:
+        check_host_is_public(urlsplit(run.job.url).hostname or "")  # DNS may have changed since submission
+    result = download(run.job.url, run.workdir, run.settings, run.progress)
+    meta = result.metadata
+    run.store.update_job(run.job.id, **{k: meta.get(k) for k in
+                                        ("title", "uploader", "duration", "upload_date", "description",
+                                         "thumbnail_url", "webpage_url")})
+    run.download_record.write_text(json.dumps({
+        "media_path": str(result.media_path),
+        "thumbnail_path": str(result.thumbnail_path) if result.thumbnail_path else None,
+        "metadata": meta,
+    }))
+
+
+def _extract_audio(run: Run) -> None:
+    prepared = prepare(run.load_download(), run.workdir, run.progress)
+    if not run.store.get_job(run.job.id).duration:
+        run.store.update_job(run.job.id, duration=round(prepared.duration, 2))
+    run.prepared_record.write_text(json.dumps({
+        "wav_path": str(prepared.wav_path),
+        "stored_path": str(prepared.stored_path),
+        "thumbnail_path": str(prepared.thumbnail_path) if prepared.thumbnail_path else None,
+        "duration": prepared.duration,
+    }))
+
+
+def _upload(run: Run) -> None:
+    prepared = run.load_prepared()
+    s = run.settings
+    audio_key = run.store.put_blob(s.supabase_audio_bucket, f"{run.job.id}/audio.mp3", prepared.stored_path)
+    run.progress(0.8, "audio stored")
+    thumb_key = None
+    if prepared.thumbnail_path:
+        thumb_key = run.store.put_blob(s.supabase_thumbnail_bucket, f"{run.job.id}/thumbnail.jpg", prepared.thumbnail_path)
+    run.store.save_audio_file(AudioFile(
+        job_id=run.job.id, audio_path=audio_key, thumbnail_path=thumb_key, duration=prepared.duration,
+        size_bytes=prepared.stored_path.stat().st_size, sample_rate=16_000,
+    ))
+
+
+def _transcribe(run: Run) -> None:
+    prepared = run.load_prepared()
+    transcriber = get_transcriber(run.settings)
+    run.progress(0.0, f"loading {transcriber.name}")
+    transcript = transcriber.transcribe(prepared.wav_path, prepared.duration, run.progress)
+    run.store.save_transcript(run.job.id, transcript)
+
+
+def _analyze(run: Run) -> None:
+    job = run.store.get_job(run.job.id)
+    analyzer = get_analyzer(run.settings, get_embedder(run.settings))
+    analysis = analyzer.analyze(run.store.get_transcript(job.id), job.title, job.description)
+    run.store.save_analysis(job.id, analysis)
+
+
+def _embed(run: Run) -> None:
+    transcript = run.store.get_transcript(run.job.id)
+    embedder = get_embedder(run.settings)
+    texts = [s.text for s in transcript.segments]
+    batch = 64
+    vectors = []
+    for start in range(0, len(texts), batch):
+        vectors.append(embedder.embed(texts[start:start + batch]))
+        run.progress(min(1.0, (start + batch) / len(texts)), f"{min(len(texts), start + batch)} of {len(texts)} segments")
+    np.save(run.vectors_file, np.vstack(vectors))
+    (run.workdir / "embeddings.model").write_text(embedder.model)
+
+
+def _store(run: Run) -> None:
+    model = (run.workdir / "embeddings.model").read_text()
+    run.store.save_embeddings(run.job.id, model, np.load(run.vectors_file))
+
+
+def _is_done(run: Run, stage: Stage) -> bool:
+    if stage == Stage.DOWNLOADING:
+        return not run.needs_local_audio() or run.load_download() is not None
+    if stage == Stage.EXTRACTING_AUDIO:
+        return not run.needs_local_audio() or run.load_prepared() is not None
+    if stage == Stage.UPLOADING:
+        return run.store.get_audio_file(run.job.id) is not None
+    if stage == Stage.TRANSCRIBING:
+        return run.store.get_transcript(run.job.id) is not None
+    if stage == Stage.ANALYZING:
+        return run.store.get_analysis(run.job.id) is not None
+    model = get_embedder(run.settings).model
+    if stage == Stage.GENERATING_EMBEDDINGS:
+        return run.store.has_embeddings(run.job.id, model) or (
+            run.vectors_file.is_file() and (run.workdir / "embeddings.model").read_text() == model
+        )
+    return run.store.has_embeddings(run.job.id, model)
+
+
+STAGES = {
+    Stage.DOWNLOADING: _download,
+    Stage.EXTRACTING_AUDIO: _extract_audio,
+    Stage.UPLOADING: _upload,
+    Stage.TRANSCRIBING: _transcribe,
+    Stage.ANALYZING: _analyze,
+    Stage.GENERATING_EMBEDDINGS: _embed,
+    Stage.STORING: _store,
+}
+
+
+def run(job_id: str, settings: Settings | None = None) -> Job:
+    """Take one job through every remaining stage. Returns the job as it ended.
+
+    Problems with the video or its content fail the job with a readable message; transient
+    problems fail it too and are re-raised as TransientError so the queue retries it.
+    """
+    settings = settings or get_settings()
+    store = get_store()
+    job = store.get_job(job_id)
+    if job is None:
+        raise LookupError(f"No job {job_id} in the library.")
+    run_ = Run(job=job, store=store, settings=settings, workdir=settings.data_dir / "work" / job_id)
+    run_.workdir.mkdir(parents=True, exist_ok=True)
+    for stage in STAGES:
+        run_.stage = stage
+        try:
+            if _is_done(run_, stage):
+                continue
+            store.enter_stage(job_id, stage)
+            STAGES[stage](run_)
+        except (MediaError, EngineError, InvalidURL) as exc:
+            store.fail_job(job_id, stage, str(exc))
+            if isinstance(exc, TransientMediaError):
+                raise TransientError(str(exc)) from exc
+            return store.get_job(job_id)
+        except Exception as exc:
+            log.exception("job %s failed in %s", job_id, stage.value)
+            store.fail_job(job_id, stage, f"Unexpected error while {stage.label.lower()}: {type(exc).__name__}: {exc}")
+            raise
+    store.enter_stage(job_id, Stage.COMPLETED)
+    shutil.rmtree(run_.workdir, ignore_errors=True)
+    return store.get_job(job_id)
+
+
+def run_job(job_id: str) -> str:
+    """The function the queue calls (by its dotted name)."""
+    return run(job_id).status.value
+
+
+def warm_up(settings: Settings | None = None) -> None:
+    """Load the engines once, so each job (forked from the worker) starts with them in memory."""
+    settings = settings or get_settings()
+    get_transcriber(settings).load()
+    get_embedder(settings).embed(["warm up"])

