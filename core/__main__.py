@@ -7,6 +7,7 @@ import json
 import sys
 
 from core import api
+from core.formatting import clock
 from core.models import Job, Stage
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -87,13 +88,8 @@ def cmd_show(args) -> int:
     if details["transcript"]:
         print(f"\nTranscript ({details['transcript']['language']}):")
         for s in details["transcript"]["segments"]:
-            print(f"  [{_clock(s['start'])} - {_clock(s['end'])}] {s['text']}")
+            print(f"  [{clock(s['start'])} - {clock(s['end'])}] {s['text']}")
     return EXIT_OK
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600:d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def cmd_search(args) -> int:
@@ -104,7 +100,7 @@ def cmd_search(args) -> int:
                          ensure_ascii=False))
     else:
         for h in hits:
-            print(f"{h.score:.3f}  {h.job_id}  {_clock(h.start)}  {h.title or h.video_id}\n        {h.text}")
+            print(f"{h.score:.3f}  {h.job_id}  {clock(h.start)}  {h.title or h.video_id}\n        {h.text}")
     return EXIT_OK
 
 

@@ -31,16 +31,18 @@ def split_urls(text: str) -> list[str]:
 
 
 def validate_all(urls: list[str], settings: Settings | None = None) -> list[Source]:
-    """Detect every URL first, so one bad link stores and enqueues nothing."""
+    """Detect every URL first, so one bad link stores and enqueues nothing; all problems in one message."""
     settings = settings or get_settings()
     if not urls:
         raise InvalidURL("Please paste at least one video link.")
-    sources = []
+    sources, problems = [], []
     for url in urls:
         try:
             sources.append(detect(url, allow_private=settings.allow_private_urls))
         except InvalidURL as exc:
-            raise InvalidURL(f"{url[:100]}: {exc}") from None
+            problems.append(str(exc) if len(urls) == 1 else f"{url[:100]}: {exc}")
+    if problems:
+        raise InvalidURL("\n".join(problems))
     return sources
 
 
@@ -197,3 +199,14 @@ def search(query: str, limit: int = 10, settings: Settings | None = None) -> lis
             segment_index=idx, start=segment.start, end=segment.end, text=segment.text, score=round(score, 4),
         ))
     return hits
+
+
+def audio_file(job_id: str):
+    return get_store().get_audio_file(job_id)
+
+
+def status_counts(jobs: list[Job]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for job in jobs:
+        counts[job.status.value] = counts.get(job.status.value, 0) + 1
+    return counts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,6 +41,16 @@ def _clean(url: str) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if k.lower() not in TRACKING_PARAMS and not k.lower().startswith("utm_")]
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
+
+
+def _with_scheme(url: str) -> str:
+    """People paste 'youtube.com/watch?v=…' or '//youtu.be/…'; read those as https links."""
+    if url.startswith("//"):
+        return "https:" + url
+    head = url.split("/", 1)[0]
+    if ":" not in head and re.fullmatch(r"(?:[\w-]+\.)+[a-zA-Z]{2,}", head):
+        return "https://" + url
+    return url
 
 
 def _blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
@@ -92,10 +103,9 @@ def detect(url: str, *, allow_private: bool | None = None) -> Source:
         raise InvalidURL(f"That link is {len(url):,} characters long; links over {MAX_URL_LENGTH:,} characters are refused.")
     if any(ord(ch) < 32 or ord(ch) == 127 or ch.isspace() for ch in url):
         raise InvalidURL("That link contains spaces or control characters; paste one link per line.")
+    url = _with_scheme(url)
     parts = urlsplit(url)
     if not parts.scheme or not parts.netloc:
-        if "://" not in url and "." in url.split("/")[0] and " " not in url:
-            raise InvalidURL(f"'{url[:80]}' has no scheme; links must start with https:// or http://.")
         raise InvalidURL(f"'{url[:80]}' is not a web link; links look like https://www.youtube.com/watch?v=...")
     if parts.scheme.lower() not in ("http", "https"):
         raise InvalidURL(f"Links must start with https:// or http://, not {parts.scheme}://.")
@@ -111,12 +121,14 @@ def detect(url: str, *, allow_private: bool | None = None) -> Source:
     if not allow_private:
         check_host_is_public(host)
 
-    cleaned = _clean(url)
     for extractor in _extractors():
-        if not extractor.suitable(cleaned):
+        if not extractor.suitable(url):
             continue
         key = extractor.ie_key()
-        video_id = extractor.get_temp_id(cleaned)
+        video_id = extractor.get_temp_id(url)
+        cleaned = _clean(url)
+        if not extractor.suitable(cleaned) or extractor.get_temp_id(cleaned) != video_id:
+            cleaned = url  # the tidy-up changed what the link means to yt-dlp: keep it as pasted
         if key == "Generic" or not video_id:
             # No site-specific id: the clean URL itself identifies the video.
             video_id = hashlib.sha256(cleaned.encode()).hexdigest()[:16]

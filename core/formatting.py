@@ -1,0 +1,32 @@
+"""How times, durations and statuses read, the same in the CLI and the pages."""
+
+from __future__ import annotations
+
+from core.models import Job, Stage
+
+
+def clock(seconds: float | None) -> str:
+    """0:07, 12:34 or 1:02:03."""
+    if seconds is None:
+        return "–"
+    seconds = int(seconds)
+    hours, minutes, secs = seconds // 3600, seconds // 60 % 60, seconds % 60
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+STATUS_ICONS = {
+    Stage.PENDING: "⏳", Stage.DOWNLOADING: "⬇️", Stage.EXTRACTING_AUDIO: "🎚️", Stage.UPLOADING: "📦",
+    Stage.TRANSCRIBING: "📝", Stage.ANALYZING: "🧠", Stage.GENERATING_EMBEDDINGS: "🧭", Stage.STORING: "💾",
+    Stage.COMPLETED: "✅", Stage.FAILED: "❌",
+}
+
+
+def status_line(job: Job) -> str:
+    """'📝 Transcribing — 12 s of 40 s of audio' / '❌ Failed while downloading'."""
+    icon = STATUS_ICONS[job.status]
+    if job.status == Stage.FAILED:
+        return f"{icon} Failed while {job.stage.label.lower()}"
+    text = f"{icon} {job.status.label}"
+    if not job.is_final and job.progress_detail:
+        text += f" — {job.progress_detail}"
+    return text

@@ -1,0 +1,40 @@
+"""Widgets shared by the pages. Display only: data comes from core.api."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import api
+from core.formatting import clock, status_line
+from core.models import Job, Stage
+
+VIDEO_PAGE = "pages/video.py"
+
+
+def job_status(job: Job) -> None:
+    """One job's live state: status, progress bar, error."""
+    if job.status == Stage.FAILED:
+        st.error(f"{status_line(job)}: {job.error}", icon="❌")
+    elif job.status == Stage.COMPLETED:
+        st.success(status_line(job), icon="✅")
+    else:
+        st.progress(job.overall_progress, text=status_line(job))
+
+
+def job_card(job: Job, *, show_open: bool = True) -> None:
+    with st.container(border=True):
+        thumb, body = st.columns([1, 4], vertical_alignment="center")
+        audio = api.audio_file(job.id)
+        image = api.media_file(audio.thumbnail_path) if audio else None
+        if image:
+            thumb.image(str(image), width="stretch")
+        else:
+            thumb.markdown("## 🎬")
+        body.markdown(f"**{job.title or job.url}**")
+        body.caption(" · ".join(filter(None, [
+            job.platform, clock(job.duration) if job.duration else None, job.uploader, job.upload_date,
+        ])))
+        with body:
+            job_status(job)
+        if show_open:
+            body.page_link(VIDEO_PAGE, label="Open", icon="🎬", query_params={"job": job.id})

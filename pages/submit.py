@@ -1,0 +1,45 @@
+"""Paste links, queue them, watch them move through the pipeline."""
+
+import streamlit as st
+
+from core import api
+from pages.components import job_card
+
+st.title("🎬 Video Insight Studio")
+st.caption("Paste video links from YouTube, TikTok, Instagram, Facebook, X, Vimeo, Reddit and "
+           "any other site yt-dlp supports. Each becomes a transcript, an analysis and searchable moments.")
+
+tracked: list[str] = st.session_state.setdefault("tracked_jobs", [])
+
+with st.form("submit", clear_on_submit=False):
+    text = st.text_area("Video links", placeholder="https://www.youtube.com/watch?v=…\nhttps://vimeo.com/…",
+                        help="One link per line.")
+    force = st.checkbox("Process again if a video is already in the library")
+    sent = st.form_submit_button("Process", type="primary")
+
+if sent:
+    try:
+        submissions = api.submit_many(api.split_urls(text), force=force)
+    except api.InvalidURL as exc:
+        st.error(f"Nothing was queued. Fix these links and try again:\n\n{exc}", icon="⚠️")
+    except api.QueueUnavailable as exc:
+        st.error(str(exc), icon="🛑")
+    else:
+        for submission in submissions:
+            if submission.job.id not in tracked:
+                tracked.insert(0, submission.job.id)
+            if not submission.created:
+                st.info(f"Already in the library: {submission.job.title or submission.job.url} "
+                        "(tick the box above to process it again).", icon="ℹ️")
+
+
+@st.fragment(run_every=2)
+def live_status() -> None:
+    jobs = [job for job in (api.get_job(job_id) for job_id in tracked) if job]
+    if jobs:
+        st.subheader("Your jobs")
+    for job in jobs:
+        job_card(job)
+
+
+live_status()

@@ -1,0 +1,69 @@
+"""One video: its status, player, transcript and analysis."""
+
+import streamlit as st
+
+from core import api
+from core.formatting import clock
+from pages.components import job_status
+
+job_id = st.query_params.get("job")
+job = api.get_job(job_id) if job_id else None
+if job is None:
+    st.warning("No such video in the library.", icon="🔍")
+    st.page_link("pages/library.py", label="Back to the library", icon="📚")
+    st.stop()
+
+st.title(job.title or job.url)
+st.caption(" · ".join(filter(None, [
+    job.platform, clock(job.duration) if job.duration else None, job.uploader, job.upload_date,
+])))
+st.markdown(f"[Open the original]({job.webpage_url or job.url})")
+
+
+@st.fragment(run_every=2)
+def live_status() -> None:
+    current = api.get_job(job.id)
+    job_status(current)
+    if current.status != job.status and current.is_final:
+        st.rerun()  # results just arrived: draw the whole page again
+
+
+if not job.is_final:
+    live_status()
+    st.stop()
+job_status(job)
+
+seek = st.session_state.get(f"seek-{job.id}", 0)
+audio = api.audio_file(job.id)
+audio_path = api.media_file(audio.audio_path) if audio else None
+if audio_path:
+    st.audio(str(audio_path), start_time=int(seek))
+
+transcript_tab, analysis_tab = st.tabs(["📝 Transcript", "🧠 Analysis"])
+with transcript_tab:
+    transcript = api.transcript(job.id)
+    if transcript is None:
+        st.info("No transcript yet.")
+    else:
+        st.caption(f"Language: {transcript.language or 'unknown'} · {len(transcript.segments)} segments · "
+                   f"{transcript.engine}")
+        for index, segment in enumerate(transcript.segments):
+            time_col, text_col = st.columns([1, 9])
+            if time_col.button(clock(segment.start), key=f"seg-{index}", help="Play from here"):
+                st.session_state[f"seek-{job.id}"] = segment.start
+                st.rerun()
+            text_col.write(segment.text)
+
+with analysis_tab:
+    analysis = api.analysis(job.id)
+    if analysis is None:
+        st.info("No analysis yet.")
+    else:
+        st.subheader("Summary")
+        st.write(analysis.summary)
+        cols = st.columns(3)
+        cols[0].metric("Sentiment", analysis.sentiment.label.capitalize(), f"{analysis.sentiment.score:+.2f}")
+        cols[1].metric("Category", analysis.category.capitalize())
+        cols[2].metric("Language", (analysis.language or "?").upper())
+        st.subheader("Topics")
+        st.markdown(" ".join(f"`{topic}`" for topic in analysis.topics) or "–")

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs the whole app on this machine: Redis, one pipeline worker and Streamlit. Ctrl-C stops all three.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh app
+
+export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
+export DATA_DIR="${DATA_DIR:-./data}"
+port="${PORT:-8501}"
+mkdir -p "$DATA_DIR/redis"
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping..."
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+redis_port=$(.venv/bin/python -c "from redis.connection import parse_url; import os; print(parse_url(os.environ['REDIS_URL']).get('port', 6379))")
+if .venv/bin/python -c "import os, redis; redis.Redis.from_url(os.environ['REDIS_URL'], socket_connect_timeout=1).ping()" 2>/dev/null; then
+  echo "Using the Redis already answering at $REDIS_URL"
+else
+  echo "Starting Redis on port $redis_port"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$DATA_DIR/redis" --save 60 1 --appendonly no \
+    --daemonize no --loglevel warning &
+  pids+=($!)
+  for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+echo "Starting the pipeline worker"
+.venv/bin/python worker.py &
+pids+=($!)
+
+echo "Starting Streamlit on http://localhost:$port"
+.venv/bin/streamlit run streamlit_app.py --server.port "$port" --server.headless true &
+pids+=($!)
+wait -n "${pids[@]}"

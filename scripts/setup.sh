@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what is missing: Debian packages, then a virtualenv with the pinned requirements.
+# Usage: scripts/setup.sh [app|dev]   (dev adds the test tools and Chromium)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile="${1:-app}"
+
+packages=(redis-server ffmpeg python3-venv)
+[ "$profile" = dev ] && packages+=(espeak-ng chromium)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing system packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "Creating .venv"
+  "$python" -m venv .venv
+fi
+requirements=(requirements.txt requirements-nodeps.txt)
+[ "$profile" = dev ] && requirements+=(requirements-dev.txt)
+stamp=".venv/.installed-$profile"
+digest=$(cat "${requirements[@]}" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
+  echo "Installing Python packages ($profile)"
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+  [ "$profile" = dev ] && .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+  echo "$digest" > "$stamp"
+fi

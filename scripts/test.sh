@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs the test suite. The tests start their own Redis, worker, media server and Streamlit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh dev
+exec .venv/bin/python -m pytest "$@"

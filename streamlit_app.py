@@ -1,0 +1,13 @@
+"""Video Insight Studio: `streamlit run streamlit_app.py`."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Video Insight Studio", page_icon="🎬", layout="wide")
+
+pages = [
+    st.Page("pages/submit.py", title="Submit", icon="➕", default=True),
+    st.Page("pages/library.py", title="Library", icon="📚"),
+    st.Page("pages/search.py", title="Search", icon="🔎"),
+    st.Page("pages/video.py", title="Video", icon="🎬", url_path="video", visibility="hidden"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,148 @@
+"""Real components for the tests: a Redis server, an RQ worker, a media web server, a data dir."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests import media
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+COOKING = ("Welcome to the cooking show. Today we bake a wonderful chocolate cake with fresh strawberries. "
+           "Mix the flour, the sugar and the eggs, then bake the cake in the oven for thirty minutes. "
+           "It tastes absolutely delicious and everyone will love it.")
+FOOTBALL = ("The football match last night was a disaster for the home team. The striker missed a penalty, "
+            "the defence collapsed in the second half, and the visitors won four goals to nil.")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, timeout: float = 30, what: str = "service") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not come up in {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def media_server(tmp_path_factory):
+    """Serves generated media over HTTP, as a video site would, for yt-dlp's generic extractor."""
+    folder = tmp_path_factory.mktemp("site")
+    media.video_with_speech(COOKING, folder / "cooking.mp4")
+    media.video_with_speech(FOOTBALL, folder / "football.mp4")
+    media.silent_video(folder / "silent.mp4")
+    media.video_without_audio(folder / "mute.mp4")
+    (folder / "article.html").write_text("<html><head><title>News</title></head><body><p>Just text, no video here."
+                                         "</p></body></html>")
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    url = f"redis://127.0.0.1:{port}/0"
+    wait_for(lambda: redis.Redis.from_url(url).ping(), what="redis-server")
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory):
+    """One place for the rebuilt Whisper model, shared by every data dir in the run."""
+    return tmp_path_factory.mktemp("models")
+
+
+def make_env(data_dir: Path, redis_url: str | None, model_cache: Path) -> dict[str, str]:
+    (data_dir / "models").parent.mkdir(parents=True, exist_ok=True)
+    if not (data_dir / "models").exists():
+        (data_dir / "models").symlink_to(model_cache, target_is_directory=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUPABASE_"))}
+    env.update(DATA_DIR=str(data_dir), ALLOW_PRIVATE_URLS="true", PYTHONPATH=str(ROOT), WHISPER_THREADS="2")
+    env["REDIS_URL"] = redis_url or "redis://127.0.0.1:1/0"
+    return env
+
+
+@pytest.fixture(scope="session")
+def library(tmp_path_factory, redis_url, model_cache):
+    """A data dir with a real pipeline worker serving it from the session's Redis."""
+    data_dir = tmp_path_factory.mktemp("library")
+    env = make_env(data_dir, redis_url, model_cache)
+    log = open(data_dir / "worker.log", "w")
+    worker = subprocess.Popen([PYTHON, str(ROOT / "worker.py")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    yield Library(data_dir, env, worker)
+    worker.terminate()
+    try:
+        worker.wait(15)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    log.close()
+
+
+class Library:
+    def __init__(self, data_dir: Path, env: dict[str, str], worker: subprocess.Popen):
+        self.data_dir, self.env, self.worker = data_dir, env, worker
+
+    def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run([PYTHON, "-m", "core", *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def use_here(self, monkeypatch) -> None:
+        """Point this test process at the library (for in-process api calls and AppTest)."""
+        for key in ("DATA_DIR", "REDIS_URL", "ALLOW_PRIVATE_URLS"):
+            monkeypatch.setenv(key, self.env[key])
+
+
+@pytest.fixture
+def empty_library(tmp_path, monkeypatch, model_cache):
+    """A fresh data dir for this test, with no Redis behind it."""
+    env = make_env(tmp_path / "data", None, model_cache)
+    for key in ("DATA_DIR", "REDIS_URL", "ALLOW_PRIVATE_URLS"):
+        monkeypatch.setenv(key, env[key])
+    return Library(tmp_path / "data", env, None)
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail("Chromium is not installed; scripts/setup.sh dev installs it")
+    return path

@@ -1,0 +1,42 @@
+"""Test media made on the spot: speech from espeak-ng, video from ffmpeg."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def speak(text: str, wav: Path, voice: str = "en-us", speed: int = 150) -> Path:
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
+    return wav
+
+
+def video_with_speech(text: str, target: Path) -> Path:
+    """A small MP4: a test pattern with the spoken text as its sound track."""
+    wav = speak(text, target.with_suffix(".wav"))
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10", "-i", str(wav),
+         "-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(target)],
+        check=True,
+    )
+    wav.unlink()
+    return target
+
+
+def silent_video(target: Path, seconds: int = 5) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=320x240:rate=10:duration={seconds}",
+         "-f", "lavfi", "-i", f"anullsrc=r=16000:cl=mono:d={seconds}", "-shortest",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(target)],
+        check=True,
+    )
+    return target
+
+
+def video_without_audio(target: Path, seconds: int = 3) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=320x240:rate=10:duration={seconds}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(target)],
+        check=True,
+    )
+    return target

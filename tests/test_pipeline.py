@@ -1,0 +1,101 @@
+"""A link goes through the real queue, worker, yt-dlp, ffmpeg and offline engines."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def cooking_job(library, media_server):
+    result = library.cli("submit", f"{media_server}/cooking.mp4", "--wait", "--json")
+    assert result.returncode == 0, result.stderr + (library.data_dir / "worker.log").read_text()[-3000:]
+    [job] = json.loads(result.stdout)
+    return job
+
+
+def test_submit_wait_completes_with_transcript_analysis_and_search(library, cooking_job):
+    assert cooking_job["status"] == "completed"
+    assert cooking_job["platform"] == "generic"
+    assert cooking_job["title"] == "cooking"
+    assert cooking_job["duration"] > 5
+
+    shown = library.cli("show", cooking_job["id"], "--json")
+    assert shown.returncode == 0, shown.stderr
+    details = json.loads(shown.stdout)
+    text = details["transcript"]["text"].lower()
+    for word in ("cooking", "chocolate", "cake", "strawberries", "oven"):
+        assert word in text
+    assert details["transcript"]["language"] == "en"
+    segments = details["transcript"]["segments"]
+    assert segments and all(s["end"] > s["start"] >= 0 for s in segments)
+    assert [s["start"] for s in segments] == sorted(s["start"] for s in segments)
+
+    analysis = details["analysis"]
+    assert analysis["summary"]
+    assert 3 <= len(analysis["topics"]) <= 8
+    assert analysis["sentiment"]["label"] == "positive"
+    assert 0 < analysis["sentiment"]["score"] <= 1
+    assert analysis["category"] == "food"
+
+    found = library.cli("search", "a dessert recipe", "--json")
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert hits[0]["job_id"] == cooking_job["id"]
+    assert set(hits[0]) >= {"job_id", "video_id", "title", "start", "end", "text", "score"}
+
+
+def test_every_stage_is_timestamped(library, cooking_job):
+    times = cooking_job["stage_times"]
+    for stage in ("pending", "downloading", "extracting_audio", "uploading", "transcribing", "analyzing",
+                  "generating_embeddings", "storing", "completed"):
+        assert stage in times
+
+
+def test_same_video_is_not_processed_twice(library, media_server, cooking_job):
+    again = library.cli("submit", f"{media_server}/cooking.mp4?utm_source=newsletter", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)[0]["id"] == cooking_job["id"]
+    listed = json.loads(library.cli("jobs", "--json").stdout)
+    assert [j["id"] for j in listed].count(cooking_job["id"]) == 1
+
+
+def test_force_reprocesses(library, media_server, cooking_job):
+    result = library.cli("submit", f"{media_server}/cooking.mp4", "--force", "--wait", "--json")
+    assert result.returncode == 0, result.stderr
+    [job] = json.loads(result.stdout)
+    assert job["id"] == cooking_job["id"] and job["status"] == "completed"
+    assert job["stage_times"]["downloading"] >= cooking_job["stage_times"]["completed"]
+
+
+@pytest.mark.parametrize("path, stage, message", [
+    ("article.html", "downloading", "No video was found at this link"),
+    ("missing.mp4", "downloading", "unavailable"),
+    ("silent.mp4", "transcribing", "No speech was detected"),
+    ("mute.mp4", "extracting_audio", "no sound track"),
+])
+def test_bad_media_fails_with_a_readable_error(library, media_server, path, stage, message):
+    result = library.cli("submit", f"{media_server}/{path}", "--wait", "--json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    [job] = json.loads(result.stdout)
+    assert job["status"] == "failed"
+    assert job["stage"] == stage
+    assert message in job["error"]
+
+
+def test_run_in_process_without_redis(empty_library, media_server):
+    result = empty_library.cli("run", f"{media_server}/football.mp4", "--json")
+    assert result.returncode == 0, result.stderr
+    [job] = json.loads(result.stdout)
+    assert job["status"] == "completed"
+    details = json.loads(empty_library.cli("show", job["id"], "--json").stdout)
+    assert "penalty" in details["transcript"]["text"].lower()
+    assert details["analysis"]["sentiment"]["label"] == "negative"
+    assert details["analysis"]["category"] == "sports"
+
+
+def test_dead_redis_gives_a_clear_error_and_keeps_the_job(empty_library, media_server):
+    result = empty_library.cli("submit", f"{media_server}/cooking.mp4", "--json")
+    assert result.returncode == 1
+    assert "cannot be reached" in result.stderr and "Redis" in result.stderr
+    [job] = json.loads(empty_library.cli("jobs", "--json").stdout)
+    assert job["status"] == "failed" and "Redis" in job["error"]
