@@ -230,8 +230,10 @@ def run_job(job_id: str) -> str:
     return run(job_id).status.value
 
 
-def warm_up(settings: Settings | None = None) -> None:
-    """Load the engines once, so each job (forked from the worker) starts with them in memory."""
-    settings = settings or get_settings()
-    get_transcriber(settings).load()
-    get_embedder(settings).embed(["warm up"])
+def prepare_models(settings: Settings | None = None) -> None:
+    """Put model files in place (the bundled Whisper model is assembled on first use) before any job.
+
+    Nothing is loaded here: CTranslate2 and ONNX Runtime thread pools do not survive the fork that
+    starts each job, so every job loads its engines in its own process.
+    """
+    get_transcriber(settings or get_settings())

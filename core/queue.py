@@ -78,11 +78,11 @@ def queue_state(job_id: str, settings: Settings | None = None) -> str | None:
 
 
 def run_worker(burst: bool = False) -> None:
-    """Start one worker on the pipeline queue, with the models loaded once before jobs fork off it."""
-    from core.pipeline import warm_up
+    """Start one worker on the pipeline queue; each job runs in a forked child, as with `rq worker`."""
+    from core.pipeline import prepare_models
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    warm_up(settings)
+    prepare_models(settings)
     redis = connect(settings)
     Worker([Queue(settings.queue_name, connection=redis)], connection=redis).work(with_scheduler=True, burst=burst)

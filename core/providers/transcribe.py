@@ -23,8 +23,6 @@ _build_lock = threading.Lock()
 class Transcriber(Protocol):
     name: str
 
-    def load(self) -> None:
-        """Load the model now rather than on the first job."""
 
     def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript: ...
 
