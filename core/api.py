@@ -26,8 +26,15 @@ class Submission:
 
 
 def split_urls(text: str) -> list[str]:
-    """One link per line (commas and spaces also separate), blanks dropped, order and duplicates kept."""
-    return [piece for piece in re.split(r"[\s,]+", text or "") if piece]
+    """One link per line (several on a line when separated by spaces or commas); blanks dropped."""
+    urls: list[str] = []
+    for line in (text or "").splitlines():
+        pieces = [p for p in re.split(r"[\s,]+", line) if p]
+        if len(pieces) > 1 and all("://" in p for p in pieces):
+            urls.extend(pieces)
+        elif line.strip():
+            urls.append(line.strip())
+    return urls
 
 
 def validate_all(urls: list[str], settings: Settings | None = None) -> list[Source]:

@@ -14,9 +14,9 @@ VIDEO_PAGE = "pages/video.py"
 def job_status(job: Job) -> None:
     """One job's live state: status, progress bar, error."""
     if job.status == Stage.FAILED:
-        st.error(f"{status_line(job)}: {job.error}", icon="❌")
+        st.error(f"{status_line(job)}: {job.error}")
     elif job.status == Stage.COMPLETED:
-        st.success(status_line(job), icon="✅")
+        st.success(status_line(job))
     else:
         st.progress(job.overall_progress, text=status_line(job))
 

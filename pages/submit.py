@@ -21,7 +21,8 @@ if sent:
     try:
         submissions = api.submit_many(api.split_urls(text), force=force)
     except api.InvalidURL as exc:
-        st.error(f"Nothing was queued. Fix these links and try again:\n\n{exc}", icon="⚠️")
+        problems = "\n".join(f"- {line}" for line in str(exc).splitlines())
+        st.error(f"Nothing was queued. Fix these links and try again:\n\n{problems}", icon="⚠️")
     except api.QueueUnavailable as exc:
         st.error(str(exc), icon="🛑")
     else:

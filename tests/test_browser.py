@@ -1,0 +1,66 @@
+"""The main journey in a real headless Chromium against a real Streamlit server, queue and worker."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import ROOT, free_port, wait_for
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def app_url(library):
+    port = free_port()
+    log = open(library.data_dir / "streamlit.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless=true", "--server.fileWatcherType=none",
+         "--browser.gatherUsageStats=false"],
+        cwd=ROOT, env=library.env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: requests.get(f"{url}/_stcore/health", timeout=2).ok, timeout=60, what="streamlit")
+    yield url
+    server.terminate()
+    server.wait(15)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_paste_a_link_and_watch_it_complete(app_url, browser, media_server):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    page.get_by_role("textbox", name="Video links").fill(f"{media_server}/football.mp4?from=browser")
+    page.get_by_role("button", name="Process").click()
+    expect(page.get_by_text("Your jobs")).to_be_visible(timeout=30_000)
+    shot(page, "submit-running")
+    # No reload: the status fragment refreshes itself until the worker is done.
+    expect(page.get_by_text("Completed", exact=False).first).to_be_visible(timeout=300_000)
+    shot(page, "submit-completed")
+
+    page.get_by_role("link", name="Open").first.click()
+    expect(page.get_by_text("penalty", exact=False).first).to_be_visible(timeout=30_000)
+    shot(page, "video-transcript")
+    page.get_by_role("tab", name="🧠 Analysis").click()
+    expect(page.get_by_text("Summary")).to_be_visible()
+    shot(page, "video-analysis")
+    page.close()

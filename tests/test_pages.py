@@ -1,0 +1,114 @@
+"""The Streamlit pages, driven by AppTest against a real library, queue and worker."""
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import api
+from tests.conftest import ROOT
+
+APP = str(ROOT / "streamlit_app.py")
+
+
+def app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "title", "subheader", "info", "error", "success", "warning")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_empty_library_has_a_friendly_start(empty_library):
+    at = app().run()
+    assert not at.exception
+    assert at.text_area[0].label == "Video links"
+    at.switch_page("pages/library.py").run()
+    assert not at.exception
+    assert "library is empty" in texts(at)
+
+
+def test_invalid_links_show_an_error_and_queue_nothing(empty_library):
+    at = app().run()
+    at.text_area[0].input("not a link\nftp://example.com/video.mp4")
+    at.button[0].click().run()
+    assert not at.exception
+    message = "\n".join(e.value for e in at.error)
+    assert "Nothing was queued" in message and "not a link" in message and "ftp://" in message
+    assert api.list_jobs() == []
+
+
+def test_dead_queue_is_reported(empty_library, media_server):
+    at = app().run()
+    at.text_area[0].input(f"{media_server}/cooking.mp4")
+    at.button[0].click().run()
+    assert "cannot be reached" in "\n".join(e.value for e in at.error)
+
+
+def test_submit_shows_live_status_until_completed(library, media_server, monkeypatch):
+    library.use_here(monkeypatch)
+    at = app().run()
+    at.text_area[0].input(f"{media_server}/football.mp4")
+    at.button[0].click().run()
+    assert not at.exception
+    [job] = [j for j in api.list_jobs() if j.url.endswith("football.mp4")]
+    deadline = time.monotonic() + 300
+    while "Completed" not in "\n".join(e.value for e in at.success) and time.monotonic() < deadline:
+        time.sleep(1)
+        at.run()  # in a browser the fragment reruns by itself every 2 s
+    assert "Completed" in "\n".join(e.value for e in at.success)
+    assert "football" in texts(at)
+    assert api.get_job(job.id).status.value == "completed"
+
+
+@pytest.fixture
+def completed_job(library, media_server, monkeypatch):
+    library.use_here(monkeypatch)
+    submission = api.submit(f"{media_server}/cooking.mp4")
+    [job] = api.wait([submission.job.id], timeout=300)
+    assert job.status.value == "completed", job.error
+    return job
+
+
+def test_library_lists_and_filters(completed_job, library, media_server):
+    failed = api.submit(f"{media_server}/article.html")
+    api.wait([failed.job.id], timeout=120)
+    at = app()
+    at.switch_page("pages/library.py").run()
+    assert not at.exception
+    page = texts(at)
+    assert "cooking" in page and "Failed while downloading" in "\n".join(e.value for e in at.error)
+    assert any(b.label == "Retry" for b in at.button)
+    at.multiselect[0].select("completed").run()
+    assert "Failed while" not in "\n".join(e.value for e in at.error)
+
+
+def test_video_page_shows_transcript_and_analysis(completed_job):
+    at = app()
+    at.query_params["job"] = completed_job.id
+    at.switch_page("pages/video.py").run()
+    assert not at.exception
+    page = texts(at)
+    assert "chocolate cake" in page.lower()
+    assert any(m.label == "Sentiment" and m.value == "Positive" for m in at.metric)
+    assert any(m.label == "Category" and m.value == "Food" for m in at.metric)
+    seek = next(b for b in at.button if b.label.startswith("0:0") and b.label != "0:00")
+    seek.click().run()
+    assert not at.exception
+
+
+def test_video_page_for_unknown_job(empty_library):
+    at = app()
+    at.query_params["job"] = "nope"
+    at.switch_page("pages/video.py").run()
+    assert "No such video" in texts(at)
+
+
+def test_search_page_finds_the_moment(completed_job):
+    at = app()
+    at.switch_page("pages/search.py").run()
+    at.text_input[0].input("baking a dessert").run()
+    assert not at.exception
+    assert "chocolate cake" in texts(at).lower()
