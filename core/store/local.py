@@ -20,7 +20,7 @@ JOB_FIELDS = set(Job.model_fields)
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _migrations() -> list[tuple[int, str]]:

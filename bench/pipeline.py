@@ -1,0 +1,106 @@
+"""Pipeline speed on a generated 10-minute talk: seconds per stage, audio seconds per wall second, peak memory.
+
+    .venv/bin/python bench/pipeline.py [--minutes 10]
+
+Runs `python -m core run` (the whole pipeline in one process, as a worker job would) on a talk made
+with espeak-ng and served over HTTP, in a throwaway data dir. The baseline is ffmpeg decoding the
+same audio, measured in the same run, so the ratios can be compared across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.media import serve, video_with_speech  # noqa: E402
+
+PARAGRAPHS = [
+    "Good morning and welcome to this talk about how cities can grow food on their rooftops. "
+    "Urban farming has become popular because fresh vegetables travel a shorter distance to the table.",
+    "Let us start with the soil. A rooftop garden needs a light growing medium, good drainage and a "
+    "waterproof membrane that protects the building underneath.",
+    "The second question is water. Rain barrels and drip irrigation can cut water use in half, and "
+    "sensors tell the gardener exactly when the plants are thirsty.",
+    "Now a word about money. The first year is expensive, but many projects break even after three "
+    "seasons by selling herbs and salad greens to local restaurants.",
+    "Finally, community matters most. Neighbours who garden together share tools, knowledge and "
+    "harvests, and the roof becomes a place where people meet.",
+]
+
+
+def talk_text(minutes: float, words_per_minute: int = 150) -> str:
+    words_needed = int(minutes * words_per_minute)
+    text, index = [], 0
+    while sum(len(p.split()) for p in text) < words_needed:
+        text.append(PARAGRAPHS[index % len(PARAGRAPHS)])
+        index += 1
+    return " ".join(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=10)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        site.mkdir()
+        started = time.perf_counter()
+        video = video_with_speech(talk_text(args.minutes), site / "talk.mp4")
+        print(f"generated {video.stat().st_size / 1e6:.1f} MB test video in {time.perf_counter() - started:.1f} s")
+
+        baseline_started = time.perf_counter()
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(video), "-vn", "-ac", "1", "-ar", "16000",
+                        "-f", "null", "-"], check=True)
+        baseline = time.perf_counter() - baseline_started
+
+        server, site_url = serve(site)
+        env = os.environ | {"DATA_DIR": str(Path(tmp) / "data"), "ALLOW_PRIVATE_URLS": "true"}
+        # Assemble the bundled model first so its one-off set-up is not counted as pipeline time.
+        subprocess.run([sys.executable, "-c", "from core.pipeline import prepare_models; prepare_models()"],
+                       cwd=ROOT, env=env, check=True)
+        # A helper process runs the pipeline so that its peak memory is the pipeline's alone.
+        measure = ("import resource, subprocess, sys, json, time; t = time.perf_counter(); "
+                   "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+                   "print(json.dumps({'code': r.returncode, 'out': r.stdout, 'err': r.stderr, "
+                   "'wall': time.perf_counter() - t, "
+                   "'peak_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
+        measured = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "core", "run",
+                                   f"{site_url}/talk.mp4", "--json"], cwd=ROOT, env=env, capture_output=True,
+                                  text=True, check=True)
+        server.shutdown()
+        outcome = json.loads(measured.stdout)
+        if outcome["code"] != 0:
+            sys.exit(f"pipeline failed: {outcome['out']}\n{outcome['err']}")
+        [job] = json.loads(outcome["out"])
+        wall, peak_mb = outcome["wall"], outcome["peak_kb"] / 1024
+
+    times = {k: datetime.fromisoformat(v) for k, v in job["stage_times"].items()}
+    order = ["downloading", "extracting_audio", "uploading", "transcribing", "analyzing", "generating_embeddings",
+             "storing", "completed"]
+    audio = job["duration"]
+    print(f"\naudio: {audio:.0f} s ({audio / 60:.1f} min)")
+    print(f"{'stage':<24}{'seconds':>10}")
+    for stage, following in zip(order, order[1:]):
+        print(f"{stage:<24}{(times[following] - times[stage]).total_seconds():>10.2f}")
+    transcribing = (times["analyzing"] - times["transcribing"]).total_seconds()
+    print(f"{'whole run (process)':<24}{wall:>10.2f}")
+    print(f"\naudio seconds per wall second, whole pipeline: {audio / wall:6.1f}x real time")
+    print(f"audio seconds per wall second, transcription:  {audio / transcribing:6.1f}x real time")
+    print(f"baseline, ffmpeg decoding the same audio:      {audio / baseline:6.1f}x real time")
+    print(f"pipeline time / ffmpeg decode time:            {wall / baseline:6.1f}")
+    print(f"peak memory of the pipeline process:           {peak_mb:6.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
