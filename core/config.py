@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     queue_name: str = "pipeline"
     job_timeout_seconds: int = 4 * 3600
     job_retries: int = 2
+    #: How often a worker looks for jobs whose worker died (they are then retried and resume).
+    worker_maintenance_seconds: int = 60
 
     # Embedded store
     data_dir: Path = Path("./data")

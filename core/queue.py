@@ -85,4 +85,9 @@ def run_worker(burst: bool = False) -> None:
     settings = get_settings()
     prepare_models(settings)
     redis = connect(settings)
-    Worker([Queue(settings.queue_name, connection=redis)], connection=redis).work(with_scheduler=True, burst=burst)
+    # The worker wakes from waiting for work every worker_ttl - 15 s; only then does it run maintenance,
+    # which is what notices jobs whose worker died and retries them.
+    every = settings.worker_maintenance_seconds
+    worker = Worker([Queue(settings.queue_name, connection=redis)], connection=redis,
+                    maintenance_interval=every, worker_ttl=every + 15)
+    worker.work(with_scheduler=True, burst=burst)
