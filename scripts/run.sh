@@ -8,12 +8,16 @@ export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
 export DATA_DIR="${DATA_DIR:-./data}"
 port="${PORT:-8501}"
 mkdir -p "$DATA_DIR/redis"
-pids=()
+# Each service runs in its own session, so Ctrl-C reaches only this script, which then stops them in
+# order: the app and the worker first (the worker finishes its current step), Redis last.
+app_pids=()
+redis_pid=""
 stop() {
   trap - INT TERM EXIT
   echo; echo "Stopping..."
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for pid in "${app_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${app_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "$redis_pid" ]; then kill -TERM "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
 }
 trap stop INT TERM EXIT
 
@@ -22,17 +26,17 @@ if .venv/bin/python -c "import os, redis; redis.Redis.from_url(os.environ['REDIS
   echo "Using the Redis already answering at $REDIS_URL"
 else
   echo "Starting Redis on port $redis_port"
-  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$DATA_DIR/redis" --save 60 1 --appendonly no \
-    --daemonize no --loglevel warning &
-  pids+=($!)
+  setsid redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$DATA_DIR/redis" --save 60 1 \
+    --appendonly no --daemonize no --loglevel warning &
+  redis_pid=$!
   for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
 echo "Starting the pipeline worker"
-.venv/bin/python worker.py &
-pids+=($!)
+setsid .venv/bin/python worker.py &
+app_pids+=($!)
 
 echo "Starting Streamlit on http://localhost:$port"
-.venv/bin/streamlit run streamlit_app.py --server.port "$port" --server.headless true &
-pids+=($!)
-wait -n "${pids[@]}"
+setsid .venv/bin/streamlit run streamlit_app.py --server.port "$port" --server.headless true &
+app_pids+=($!)
+wait -n "${app_pids[@]}" $redis_pid
