@@ -6,6 +6,7 @@ import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Callable
 
 from core.config import Settings
@@ -31,7 +32,7 @@ _YTDLP_MESSAGES: list[tuple[tuple[str, ...], str, bool]] = [
      "This video is age-restricted. Set COOKIES_FILE to a cookies.txt of a logged-in account to process it.", False),
     (("login required", "log in", "sign in", "requires authentication", "cookies", "logged-in", "rate-limit reached or login"),
      "This site requires you to be logged in to watch this video. Set COOKIES_FILE to a cookies.txt exported from your browser and retry.", False),
-    (("not available in your country", "geo restrict", "geo-restrict", "not available from your location", "blocked it in your country"),
+    (("available in your country", "geo restrict", "geo-restrict", "not available from your location", "blocked it in your country"),
      "This video is not available from this server's country (geo-blocked).", False),
     (("http error 429", "too many requests", "rate limit", "rate-limit"),
      "The site is rate-limiting downloads from this server. The job will be retried; if it keeps failing, try again later.", True),
@@ -103,6 +104,8 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress) ->
                 if len(entries) != 1:
                     raise MediaError("This link is a playlist or a channel; paste the link of a single video.")
                 info = entries[0]
+            if not settings.allow_private_urls:
+                _check_media_hosts(info)
             duration = info.get("duration")
             if duration and duration > settings.max_duration_seconds:
                 raise MediaError(
@@ -129,6 +132,19 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress) ->
         "webpage_url": info.get("webpage_url") or url,
     }
     return Download(media_path=media[0], thumbnail_path=thumbs[0] if thumbs else None, metadata=metadata)
+
+
+def _check_media_hosts(info: dict) -> None:
+    """The page may send yt-dlp elsewhere (redirects, embedded players): refuse private destinations."""
+    from core.platforms import InvalidURL, check_host_is_public
+
+    urls = [info.get("webpage_url"), info.get("url")]
+    urls += [f.get("url") for f in info.get("requested_formats") or []]
+    for url in filter(None, urls):
+        try:
+            check_host_is_public(urlsplit(url).hostname or "")
+        except InvalidURL as exc:
+            raise MediaError(f"The link leads to media on a non-public address, which is refused: {exc}") from None
 
 
 def _iso_date(value: str | None) -> str | None:
