@@ -8,7 +8,8 @@ import sys
 
 from core import api
 from core.formatting import clock
-from core.models import Job, Stage
+from core.models import Job, SearchFilters, Stage
+from core.providers.analyze import CATEGORIES
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -93,14 +94,22 @@ def cmd_show(args) -> int:
 
 
 def cmd_search(args) -> int:
-    hits = api.search(args.query, limit=args.limit)
+    filters = SearchFilters(platforms=args.platform or [], categories=args.category or [],
+                            sentiments=args.sentiment or [], date_from=args.date_from, date_to=args.date_to)
+    hits = api.search(args.query, limit=args.limit, filters=filters)
     if args.json:
         print(json.dumps([{"job_id": h.job_id, "video_id": h.video_id, "title": h.title, "start": h.start,
-                           "end": h.end, "text": h.text, "score": h.score, "url": h.url} for h in hits], indent=2,
-                         ensure_ascii=False))
+                           "end": h.end, "text": h.text, "score": h.score, "url": h.url,
+                           "keyword_match": h.keyword_match} for h in hits], indent=2, ensure_ascii=False))
     else:
         for h in hits:
             print(f"{h.score:.3f}  {h.job_id}  {clock(h.start)}  {h.title or h.video_id}\n        {h.text}")
+    return EXIT_OK
+
+
+def cmd_reindex(args) -> int:
+    count = api.reindex(progress=lambda done, total: print(f"re-embedded {done} of {total}", file=sys.stderr))
+    print(f"{count} videos re-embedded with the current embedding model")
     return EXIT_OK
 
 
@@ -152,8 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="find moments by meaning across the library")
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--platform", action="append", help="only this platform (repeatable)")
+    p.add_argument("--category", action="append", choices=sorted(CATEGORIES), help="only this category (repeatable)")
+    p.add_argument("--sentiment", action="append", choices=["positive", "neutral", "negative"])
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="uploaded (or added) on or after")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="uploaded (or added) on or before")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("reindex", help="embed again videos embedded with another model (after EMBEDDING_MODEL changed)")
+    p.set_defaults(func=cmd_reindex)
 
     p = sub.add_parser("retry", help="queue failed jobs again; they resume where they stopped")
     p.add_argument("job_ids", nargs="+", metavar="JOB_ID")

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import Settings, get_settings
-from core.models import Analysis, Job, SearchHit, Stage, Transcript
-from core.platforms import InvalidURL, Source, detect
+from core.models import Analysis, Job, SearchFilters, SearchHit, Stage, Transcript
+from core.platforms import InvalidURL, Source, detect, link_at
 from core.queue import QueueUnavailable, enqueue
 from core.store import DuplicateJob, Store, get_store
 
@@ -180,8 +180,10 @@ def job_details(job_id: str) -> dict | None:
     }
 
 
-def search(query: str, limit: int = 10, settings: Settings | None = None) -> list[SearchHit]:
-    """Transcript segments across the library, ranked by closeness of meaning to the query."""
+def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
+           settings: Settings | None = None) -> list[SearchHit]:
+    """Transcript moments across the library, ranked by meaning and by the query's own words."""
+    from core.providers.analyze import content_words
     from core.providers.embed import get_embedder
 
     settings = settings or get_settings()
@@ -190,22 +192,43 @@ def search(query: str, limit: int = 10, settings: Settings | None = None) -> lis
         return []
     store = get_store()
     embedder = get_embedder(settings)
-    nearest = store.nearest_segments(embedder.embed([query])[0], embedder.model, limit)
-    segments = store.get_segments([(job_id, idx) for job_id, idx, _ in nearest])
-    jobs: dict[str, Job] = {}
+    found = store.search_segments(embedder.embed([query])[0], content_words(query), embedder.model, limit,
+                                  filters or SearchFilters())
+    segments = store.get_segments([(job_id, idx) for job_id, idx, _, _ in found])
+    jobs: dict[str, Job | None] = {}
     hits = []
-    for job_id, idx, score in nearest:
+    for job_id, idx, similarity, keyword_match in found:
         segment = segments.get((job_id, idx))
-        job = jobs.setdefault(job_id, store.get_job(job_id))
+        if job_id not in jobs:
+            jobs[job_id] = store.get_job(job_id)
+        job = jobs[job_id]
         if segment is None or job is None:
             continue
         audio = store.get_audio_file(job_id)
         hits.append(SearchHit(
             job_id=job_id, video_id=job.video_id, title=job.title, platform=job.platform,
-            url=job.webpage_url or job.url, thumbnail_path=audio.thumbnail_path if audio else None,
-            segment_index=idx, start=segment.start, end=segment.end, text=segment.text, score=round(score, 4),
+            url=link_at(job.webpage_url or job.url, job.platform, segment.start),
+            thumbnail_path=audio.thumbnail_path if audio else None, segment_index=idx, start=segment.start,
+            end=segment.end, text=segment.text, score=round(similarity, 4), keyword_match=keyword_match,
         ))
     return hits
+
+
+def reindex(settings: Settings | None = None, progress=None) -> int:
+    """Embed again every completed video that has no vectors from the current embedding model."""
+    from core.providers.embed import get_embedder
+
+    settings = settings or get_settings()
+    store = get_store()
+    embedder = get_embedder(settings)
+    missing = store.jobs_missing_embeddings(embedder.model)
+    for number, job_id in enumerate(missing, 1):
+        found = store.get_transcript(job_id)
+        if found and found.segments:
+            store.save_embeddings(job_id, embedder.model, embedder.embed([s.text for s in found.segments]))
+        if progress:
+            progress(number, len(missing))
+    return len(missing)
 
 
 def audio_file(job_id: str):
@@ -217,3 +240,7 @@ def status_counts(jobs: list[Job]) -> dict[str, int]:
     for job in jobs:
         counts[job.status.value] = counts.get(job.status.value, 0) + 1
     return counts
+
+
+def platforms_in_library() -> list[str]:
+    return sorted({job.platform for job in get_store().list_jobs()})

@@ -30,3 +30,18 @@ def status_line(job: Job) -> str:
     if not job.is_final and job.progress_detail:
         text += f" — {job.progress_detail}"
     return text
+
+
+def highlight(text: str, terms: list[str]) -> str:
+    """Markdown with the query's words in bold, in any form ('strawberry' marks 'strawberries')."""
+    import re
+
+    from core.providers.analyze import stem
+
+    terms = [stem(term) for term in terms]
+    escaped = re.sub(r"([\\`*_{}\[\]()#+\-.!|>~])", r"\\\1", text)
+    if not terms:
+        return escaped
+    pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*",
+                         re.IGNORECASE)
+    return pattern.sub(lambda m: f"**{m.group(0)}**", escaped)

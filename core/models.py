@@ -123,10 +123,25 @@ class SearchHit(BaseModel):
     video_id: str
     title: str | None
     platform: str
+    #: The original video at this moment, where the site supports a start time.
     url: str
     thumbnail_path: str | None = None
     segment_index: int
     start: float
     end: float
     text: str
+    #: Cosine similarity of meaning between the query and the segment, -1..1.
     score: float
+    #: Whether the segment also contains the query's words (the keyword half of hybrid search).
+    keyword_match: bool = False
+
+
+class SearchFilters(BaseModel):
+    """Narrow a search to some videos. Empty lists and None mean no restriction."""
+
+    platforms: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    sentiments: list[str] = Field(default_factory=list)
+    #: Inclusive ISO dates (YYYY-MM-DD), compared with the upload date, else the date it was added.
+    date_from: str | None = None
+    date_to: str | None = None

@@ -135,3 +135,26 @@ def detect(url: str, *, allow_private: bool | None = None) -> Source:
         platform = extractor.IE_NAME.split(":")[0].lower()
         return Source(platform=platform, extractor=key, video_id=str(video_id), url=cleaned)
     raise InvalidURL("No downloader accepts that link.")  # unreachable while the generic extractor exists
+
+
+def link_at(url: str, platform: str, seconds: float) -> str:
+    """The original video's link, starting at a moment, for the sites whose players accept one."""
+    second = max(0, int(seconds))
+    if second == 0:
+        return url
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("t", "start")]
+    if platform == "youtube":
+        query.append(("t", f"{second}s"))
+    elif platform == "twitch":
+        query.append(("t", f"{second // 3600}h{second // 60 % 60}m{second % 60}s"))
+    elif platform == "dailymotion":
+        query.append(("start", str(second)))
+    elif platform == "vimeo":
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, f"t={second}s"))
+    elif platform == "generic":
+        # W3C media fragments: browsers start direct media files here.
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, f"t={second}"))
+    else:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))

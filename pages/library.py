@@ -23,7 +23,7 @@ columns[3].metric("Failed", counts.get(Stage.FAILED.value, 0))
 
 left, right = st.columns(2)
 statuses = left.multiselect("Status", sorted(counts), placeholder="All statuses")
-platforms = right.multiselect("Platform", sorted({j.platform for j in all_jobs}), placeholder="All platforms")
+platforms = right.multiselect("Platform", api.platforms_in_library(), placeholder="All platforms")
 
 
 @st.fragment(run_every=3)

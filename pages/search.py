@@ -3,22 +3,39 @@
 import streamlit as st
 
 from core import api
-from core.formatting import clock
+from core.formatting import clock, highlight
+from core.models import SearchFilters
+from core.providers.analyze import CATEGORIES, content_words
 from pages.components import VIDEO_PAGE
 
 st.title("🔎 Search")
 query = st.text_input("Search the library by meaning", placeholder="e.g. how to bake a cake")
-limit = st.slider("Results", 5, 50, 10)
+with st.expander("Filters"):
+    left, middle, right = st.columns(3)
+    platforms = left.multiselect("Platform", api.platforms_in_library())
+    categories = middle.multiselect("Category", sorted(CATEGORIES))
+    sentiments = right.multiselect("Sentiment", ["positive", "neutral", "negative"])
+    start, end = st.columns(2)
+    date_from = start.date_input("Uploaded from", value=None)
+    date_to = end.date_input("Uploaded until", value=None)
+    limit = st.slider("Results", 5, 50, 10)
+
 if query:
-    hits = api.search(query, limit=limit)
+    filters = SearchFilters(platforms=platforms, categories=categories, sentiments=sentiments,
+                            date_from=date_from.isoformat() if date_from else None,
+                            date_to=date_to.isoformat() if date_to else None)
+    hits = api.search(query, limit=limit, filters=filters)
     if not hits:
         st.info("Nothing found. Completed videos become searchable as soon as they finish.")
+    terms = content_words(query)
     for hit in hits:
         with st.container(border=True):
             thumb, body = st.columns([1, 5], vertical_alignment="center")
             image = api.media_file(hit.thumbnail_path)
             if image:
                 thumb.image(str(image), width="stretch")
-            body.markdown(f"**{hit.title or hit.video_id}** · {clock(hit.start)} · score {hit.score:.2f}")
-            body.write(hit.text)
-            body.page_link(VIDEO_PAGE, label="Open", icon="🎬", query_params={"job": hit.job_id})
+            body.markdown(f"**{hit.title or hit.video_id}** · [{clock(hit.start)}]({hit.url}) · "
+                          f"match {hit.score:.0%}")
+            body.markdown(highlight(hit.text, terms))
+            body.page_link(VIDEO_PAGE, label="Open at this moment", icon="▶️",
+                           query_params={"job": hit.job_id, "t": str(int(hit.start))})

@@ -33,7 +33,8 @@ if not job.is_final:
     st.stop()
 job_status(job)
 
-seek = st.session_state.get(f"seek-{job.id}", 0)
+# A search result opens the page at its moment (?t=SECONDS); clicking a segment seeks from there on.
+seek = st.session_state.get(f"seek-{job.id}", float(st.query_params.get("t", 0) or 0))
 audio = api.audio_file(job.id)
 audio_path = api.media_file(audio.audio_path) if audio else None
 if audio_path:

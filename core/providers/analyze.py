@@ -58,27 +58,24 @@ def summarize(text: str, sentences: int) -> str:
     from sumy.nlp.stemmers import Stemmer
     from sumy.parsers.plaintext import PlaintextParser
     from sumy.summarizers.text_rank import TextRankSummarizer
-    from sumy.utils import get_stop_words
 
     tokenizer = _PlainTokenizer()
     if len(tokenizer.to_sentences(text)) <= sentences:
         return text.strip()
     document = PlaintextParser(text, tokenizer).document
     summarizer = TextRankSummarizer(Stemmer("english"))
-    summarizer.stop_words = get_stop_words("english")
+    summarizer.stop_words = _stop_words()
     return " ".join(str(s) for s in summarizer(document, sentences))
 
 
 def key_phrases(text: str, language: str | None, limit: int = 8) -> list[str]:
     import yake
-    from sumy.nlp.stemmers import Stemmer
 
-    stem = Stemmer("english")
     extractor = yake.KeywordExtractor(lan=(language or "en")[:2], n=2, dedupLim=0.7, top=limit * 4)
     phrases: list[str] = []
     seen_stems: set[str] = set()
     for phrase, _score in extractor.extract_keywords(text):  # best first
-        stems = {stem(word.lower()) for word in _WORD.findall(phrase)}
+        stems = {stem(word) for word in _WORD.findall(phrase)}
         if not stems or stems & seen_stems:  # one phrase per idea: "chocolate cake" hides "bake a chocolate"
             continue
         seen_stems |= stems
@@ -86,6 +83,33 @@ def key_phrases(text: str, language: str | None, limit: int = 8) -> list[str]:
         if len(phrases) == limit:
             break
     return phrases
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from sumy.utils import get_stop_words
+
+    return frozenset(get_stop_words("english"))
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    from sumy.nlp.stemmers import Stemmer
+
+    return Stemmer("english")
+
+
+def stem(word: str) -> str:
+    return _stemmer()(word.lower())
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a query that carry meaning (no stop words), lower-cased, in order, once each."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        if len(word) > 1 and word not in _stop_words():
+            seen.setdefault(word)
+    return list(seen)
 
 
 @lru_cache(maxsize=1)

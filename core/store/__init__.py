@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from core.models import Analysis, AudioFile, Job, Segment, Stage, Transcript
+from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Stage, Transcript
 
 
 class DuplicateJob(Exception):
@@ -41,12 +42,21 @@ class Store(Protocol):
     def get_analysis(self, job_id: str) -> Analysis | None: ...
     def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray) -> None: ...
     def has_embeddings(self, job_id: str, model: str) -> bool: ...
-    def nearest_segments(self, query: np.ndarray, model: str, limit: int) -> list[tuple[str, int, float]]:
-        """(job_id, segment index, cosine similarity) of the closest segments, best first."""
+    def jobs_missing_embeddings(self, model: str) -> list[str]: ...
+    def search_segments(self, query: np.ndarray, terms: list[str], model: str, limit: int,
+                        filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
+        """(job_id, segment index, cosine similarity, keyword match) of the best segments, best first."""
 
 
 def get_store() -> Store:
     from core.config import get_settings
+
+    return _local_store(get_settings().data_dir.resolve())
+
+
+@lru_cache(maxsize=8)
+def _local_store(data_dir: Path) -> Store:
+    # One per data dir and process: opening checks the schema, which takes a write lock.
     from core.store.local import LocalStore
 
-    return LocalStore(get_settings().data_dir)
+    return LocalStore(data_dir)

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.models import Analysis, AudioFile, Job, Segment, Sentiment, Stage, Transcript
+from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentiment, Stage, Transcript
 from core.store import DuplicateJob
 
 JOB_FIELDS = set(Job.model_fields)
+VIDEO_VECTOR = -1  # segment_idx of the whole video's vector
+RRF_K = 60  # the usual constant of reciprocal rank fusion: later ranks still count, but less
 
 
 def now_iso() -> str:
@@ -30,6 +32,41 @@ def _migrations() -> list[tuple[int, str]]:
         if entry.name.endswith(".sql"):
             found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
     return sorted(found)
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements; triggers contain semicolons, so ask SQLite where each ends."""
+    statements, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip() and not all(l.strip().startswith("--") or not l.strip() for l in current.splitlines()):
+        raise ValueError(f"incomplete SQL statement in migration: {current[:80]}")
+    return statements
+
+
+class _VectorIndex:
+    """One model's segment vectors in memory: a matrix, and which (job, segment) each row is."""
+
+    def __init__(self, rows: list[sqlite3.Row]):
+        self.keys = [(r["job_id"], r["segment_idx"]) for r in rows]
+        self.positions = {key: i for i, key in enumerate(self.keys)}
+        self.job_names = sorted({job_id for job_id, _ in self.keys})
+        codes = {name: i for i, name in enumerate(self.job_names)}
+        self.job_codes = np.array([codes[job_id] for job_id, _ in self.keys], dtype=np.int32)
+        self._codes = codes
+        if rows:
+            self.matrix = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        else:
+            self.matrix = np.zeros((0, 1), dtype=np.float32)
+
+    def rows_of(self, jobs: set[str]) -> np.ndarray:
+        wanted = np.zeros(len(self.job_names), dtype=bool)
+        wanted[[self._codes[j] for j in jobs if j in self._codes]] = True
+        return wanted[self.job_codes]
 
 
 class LocalStore:
@@ -71,9 +108,8 @@ class LocalStore:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for number, sql in _migrations():
                 if number > version:
-                    for statement in sql.split(";\n"):
-                        if statement.strip():
-                            conn.execute(statement)
+                    for statement in _statements(sql):
+                        conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {number}")
 
     @property
@@ -272,13 +308,24 @@ class LocalStore:
         )
 
     def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray) -> None:
+        """One vector per segment, plus the whole video's (their normalised mean) at index -1."""
         vectors = np.asarray(vectors, dtype=np.float32)
+        video = vectors.mean(axis=0)
+        video /= max(float(np.linalg.norm(video)), 1e-12)
+        rows = [(job_id, i, model, vectors.shape[1], v.tobytes()) for i, v in enumerate(vectors)]
+        rows.append((job_id, VIDEO_VECTOR, model, vectors.shape[1], video.astype(np.float32).tobytes()))
         with self._tx() as conn:
             conn.execute("DELETE FROM embeddings WHERE job_id = ? AND model = ?", (job_id, model))
             conn.executemany(
-                "INSERT INTO embeddings (job_id, segment_idx, model, dim, vector) VALUES (?, ?, ?, ?, ?)",
-                [(job_id, i, model, vectors.shape[1], v.tobytes()) for i, v in enumerate(vectors)],
-            )
+                "INSERT INTO embeddings (job_id, segment_idx, model, dim, vector) VALUES (?, ?, ?, ?, ?)", rows)
+
+    def jobs_missing_embeddings(self, model: str) -> list[str]:
+        """Completed jobs with no vectors from this model (embedded with another one)."""
+        with self._db() as conn:
+            rows = conn.execute(
+                "SELECT id FROM jobs j WHERE status = 'completed' AND NOT EXISTS"
+                " (SELECT 1 FROM embeddings e WHERE e.job_id = j.id AND e.model = ?)", (model,)).fetchall()
+        return [row[0] for row in rows]
 
     def has_embeddings(self, job_id: str, model: str) -> bool:
         with self._db() as conn:
@@ -286,15 +333,74 @@ class LocalStore:
                 "SELECT 1 FROM embeddings WHERE job_id = ? AND model = ? LIMIT 1", (job_id, model)
             ).fetchone() is not None
 
-    def nearest_segments(self, query: np.ndarray, model: str, limit: int) -> list[tuple[str, int, float]]:
+    # --- search ---------------------------------------------------------------------------
+    _vector_cache: dict[tuple[Path, str], tuple] = {}
+
+    def _vector_index(self, model: str):
+        """All segment vectors of one model as one matrix, reloaded only when the embeddings change."""
+        with self._db() as conn:
+            version = conn.execute("SELECT value FROM counters WHERE name = 'embeddings'").fetchone()[0]
+            cached = self._vector_cache.get((self.db_path, model))
+            if cached and cached[0] == version:
+                return cached[1]
+            rows = conn.execute(
+                "SELECT job_id, segment_idx, vector FROM embeddings WHERE model = ? AND segment_idx >= 0"
+                " ORDER BY rowid", (model,)).fetchall()
+        index = _VectorIndex(rows)
+        self._vector_cache[(self.db_path, model)] = (version, index)
+        return index
+
+    def _searchable_jobs(self, filters: SearchFilters) -> set[str]:
+        sql = ("SELECT j.id FROM jobs j LEFT JOIN analysis a ON a.job_id = j.id WHERE j.status = 'completed'")
+        args: list = []
+        for column, values in (("j.platform", filters.platforms), ("a.category", filters.categories),
+                               ("a.sentiment_label", filters.sentiments)):
+            if values:
+                sql += f" AND {column} IN ({','.join('?' * len(values))})"
+                args += list(values)
+        day = "coalesce(j.upload_date, substr(j.created_at, 1, 10))"
+        if filters.date_from:
+            sql += f" AND {day} >= ?"
+            args.append(filters.date_from)
+        if filters.date_to:
+            sql += f" AND {day} <= ?"
+            args.append(filters.date_to)
+        with self._db() as conn:
+            return {row[0] for row in conn.execute(sql, args)}
+
+    def keyword_segments(self, terms: list[str], allowed: set[str], limit: int) -> list[tuple[str, int]]:
+        """Segments containing any of the terms, best BM25 first."""
+        if not terms or not allowed:
+            return []
+        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
         with self._db() as conn:
             rows = conn.execute(
-                "SELECT e.job_id, e.segment_idx, e.vector FROM embeddings e JOIN jobs j ON j.id = e.job_id"
-                " WHERE e.model = ? AND j.status = 'completed'", (model,)
-            ).fetchall()
-        if not rows:
+                "SELECT job_id, idx FROM segments_fts WHERE segments_fts MATCH ? ORDER BY bm25(segments_fts) LIMIT ?",
+                (match, limit * 4)).fetchall()
+        return [(r["job_id"], int(r["idx"])) for r in rows if r["job_id"] in allowed][:limit]
+
+    def search_segments(self, query: np.ndarray, terms: list[str], model: str, limit: int,
+                        filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
+        """Hybrid search: rank by meaning and by keywords, fuse the two rankings (reciprocal rank fusion).
+
+        Returns (job_id, segment index, cosine similarity, keyword match), best first.
+        """
+        allowed = self._searchable_jobs(filters)
+        index = self._vector_index(model)
+        if not allowed or not index.keys:
             return []
-        matrix = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-        scores = matrix @ np.asarray(query, dtype=np.float32)
-        top = np.argsort(-scores)[:limit]
-        return [(rows[i]["job_id"], rows[i]["segment_idx"], float(scores[i])) for i in top]
+        similarity = index.matrix @ np.asarray(query, dtype=np.float32)
+        if not allowed.issuperset(index.job_names):
+            similarity = np.where(index.rows_of(allowed), similarity, -np.inf)
+        positions = index.positions
+        depth = min(len(similarity), max(limit * 5, 50))
+        candidates = np.argpartition(-similarity, depth - 1)[:depth]
+        by_meaning = [int(i) for i in candidates[np.argsort(-similarity[candidates])] if np.isfinite(similarity[i])]
+        by_words = [positions[key] for key in self.keyword_segments(terms, allowed, depth) if key in positions]
+        fused: dict[int, float] = {}
+        for ranking in (by_meaning, by_words):
+            for rank, position in enumerate(ranking):
+                fused[position] = fused.get(position, 0.0) + 1.0 / (RRF_K + rank)
+        keyword_hits = set(by_words)
+        best = sorted(fused, key=lambda p: (-fused[p], -similarity[p]))[:limit]
+        return [(index.keys[p][0], index.keys[p][1], float(similarity[p]), p in keyword_hits) for p in best]

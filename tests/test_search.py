@@ -1,0 +1,97 @@
+"""Hybrid search over the library: meaning, exact words, filters and links to the moment."""
+
+import pytest
+
+from core import api
+from core.models import SearchFilters
+from core.platforms import link_at
+from core.providers.embed import get_embedder
+from core.config import get_settings
+from core.store import get_store
+from tests.library_builder import add_video
+
+
+@pytest.fixture
+def searchable(empty_library):
+    store, embedder = get_store(), get_embedder(get_settings())
+    ids = {
+        "garden": add_video(store, embedder, video_id="garden00001", title="Rooftop gardens", category="lifestyle",
+                            sentiment="positive", upload_date="2026-03-01", sentences=[
+                                "Welcome to the show about city gardens.",
+                                "Tomatoes need six hours of sunshine and a deep pot.",
+                                "Water the plants early in the morning so the leaves dry.",
+                            ]),
+        "cluster": add_video(store, embedder, video_id="cluster0001", title="Running services", platform="vimeo",
+                             category="technology", sentiment="negative", upload_date="2026-06-15", sentences=[
+                                 "Our outage started when the Kubernetes control plane ran out of memory.",
+                                 "The database failover took forty minutes, which was terrible.",
+                                 "Next time we will page the on-call engineer sooner.",
+                             ]),
+        "match": add_video(store, embedder, video_id="match000001", title="Cup final", category="sports",
+                           sentiment="positive", upload_date="2026-09-20", sentences=[
+                               "The striker scored twice in the second half.",
+                               "The goalkeeper saved a penalty in the last minute.",
+                           ]),
+    }
+    return ids
+
+
+def test_meaning_finds_the_moment_without_shared_words(searchable):
+    [best, *_] = api.search("how much sun do vegetables need", limit=3)
+    assert best.job_id == searchable["garden"]
+    assert best.start == 5.0 and "sunshine" in best.text
+
+
+def test_exact_rare_words_are_found(searchable):
+    hits = api.search("Kubernetes", limit=3)
+    assert hits[0].job_id == searchable["cluster"] and "Kubernetes" in hits[0].text
+    assert hits[0].keyword_match
+
+
+def test_filters(searchable):
+    def jobs(**filters):
+        return {h.job_id for h in api.search("something happened", limit=20, filters=SearchFilters(**filters))}
+
+    assert jobs(platforms=["vimeo"]) == {searchable["cluster"]}
+    assert jobs(categories=["sports"]) == {searchable["match"]}
+    assert jobs(sentiments=["positive"]) == {searchable["garden"], searchable["match"]}
+    assert jobs(date_from="2026-06-01") == {searchable["cluster"], searchable["match"]}
+    assert jobs(date_from="2026-06-01", date_to="2026-07-01") == {searchable["cluster"]}
+    assert jobs(categories=["music"]) == set()
+
+
+def test_hits_link_to_the_moment(searchable):
+    [hit] = api.search("goalkeeper saved a penalty", limit=1)
+    assert hit.url == "https://www.youtube.com/watch?v=match000001&t=5s"
+
+
+@pytest.mark.parametrize("url, platform, seconds, expected", [
+    ("https://www.youtube.com/watch?v=abc&t=3s", "youtube", 75, "https://www.youtube.com/watch?v=abc&t=75s"),
+    ("https://vimeo.com/123", "vimeo", 61, "https://vimeo.com/123#t=61s"),
+    ("https://www.twitch.tv/videos/1", "twitch", 3723, "https://www.twitch.tv/videos/1?t=1h2m3s"),
+    ("https://example.com/a.mp4", "generic", 12.7, "https://example.com/a.mp4#t=12"),
+    ("https://www.tiktok.com/@u/video/1", "tiktok", 30, "https://www.tiktok.com/@u/video/1"),
+    ("https://www.youtube.com/watch?v=abc", "youtube", 0, "https://www.youtube.com/watch?v=abc"),
+])
+def test_link_at(url, platform, seconds, expected):
+    assert link_at(url, platform, seconds) == expected
+
+
+def test_deleted_and_unfinished_videos_are_not_found(searchable):
+    api.delete(searchable["cluster"])
+    assert all(h.job_id != searchable["cluster"] for h in api.search("Kubernetes outage", limit=10))
+
+
+def test_changing_the_embedding_model_reindexes_instead_of_mixing(searchable):
+    store = get_store()
+    current = get_embedder(get_settings()).model
+    # Vectors from another model are never compared with the current model's.
+    store.save_embeddings(searchable["garden"], "another-model", get_embedder(get_settings()).embed(["x", "y", "z"]))
+    store_rows = store.jobs_missing_embeddings(current)
+    assert store_rows == []
+    with store._tx() as conn:
+        conn.execute("DELETE FROM embeddings WHERE job_id = ? AND model = ?", (searchable["garden"], current))
+    assert store.jobs_missing_embeddings(current) == [searchable["garden"]]
+    assert all(h.job_id != searchable["garden"] for h in api.search("tomatoes sunshine", limit=10))
+    assert api.reindex() == 1
+    assert api.search("tomatoes sunshine", limit=1)[0].job_id == searchable["garden"]

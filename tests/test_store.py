@@ -1,0 +1,47 @@
+"""The embedded store's schema: versioned migrations that upgrade an existing library in place."""
+
+import sqlite3
+from importlib import resources
+
+from core.store.local import LocalStore, _statements
+
+
+def test_new_library_is_at_the_latest_version(tmp_path):
+    store = LocalStore(tmp_path)
+    latest = max(int(f.name.split("_")[0]) for f in (resources.files("core.store") / "migrations").iterdir()
+                 if f.name.endswith(".sql"))
+    assert store.schema_version == latest
+
+
+def test_upgrade_keeps_data_and_indexes_it(tmp_path):
+    first = (resources.files("core.store") / "migrations" / "0001_initial.sql").read_text()
+    with sqlite3.connect(tmp_path / "library.sqlite3") as conn:
+        for statement in _statements(first):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute("INSERT INTO jobs (id, url, platform, extractor, video_id, created_at, updated_at)"
+                     " VALUES ('j1', 'https://x/1', 'generic', 'Generic', 'v1', '2026-01-01', '2026-01-01')")
+        conn.execute("INSERT INTO transcriptions (job_id, text, language, engine, created_at)"
+                     " VALUES ('j1', 'Zanzibar spices', 'en', 'test', '2026-01-01')")
+        conn.execute("INSERT INTO segments (job_id, idx, start, \"end\", text) VALUES ('j1', 0, 0, 2, 'Zanzibar spices')")
+    store = LocalStore(tmp_path)
+    assert store.schema_version >= 2
+    assert store.get_transcript("j1").segments[0].text == "Zanzibar spices"
+    assert store.keyword_segments(["zanzibar"], {"j1"}, 5) == [("j1", 0)]
+
+
+def test_deleting_a_job_removes_everything(tmp_path):
+    store = LocalStore(tmp_path)
+    job = store.create_job(url="https://x/2", platform="generic", extractor="Generic", video_id="v2")
+    source = tmp_path / "a.mp3"
+    source.write_bytes(b"abc")
+    key = store.put_blob("temp-audio", f"{job.id}/audio.mp3", source)
+    assert store.blob_path(key).read_bytes() == b"abc"
+    store.delete_job(job.id)
+    assert store.get_job(job.id) is None and store.blob_path(key) is None
+
+
+def test_blob_paths_cannot_escape_the_storage_folder(tmp_path):
+    store = LocalStore(tmp_path)
+    (tmp_path / "secret.txt").write_text("x")
+    assert store.blob_path("../secret.txt") is None
