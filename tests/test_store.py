@@ -27,7 +27,7 @@ def test_upgrade_keeps_data_and_indexes_it(tmp_path):
     store = LocalStore(tmp_path)
     assert store.schema_version >= 2
     assert store.get_transcript("j1").segments[0].text == "Zanzibar spices"
-    assert store.keyword_segments(["zanzibar"], {"j1"}, 5) == [("j1", 0)]
+    assert store.keyword_segments(["zanzibar"], {"j1"}, 5) == [("j1", 0, "Zanzibar spices")]
 
 
 def test_deleting_a_job_removes_everything(tmp_path):

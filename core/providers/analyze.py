@@ -12,25 +12,41 @@ from core.config import Settings
 from core.models import Analysis, Sentiment, Transcript
 from core.providers.embed import Embedder
 
-#: The categories a video can fall into, each described in words the embedding model can match.
-CATEGORIES: dict[str, str] = {
-    "news": "news report, breaking news, current events, journalism, headlines, press conference",
-    "education": "lesson, lecture, tutorial, learning, explanation for students, course, teacher",
-    "technology": "technology, software, computers, gadgets, programming, artificial intelligence, smartphones",
-    "science": "science, research, physics, biology, chemistry, space, astronomy, experiments, discoveries",
-    "sports": "sports, football, basketball, tennis, match, athletes, score, championship, team",
-    "music": "music, song, singing, band, concert, album, melody, lyrics, guitar",
-    "travel": "travel, trip, vacation, tourism, visiting cities and countries, hotels, flights, beaches",
-    "food": "food, cooking, recipe, restaurant, kitchen, eating, baking, cuisine, ingredients",
-    "entertainment": "entertainment, movies, television, celebrities, comedy, film review, shows",
-    "gaming": "video games, gaming, gameplay, consoles, esports, streamers, levels, players",
-    "business": "business, finance, economy, markets, companies, investing, startups, money, sales",
-    "health": "health, medicine, fitness, exercise, diet, doctors, disease, mental health, wellness",
-    "lifestyle": "lifestyle, daily life, vlog, fashion, home, relationships, personal routine, family",
-    "politics": "politics, government, elections, policy, parliament, politicians, law, voters",
+#: The categories a video can fall into, each described by a few typical videos; a video takes the
+#: category whose closest description is closest to what is said in it.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "news": ("breaking news report on current events", "journalists report the headlines of the day",
+             "a press conference about an incident"),
+    "education": ("a lesson or lecture explaining a subject to students", "a tutorial that teaches how to do something",
+                  "a teacher explains a course topic"),
+    "technology": ("a review of a new laptop, smartphone or gadget", "software, programming and computers",
+                   "artificial intelligence and tech companies"),
+    "science": ("scientific research and experiments", "physics, chemistry, biology and space",
+                "astronomy, planets and stars"),
+    "sports": ("a football, basketball or tennis match", "athletes, teams, goals and championships",
+               "a sports game result"),
+    "music": ("a concert with a band and a singer", "songs, albums, melodies and lyrics",
+              "musicians playing guitar, piano or drums"),
+    "travel": ("a holiday trip to a foreign city", "tourism, hotels, flights and sightseeing",
+               "exploring beaches, streets and landmarks on vacation"),
+    "food": ("cooking a recipe in the kitchen", "restaurants, dishes and tasting food",
+             "baking bread, cakes and desserts"),
+    "entertainment": ("movies, television shows and celebrities", "a film review or comedy show",
+                      "entertainment news about actors"),
+    "gaming": ("playing video games", "gameplay, consoles, levels and players", "esports and game streamers"),
+    "business": ("company earnings, sales and profits", "the stock market, investors and the economy",
+                 "startups, jobs and corporate strategy"),
+    "health": ("hospitals, doctors, nurses and patients", "illness, disease, medicine and vaccines",
+               "fitness, exercise, diet and wellbeing"),
+    "lifestyle": ("daily life vlog and personal routine", "fashion, home decoration and relationships",
+                  "family life and self improvement"),
+    "politics": ("government, elections and politicians", "parliament votes on a new law or budget",
+                 "political parties and policy debates"),
 }
-POSITIVE_AT = 0.05  # VADER's own thresholds for its compound score
-NEGATIVE_AT = -0.05
+# VADER marks a sentence neutral within ±0.05; a whole video needs a clearer lean to count as
+# positive or negative, or one upbeat word in a factual talk would make it "positive".
+POSITIVE_AT = 0.1
+NEGATIVE_AT = -0.1
 CATEGORY_WINDOW_WORDS = 150  # the embedding model reads at most 256 tokens at a time
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
@@ -123,6 +139,15 @@ def sentiment_label(score: float) -> str:
     return "positive" if score >= POSITIVE_AT else "negative" if score <= NEGATIVE_AT else "neutral"
 
 
+def _category_rows() -> list[list[int]]:
+    """For each category, the rows of its descriptions among all descriptions in order."""
+    rows, start = [], 0
+    for descriptions in CATEGORIES.values():
+        rows.append(list(range(start, start + len(descriptions))))
+        start += len(descriptions)
+    return rows
+
+
 class LocalAnalyzer:
     """VADER sentiment, YAKE key phrases, TextRank summary, category by embedding similarity."""
 
@@ -130,6 +155,7 @@ class LocalAnalyzer:
 
     def __init__(self, embedder: Embedder):
         self.embedder = embedder
+        self._descriptions: np.ndarray | None = None
 
     def _category(self, transcript: Transcript, title: str | None, description: str | None) -> str:
         # Evenly spread windows over the whole talk, so the category reflects all of it.
@@ -143,9 +169,14 @@ class LocalAnalyzer:
             # Titles help, but are short and often generic ("talk", "episode 3"): they count half a window.
             texts.append(heading)
             weights.append(0.5)
-        labels = list(CATEGORIES)
-        similarity = self.embedder.embed(texts) @ self.embedder.embed([CATEGORIES[label] for label in labels]).T
-        return labels[int(np.argmax(np.average(similarity, axis=0, weights=weights)))]
+        similarity = self.embedder.embed(texts) @ self._category_vectors().T  # windows x descriptions
+        per_category = np.stack([similarity[:, rows].max(axis=1) for rows in _category_rows()], axis=1)
+        return list(CATEGORIES)[int(np.argmax(np.average(per_category, axis=0, weights=weights)))]
+
+    def _category_vectors(self) -> np.ndarray:
+        if self._descriptions is None:
+            self._descriptions = self.embedder.embed([d for group in CATEGORIES.values() for d in group])
+        return self._descriptions
 
     def analyze(self, transcript: Transcript, title: str | None, description: str | None) -> Analysis:
         vader = _vader()

@@ -23,6 +23,9 @@ _build_lock = threading.Lock()
 class Transcriber(Protocol):
     name: str
 
+    def load(self) -> object:
+        """Load the model now rather than on the first transcription."""
+
 
     def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript: ...
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentiment, Stage, Transcript
+from core.providers.analyze import content_words, stem
 from core.store import DuplicateJob
 
 JOB_FIELDS = set(Job.model_fields)
 VIDEO_VECTOR = -1  # segment_idx of the whole video's vector
-RRF_K = 60  # the usual constant of reciprocal rank fusion: later ranks still count, but less
+KEYWORD_WEIGHT = 0.2  # added to the cosine similarity of a segment holding every word of the query
 
 
 def now_iso() -> str:
@@ -368,20 +369,20 @@ class LocalStore:
         with self._db() as conn:
             return {row[0] for row in conn.execute(sql, args)}
 
-    def keyword_segments(self, terms: list[str], allowed: set[str], limit: int) -> list[tuple[str, int]]:
-        """Segments containing any of the terms, best BM25 first."""
+    def keyword_segments(self, terms: list[str], allowed: set[str], limit: int) -> list[tuple[str, int, str]]:
+        """(job_id, segment index, text) of segments containing any of the terms, best BM25 first."""
         if not terms or not allowed:
             return []
         match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
         with self._db() as conn:
             rows = conn.execute(
-                "SELECT job_id, idx FROM segments_fts WHERE segments_fts MATCH ? ORDER BY bm25(segments_fts) LIMIT ?",
-                (match, limit * 4)).fetchall()
-        return [(r["job_id"], int(r["idx"])) for r in rows if r["job_id"] in allowed][:limit]
+                "SELECT job_id, idx, text FROM segments_fts WHERE segments_fts MATCH ?"
+                " ORDER BY bm25(segments_fts) LIMIT ?", (match, limit * 4)).fetchall()
+        return [(r["job_id"], int(r["idx"]), r["text"]) for r in rows if r["job_id"] in allowed][:limit]
 
     def search_segments(self, query: np.ndarray, terms: list[str], model: str, limit: int,
                         filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
-        """Hybrid search: rank by meaning and by keywords, fuse the two rankings (reciprocal rank fusion).
+        """Hybrid search: candidates by meaning and by keywords, scored by similarity plus a keyword bonus.
 
         Returns (job_id, segment index, cosine similarity, keyword match), best first.
         """
@@ -396,11 +397,18 @@ class LocalStore:
         depth = min(len(similarity), max(limit * 5, 50))
         candidates = np.argpartition(-similarity, depth - 1)[:depth]
         by_meaning = [int(i) for i in candidates[np.argsort(-similarity[candidates])] if np.isfinite(similarity[i])]
-        by_words = [positions[key] for key in self.keyword_segments(terms, allowed, depth) if key in positions]
-        fused: dict[int, float] = {}
-        for ranking in (by_meaning, by_words):
-            for rank, position in enumerate(ranking):
-                fused[position] = fused.get(position, 0.0) + 1.0 / (RRF_K + rank)
-        keyword_hits = set(by_words)
-        best = sorted(fused, key=lambda p: (-fused[p], -similarity[p]))[:limit]
+        # Meaning ranks first; a segment that also contains the query's words gains in proportion to the
+        # share of them it contains: the one rare name of a one-word query counts fully, one common word
+        # out of five barely.
+        fused = {position: float(similarity[position]) for position in by_meaning}
+        keyword_hits = set()
+        query_stems = {stem(term) for term in terms}
+        for job_id, idx, text in self.keyword_segments(terms, allowed, depth):
+            position = positions.get((job_id, idx))
+            if position is None:
+                continue
+            coverage = len(query_stems & {stem(word) for word in content_words(text)}) / len(query_stems)
+            fused[position] = float(similarity[position]) + KEYWORD_WEIGHT * coverage
+            keyword_hits.add(position)
+        best = sorted(fused, key=lambda p: -fused[p])[:limit]
         return [(index.keys[p][0], index.keys[p][1], float(similarity[p]), p in keyword_hits) for p in best]
