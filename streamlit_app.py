@@ -7,6 +7,7 @@ st.set_page_config(page_title="Video Insight Studio", page_icon="🎬", layout="
 pages = [
     st.Page("pages/submit.py", title="Submit", icon="➕", default=True),
     st.Page("pages/library.py", title="Library", icon="📚"),
+    st.Page("pages/dashboard.py", title="Dashboard", icon="📊"),
     st.Page("pages/search.py", title="Search", icon="🔎"),
     st.Page("pages/video.py", title="Video", icon="🎬", url_path="video", visibility="hidden"),
 ]

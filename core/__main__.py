@@ -9,6 +9,7 @@ import sys
 from core import api
 from core.formatting import clock
 from core.models import Job, SearchFilters, Stage
+from core.exports import FORMATS
 from core.providers.analyze import CATEGORIES
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -107,6 +108,18 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
+def cmd_export(args) -> int:
+    name, content = api.export(args.job_id, args.format)
+    if args.output == "-":
+        sys.stdout.write(content)
+    else:
+        target = args.output or name
+        with open(target, "w", encoding="utf-8") as out:
+            out.write(content)
+        print(target)
+    return EXIT_OK
+
+
 def cmd_reindex(args) -> int:
     count = api.reindex(progress=lambda done, total: print(f"re-embedded {done} of {total}", file=sys.stderr))
     print(f"{count} videos re-embedded with the current embedding model")
@@ -168,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="uploaded (or added) on or before")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("export", help="write a transcript as SRT, VTT, TXT, Markdown or JSON")
+    p.add_argument("job_id")
+    p.add_argument("--format", choices=list(FORMATS), default="srt")
+    p.add_argument("--output", "-o", help="file to write (default: the video's title; - for standard output)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("reindex", help="embed again videos embedded with another model (after EMBEDDING_MODEL changed)")
     p.set_defaults(func=cmd_reindex)

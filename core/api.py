@@ -244,3 +244,22 @@ def status_counts(jobs: list[Job]) -> dict[str, int]:
 
 def platforms_in_library() -> list[str]:
     return sorted({job.platform for job in get_store().list_jobs()})
+
+
+def export(job_id: str, fmt: str) -> tuple[str, str]:
+    """(file name, content) of a job's transcript in one of core.exports.FORMATS."""
+    from core import exports
+
+    store = get_store()
+    job = _require(store, job_id)
+    found = store.get_transcript(job_id)
+    if found is None:
+        raise LookupError(f"Job {job_id} has no transcript yet ({job.status.value}).")
+    return exports.filename(job, fmt), exports.export(job, found, store.get_analysis(job_id), fmt)
+
+
+def library_overview(platforms=None, categories=None, date_from=None, date_to=None):
+    """Completed videos with their analysis, filtered, for the dashboard (see core.insights)."""
+    from core.insights import library_overview as overview
+
+    return overview(get_store(), platforms=platforms, categories=categories, date_from=date_from, date_to=date_to)

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Offline engines
     whisper_model: str = "base"
     whisper_threads: int = max(1, os.cpu_count() or 1)
+    #: Long audio is transcribed in pieces of about this length, so memory stays flat for any duration.
+    transcribe_chunk_seconds: int = 120
     embedding_model: str = "all-MiniLM-L6-v2"
 
     @classmethod

@@ -80,10 +80,18 @@ class Job(BaseModel):
         return self.model_dump(mode="json")
 
 
+class Word(BaseModel):
+    start: float
+    end: float
+    text: str
+
+
 class Segment(BaseModel):
     start: float
     end: float
     text: str
+    #: Word-level times, where the engine gives them.
+    words: list[Word] | None = None
 
 
 class Transcript(BaseModel):

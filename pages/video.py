@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from core import api
+from core import api, insights
+from core.exports import FORMATS
 from core.formatting import clock
 from pages.components import job_status
 
@@ -40,31 +41,44 @@ audio_path = api.media_file(audio.audio_path) if audio else None
 if audio_path:
     st.audio(str(audio_path), start_time=int(seek))
 
+transcript = api.transcript(job.id)
+analysis = api.analysis(job.id)
 transcript_tab, analysis_tab = st.tabs(["📝 Transcript", "🧠 Analysis"])
 with transcript_tab:
-    transcript = api.transcript(job.id)
     if transcript is None:
         st.info("No transcript yet.")
     else:
         st.caption(f"Language: {transcript.language or 'unknown'} · {len(transcript.segments)} segments · "
                    f"{transcript.engine}")
+        downloads = st.columns(len(FORMATS))
+        for column, fmt in zip(downloads, FORMATS):
+            name, content = api.export(job.id, fmt)
+            column.download_button(fmt.upper(), content, file_name=name, mime=FORMATS[fmt], key=f"export-{fmt}")
+        needle = st.text_input("Find in transcript", placeholder="a word or phrase").strip().lower()
+        scores = analysis.segment_sentiment if analysis else []
         for index, segment in enumerate(transcript.segments):
+            if needle and needle not in segment.text.lower():
+                continue
             time_col, text_col = st.columns([1, 9])
             if time_col.button(clock(segment.start), key=f"seg-{index}", help="Play from here"):
                 st.session_state[f"seek-{job.id}"] = segment.start
                 st.rerun()
-            text_col.write(segment.text)
+            mood = insights.segment_mood(scores, index)
+            text_col.markdown(f":{insights.MOOD_MARKS[mood]}[▍] {segment.text}")
 
 with analysis_tab:
-    analysis = api.analysis(job.id)
     if analysis is None:
         st.info("No analysis yet.")
     else:
-        st.subheader("Summary")
-        st.write(analysis.summary)
+        summary_col, gauge_col = st.columns([3, 2])
+        summary_col.subheader("Summary")
+        summary_col.write(analysis.summary)
+        summary_col.markdown(" ".join(f":violet-badge[{topic}]" for topic in analysis.topics) or "–")
+        gauge_col.plotly_chart(insights.sentiment_gauge(analysis), key="gauge")
         cols = st.columns(3)
         cols[0].metric("Sentiment", analysis.sentiment.label.capitalize(), f"{analysis.sentiment.score:+.2f}")
         cols[1].metric("Category", analysis.category.capitalize())
         cols[2].metric("Language", (analysis.language or "?").upper())
-        st.subheader("Topics")
-        st.markdown(" ".join(f"`{topic}`" for topic in analysis.topics) or "–")
+        if transcript and analysis.segment_sentiment:
+            st.subheader("Sentiment through the video")
+            st.plotly_chart(insights.sentiment_timeline(transcript, analysis), key="timeline")

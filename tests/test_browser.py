@@ -64,3 +64,25 @@ def test_paste_a_link_and_watch_it_complete(app_url, browser, media_server):
     expect(page.get_by_text("Summary")).to_be_visible()
     shot(page, "video-analysis")
     page.close()
+
+
+def test_dashboard_and_search_in_the_browser(app_url, browser, library, media_server):
+    result = library.cli("submit", f"{media_server}/cooking.mp4", "--wait", "--json")
+    assert result.returncode == 0, result.stderr
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/dashboard")
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 6
+    shot(page, "dashboard")
+
+    page.goto(f"{app_url}/search")
+    page.get_by_role("textbox", name="Search the library by meaning").fill("a dessert recipe")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("strawberries", exact=False).first).to_be_visible(timeout=30_000)
+    shot(page, "search")
+    page.get_by_role("link", name="Open at this moment").first.click()
+    expect(page.get_by_text("chocolate cake", exact=False).first).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="0:00")).to_be_visible()
+    assert "t=" in page.url
+    shot(page, "video-from-search")
+    page.close()

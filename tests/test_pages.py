@@ -112,3 +112,68 @@ def test_search_page_finds_the_moment(completed_job):
     at.text_input[0].input("baking a dessert").run()
     assert not at.exception
     assert "chocolate cake" in texts(at).lower()
+
+
+def test_dashboard_empty_state(empty_library):
+    at = app()
+    at.switch_page("pages/dashboard.py").run()
+    assert not at.exception
+    assert "No analysed videos yet" in texts(at)
+
+
+@pytest.fixture
+def many_videos(empty_library):
+    from core.config import get_settings
+    from core.providers.embed import get_embedder
+    from core.store import get_store
+    from tests.library_builder import add_video
+
+    store, embedder = get_store(), get_embedder(get_settings())
+    subjects = [("youtube", "food", "positive", "2026-01-10", ["We bake bread.", "The crust is golden."]),
+                ("vimeo", "sports", "negative", "2026-02-11", ["The team lost again.", "Fans booed."]),
+                ("tiktok", "food", "neutral", "2026-02-20", ["A quick salad recipe.", "Add olive oil."]),
+                ("youtube", "technology", "positive", "2026-03-05", ["This phone is great.", "Battery lasts."])]
+    ids = []
+    for number, (platform, category, sentiment, day, sentences) in enumerate(subjects):
+        ids.append(add_video(store, embedder, video_id=f"dash{number:07d}", title=f"Video {number}",
+                             sentences=sentences, platform=platform, category=category, sentiment=sentiment,
+                             upload_date=day))
+        store.save_analysis(ids[-1], store.get_analysis(ids[-1]).model_copy(update={"topics": ["bread", "phone"], "segment_sentiment": [0.4, -0.3]}))
+    return ids
+
+
+def test_dashboard_draws_every_chart_and_filters_together(many_videos):
+    at = app()
+    at.switch_page("pages/dashboard.py").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 8
+    assert next(m for m in at.metric if m.label == "Videos").value == "4"
+    at.multiselect[1].select("food").run()  # category filter
+    assert next(m for m in at.metric if m.label == "Videos").value == "2"
+    assert len(at.get("plotly_chart")) == 8
+
+
+def test_video_page_exports_timeline_and_find(many_videos):
+    at = app()
+    at.query_params["job"] = many_videos[0]
+    at.switch_page("pages/video.py").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 2  # sentiment gauge and timeline
+    assert len(at.get("download_button")) == 5
+    def transcript_lines():
+        return [m.value for m in at.markdown if "▍" in m.value]
+
+    assert len(transcript_lines()) == 2
+    at.text_input[0].input("crust").run()
+    [line] = transcript_lines()
+    assert "The crust is golden" in line and ":red[" in line  # the segment's sentiment colour
+
+
+def test_export_formats(many_videos):
+    name, srt = api.export(many_videos[0], "srt")
+    assert name == "Video-0.srt"
+    assert srt.startswith("1\n00:00:00,000 --> 00:00:04,500\nWe bake bread.\n")
+    _, vtt = api.export(many_videos[0], "vtt")
+    assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:04.500\nWe bake bread.")
+    _, md = api.export(many_videos[0], "md")
+    assert "## Transcript" in md and "**[0:05]** The crust is golden." in md

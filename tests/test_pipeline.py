@@ -99,3 +99,32 @@ def test_dead_redis_gives_a_clear_error_and_keeps_the_job(empty_library, media_s
     assert "cannot be reached" in result.stderr and "Redis" in result.stderr
     [job] = json.loads(empty_library.cli("jobs", "--json").stdout)
     assert job["status"] == "failed" and "Redis" in job["error"]
+
+
+def test_long_audio_is_transcribed_in_pieces_with_word_times(empty_library, media_server, tmp_path):
+    from tests import media
+    from tests.conftest import COOKING, FOOTBALL
+
+    site = tmp_path / "site"
+    site.mkdir()
+    media.video_with_speech(f"{COOKING} {FOOTBALL} {COOKING}", site / "long.mp4")
+    server, url = media.serve(site)
+    try:
+        empty_library.env["TRANSCRIBE_CHUNK_SECONDS"] = "15"
+        result = empty_library.cli("run", f"{url}/long.mp4", "--json")
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    [job] = json.loads(result.stdout)
+    assert job["duration"] > 30  # more than two pieces
+    from core import api
+
+    transcript = api.transcript(job["id"])
+    text = transcript.text.lower()
+    for word in ("chocolate", "football", "penalty", "strawberries"):
+        assert word in text
+    starts = [s.start for s in transcript.segments]
+    assert starts == sorted(starts) and transcript.segments[-1].end > 30
+    words = [w for s in transcript.segments for w in (s.words or [])]
+    assert len(words) > 40
+    assert all(s.start - 0.5 <= w.start <= w.end <= s.end + 0.5 for s in transcript.segments for w in s.words or [])

@@ -71,7 +71,8 @@ class _PlainTokenizer:
 
 
 def summarize(text: str, sentences: int) -> str:
-    from sumy.nlp.stemmers import Stemmer
+    """One TextRank-best sentence from each of `sentences` equal stretches, so the summary covers the
+    whole video rather than whichever part had the most central sentences."""
     from sumy.parsers.plaintext import PlaintextParser
     from sumy.summarizers.text_rank import TextRankSummarizer
 
@@ -79,23 +80,44 @@ def summarize(text: str, sentences: int) -> str:
     if len(tokenizer.to_sentences(text)) <= sentences:
         return text.strip()
     document = PlaintextParser(text, tokenizer).document
-    summarizer = TextRankSummarizer(Stemmer("english"))
+    summarizer = TextRankSummarizer(_stemmer())
     summarizer.stop_words = _stop_words()
-    return " ".join(str(s) for s in summarizer(document, sentences))
+    ratings = summarizer.rate_sentences(document)
+    ordered = list(document.sentences)
+    bounds = np.linspace(0, len(ordered), sentences + 1).astype(int)
+    picked = [max(ordered[a:b], key=lambda sentence: ratings.get(sentence, 0.0))
+              for a, b in zip(bounds, bounds[1:]) if b > a]
+    return " ".join(str(sentence) for sentence in picked)
+
+
+# Words that are frequent in speech but say nothing about the subject.
+SPOKEN_FILLERS = frozenset(
+    "today tonight yesterday tomorrow now let lets let's make made get got go going gonna want wanna "
+    "thing things stuff way lot lots kind sort okay ok yeah yes hey hi hello welcome thanks thank guys "
+    "everyone everybody actually basically literally really just pretty little big good great first "
+    "next last time times day days year years minute minutes video videos channel today's".split()
+)
 
 
 def key_phrases(text: str, language: str | None, limit: int = 8) -> list[str]:
+    """Up to `limit` key phrases, best first, one per idea, without stop words or spoken fillers."""
     import yake
 
-    extractor = yake.KeywordExtractor(lan=(language or "en")[:2], n=2, dedupLim=0.7, top=limit * 4)
+    stop = set(_stop_words()) | SPOKEN_FILLERS
+    extractor = yake.KeywordExtractor(lan=(language or "en")[:2], n=3, dedup_lim=0.7, top=limit * 5,
+                                      stopwords=stop)
     phrases: list[str] = []
     seen_stems: set[str] = set()
     for phrase, _score in extractor.extract_keywords(text):  # best first
-        stems = {stem(word) for word in _WORD.findall(phrase)}
-        if not stems or stems & seen_stems:  # one phrase per idea: "chocolate cake" hides "bake a chocolate"
+        words = _WORD.findall(phrase)
+        meaningful = [w for w in words if w.lower() not in stop and len(w) > 2]
+        if not meaningful or (len(words) == 1 and len(words[0]) < 4):
+            continue
+        stems = {stem(word) for word in meaningful}
+        if stems & seen_stems:  # one phrase per idea: "chocolate cake" hides "bake a chocolate"
             continue
         seen_stems |= stems
-        phrases.append(phrase)
+        phrases.append(phrase if any(ch.isupper() for ch in phrase[1:]) else phrase.lower())
         if len(phrases) == limit:
             break
     return phrases

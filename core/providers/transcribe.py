@@ -6,18 +6,22 @@ import hashlib
 import os
 import shutil
 import threading
+import wave
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
+
+import numpy as np
 
 from core.config import Settings
-from core.models import Segment, Transcript
+from core.models import Segment, Transcript, Word
 from core.providers import EngineError
 
 # Systran/faster-whisper-base model.bin, rebuilt from the two halves shipped on PyPI.
 BASE_MODEL_SIZE = 145_217_532
 BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 _build_lock = threading.Lock()
+CUT_SEARCH_SECONDS = 15  # where, before a piece's end, to look for a pause to cut at
 
 
 class Transcriber(Protocol):
@@ -84,28 +88,61 @@ class FasterWhisperTranscriber:
         self.name = f"faster-whisper:{self.model_name}"
         self._model_path = resolve_whisper_model(self.model_name, settings.data_dir / "models")
         self._threads = settings.whisper_threads
+        self._chunk_seconds = settings.transcribe_chunk_seconds
 
     def load(self):
         return _load_whisper(self._model_path, self._threads)
 
     def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript:
         model = self.load()
-        pieces, info = model.transcribe(
-            str(wav_path), beam_size=5, vad_filter=True, condition_on_previous_text=False,
-        )
-        total = duration or info.duration or 0
+        total = duration or 0
         segments: list[Segment] = []
-        for piece in pieces:  # a generator: the audio is decoded as we go
-            text = piece.text.strip()
-            if text:
-                segments.append(Segment(start=round(piece.start, 2), end=round(piece.end, 2), text=text))
-            if total:
-                progress(min(1.0, piece.end / total), f"{piece.end:.0f} s of {total:.0f} s of audio")
+        language = None
+        for offset, audio in read_chunks(wav_path, self._chunk_seconds):
+            pieces, info = model.transcribe(
+                audio, beam_size=5, vad_filter=True, condition_on_previous_text=False, word_timestamps=True,
+                language=language,  # detected on the first chunk, then kept: one video, one language
+            )
+            language = language or info.language
+            for piece in pieces:  # a generator: decoding happens as we iterate
+                text = piece.text.strip()
+                if text:
+                    words = [Word(start=round(offset + w.start, 2), end=round(offset + w.end, 2), text=w.word.strip())
+                             for w in (piece.words or []) if w.word.strip()]
+                    segments.append(Segment(start=round(offset + piece.start, 2), end=round(offset + piece.end, 2),
+                                            text=text, words=words or None))
+                if total:
+                    done = offset + piece.end
+                    progress(min(1.0, done / total), f"{done:.0f} s of {total:.0f} s of audio")
         if not segments:
             raise EngineError("No speech was detected in this video, so there is nothing to transcribe.")
-        return Transcript(
-            text=" ".join(s.text for s in segments), language=info.language, segments=segments, engine=self.name
-        )
+        return Transcript(text=" ".join(s.text for s in segments), language=language, segments=segments,
+                          engine=self.name)
+
+
+def read_chunks(wav_path: Path, chunk_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
+    """(start second, samples) of consecutive pieces of a 16-bit mono WAV, each cut at the quietest
+    moment near its end so no word is split; only one piece is in memory at a time."""
+    with wave.open(str(wav_path), "rb") as wav:
+        if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
+            raise EngineError("Speech-to-text expects 16-bit mono audio.")
+        rate, frames = wav.getframerate(), wav.getnframes()
+        frame_len = rate // 10  # 100 ms
+        position = 0
+        while position < frames:
+            cut = min(frames, position + int(chunk_seconds * rate))
+            if cut < frames:
+                search_from = max(position, cut - int(CUT_SEARCH_SECONDS * rate))
+                wav.setpos(search_from)
+                tail = np.frombuffer(wav.readframes(cut - search_from), dtype=np.int16).astype(np.float32)
+                usable = len(tail) // frame_len * frame_len
+                if usable:
+                    energy = (tail[:usable].reshape(-1, frame_len) ** 2).mean(axis=1)
+                    cut = search_from + int(np.argmin(energy)) * frame_len + frame_len // 2
+            wav.setpos(position)
+            samples = np.frombuffer(wav.readframes(cut - position), dtype=np.int16).astype(np.float32) / 32768.0
+            yield position / rate, samples
+            position = cut
 
 
 def get_transcriber(settings: Settings) -> Transcriber:

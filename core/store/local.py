@@ -258,8 +258,10 @@ class LocalStore:
                 (job_id, transcript.text, transcript.language, transcript.engine, now_iso()),
             )
             conn.executemany(
-                'INSERT INTO segments (job_id, idx, start, "end", text) VALUES (?, ?, ?, ?, ?)',
-                [(job_id, i, s.start, s.end, s.text) for i, s in enumerate(transcript.segments)],
+                'INSERT INTO segments (job_id, idx, start, "end", text, words) VALUES (?, ?, ?, ?, ?, ?)',
+                [(job_id, i, s.start, s.end, s.text,
+                  json.dumps([w.model_dump() for w in s.words]) if s.words else None)
+                 for i, s in enumerate(transcript.segments)],
             )
 
     def get_transcript(self, job_id: str) -> Transcript | None:
@@ -268,11 +270,12 @@ class LocalStore:
             if not row:
                 return None
             segments = conn.execute(
-                'SELECT start, "end", text FROM segments WHERE job_id = ? ORDER BY idx', (job_id,)
+                'SELECT start, "end", text, words FROM segments WHERE job_id = ? ORDER BY idx', (job_id,)
             ).fetchall()
         return Transcript(
             text=row["text"], language=row["language"], engine=row["engine"],
-            segments=[Segment(start=s["start"], end=s["end"], text=s["text"]) for s in segments],
+            segments=[Segment(start=s["start"], end=s["end"], text=s["text"],
+                              words=json.loads(s["words"]) if s["words"] else None) for s in segments],
         )
 
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:

@@ -1,0 +1,153 @@
+"""Figures and tables for the pages (plotly), built from the library. The CLI can use them too."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+from core.formatting import clock
+from core.models import Analysis, Transcript
+from core.providers.analyze import sentiment_label
+from core.store import Store
+
+SENTIMENT_COLOURS = {"positive": "#2E9E6B", "neutral": "#8C8AA0", "negative": "#D1495B"}
+
+
+#: Streamlit's named text colours for the same moods.
+MOOD_MARKS = {"positive": "green", "neutral": "gray", "negative": "red"}
+
+
+def sentiment_colour(score: float) -> str:
+    return SENTIMENT_COLOURS[sentiment_label(score)]
+
+
+def segment_mood(scores: list[float], index: int) -> str:
+    return sentiment_label(scores[index]) if index < len(scores) else "neutral"
+
+
+def sentiment_timeline(transcript: Transcript, analysis: Analysis) -> go.Figure:
+    """Sentiment of each segment along the video; hover shows what was said."""
+    scores = analysis.segment_sentiment[: len(transcript.segments)]
+    segments = transcript.segments[: len(scores)]
+    figure = go.Figure(go.Scatter(
+        x=[s.start for s in segments], y=scores, mode="lines+markers", line_shape="spline",
+        marker=dict(color=[sentiment_colour(v) for v in scores], size=8),
+        customdata=[[clock(s.start), s.text] for s in segments],
+        hovertemplate="%{customdata[0]} · %{y:+.2f}<br>%{customdata[1]}<extra></extra>",
+    ))
+    figure.add_hline(y=0, line_dash="dot", line_color="#8C8AA0")
+    figure.update_layout(xaxis_title="seconds into the video", yaxis_title="sentiment", yaxis_range=[-1.05, 1.05],
+                         height=280, margin=dict(l=10, r=10, t=10, b=10))
+    return figure
+
+
+def sentiment_gauge(analysis: Analysis) -> go.Figure:
+    figure = go.Figure(go.Indicator(
+        mode="gauge+number", value=analysis.sentiment.score, number=dict(valueformat="+.2f"),
+        gauge=dict(axis=dict(range=[-1, 1]), bar=dict(color=SENTIMENT_COLOURS[analysis.sentiment.label]),
+                   steps=[dict(range=[-1, -0.1], color="#F6D5DA"), dict(range=[-0.1, 0.1], color="#ECEBF2"),
+                          dict(range=[0.1, 1], color="#D3EFE1")]),
+        title=dict(text=analysis.sentiment.label.capitalize()),
+    ))
+    figure.update_layout(height=220, margin=dict(l=20, r=20, t=40, b=10))
+    return figure
+
+
+@dataclass
+class LibraryOverview:
+    """One row per completed video, with its analysis, for the dashboard."""
+
+    videos: pd.DataFrame
+    topics: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def empty(self) -> bool:
+        return self.videos.empty
+
+    @property
+    def hours(self) -> float:
+        return float(self.videos["duration"].fillna(0).sum()) / 3600
+
+
+def library_overview(store: Store, platforms=None, categories=None, date_from=None, date_to=None) -> LibraryOverview:
+    rows, topic_rows = [], []
+    for job in store.list_jobs(statuses=["completed"]):
+        analysis = store.get_analysis(job.id)
+        if analysis is None:
+            continue
+        day = job.upload_date or job.created_at[:10]
+        completed = job.stage_times.get("completed", job.updated_at)[:10]
+        rows.append({"job_id": job.id, "title": job.title or job.url, "platform": job.platform,
+                     "category": analysis.category, "sentiment": analysis.sentiment.label,
+                     "score": analysis.sentiment.score, "duration": job.duration, "day": day,
+                     "processed_day": completed})
+        topic_rows += [{"job_id": job.id, "topic": topic.lower(), "day": day} for topic in analysis.topics]
+    videos = pd.DataFrame(rows, columns=["job_id", "title", "platform", "category", "sentiment", "score", "duration",
+                                         "day", "processed_day"])
+    topics = pd.DataFrame(topic_rows, columns=["job_id", "topic", "day"])
+    keep = pd.Series(True, index=videos.index)
+    if platforms:
+        keep &= videos["platform"].isin(platforms)
+    if categories:
+        keep &= videos["category"].isin(categories)
+    if date_from:
+        keep &= videos["day"] >= date_from
+    if date_to:
+        keep &= videos["day"] <= date_to
+    videos = videos[keep]
+    return LibraryOverview(videos=videos, topics=topics[topics["job_id"].isin(videos["job_id"])])
+
+
+def _small(figure: go.Figure, height: int = 320) -> go.Figure:
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
+    return figure
+
+
+def sentiment_distribution(overview: LibraryOverview) -> go.Figure:
+    counts = overview.videos["sentiment"].value_counts().reindex(list(SENTIMENT_COLOURS), fill_value=0)
+    return _small(px.bar(x=counts.index, y=counts.values, color=counts.index, color_discrete_map=SENTIMENT_COLOURS,
+                         labels={"x": "sentiment", "y": "videos"}, title="Sentiment of videos"))
+
+
+def sentiment_by(overview: LibraryOverview, column: str) -> go.Figure:
+    means = overview.videos.groupby(column)["score"].mean().sort_values()
+    return _small(px.bar(x=means.values, y=means.index, orientation="h", range_x=[-1, 1],
+                         color=means.values, color_continuous_scale=["#D1495B", "#ECEBF2", "#2E9E6B"],
+                         range_color=[-1, 1], labels={"x": "average sentiment", "y": column},
+                         title=f"Average sentiment by {column}"))
+
+
+def topic_frequency(overview: LibraryOverview, top: int = 15) -> go.Figure:
+    counts = Counter(overview.topics["topic"]).most_common(top)
+    frame = pd.DataFrame(counts, columns=["topic", "videos"]).iloc[::-1]
+    return _small(px.bar(frame, x="videos", y="topic", orientation="h", title=f"Top {top} topics"),
+                  height=max(320, 24 * len(frame) + 80))
+
+
+def topic_trend(overview: LibraryOverview, top: int = 5) -> go.Figure:
+    leaders = [topic for topic, _ in Counter(overview.topics["topic"]).most_common(top)]
+    frame = overview.topics[overview.topics["topic"].isin(leaders)].copy()
+    frame["month"] = frame["day"].str[:7]
+    trend = frame.groupby(["month", "topic"]).size().reset_index(name="videos")
+    return _small(px.line(trend, x="month", y="videos", color="topic", markers=True,
+                          title="Top topics by upload month"))
+
+
+def category_share(overview: LibraryOverview) -> go.Figure:
+    counts = overview.videos["category"].value_counts()
+    return _small(px.pie(values=counts.values, names=counts.index, hole=0.45, title="Categories"))
+
+
+def platform_share(overview: LibraryOverview) -> go.Figure:
+    counts = overview.videos["platform"].value_counts()
+    return _small(px.pie(values=counts.values, names=counts.index, hole=0.45, title="Platforms"))
+
+
+def processed_per_day(overview: LibraryOverview) -> go.Figure:
+    counts = overview.videos.groupby("processed_day").size()
+    return _small(px.bar(x=counts.index, y=counts.values, labels={"x": "day", "y": "videos"},
+                         title="Videos processed per day"))

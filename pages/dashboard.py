@@ -1,0 +1,47 @@
+"""The whole library at a glance: sentiment, topics, categories, platforms, activity."""
+
+import streamlit as st
+
+from core import api, insights
+from core.formatting import clock
+from core.providers.analyze import CATEGORIES
+
+st.title("📊 Dashboard")
+
+everything = api.library_overview()
+if everything.empty:
+    st.info("No analysed videos yet. Once a video completes, its sentiment, topics and category show up here.",
+            icon="👋")
+    st.page_link("pages/submit.py", label="Submit a video", icon="➕")
+    st.stop()
+
+left, middle, right = st.columns(3)
+platforms = left.multiselect("Platform", sorted(everything.videos["platform"].unique()), placeholder="All platforms")
+categories = middle.multiselect("Category", sorted(CATEGORIES), placeholder="All categories")
+dates = right.date_input("Upload date", value=())
+date_from, date_to = (dates[0].isoformat(), dates[-1].isoformat()) if dates else (None, None)
+
+overview = api.library_overview(platforms=platforms, categories=categories, date_from=date_from, date_to=date_to)
+if overview.empty:
+    st.warning("No videos match these filters.")
+    st.stop()
+
+cols = st.columns(4)
+cols[0].metric("Videos", len(overview.videos))
+cols[1].metric("Time processed", clock(overview.hours * 3600))
+cols[2].metric("Average sentiment", f"{overview.videos['score'].mean():+.2f}")
+cols[3].metric("Distinct topics", overview.topics["topic"].nunique())
+
+a, b = st.columns(2)
+a.plotly_chart(insights.sentiment_distribution(overview), key="sentiment-distribution")
+b.plotly_chart(insights.category_share(overview), key="category-share")
+a, b = st.columns(2)
+a.plotly_chart(insights.sentiment_by(overview, "platform"), key="sentiment-platform")
+b.plotly_chart(insights.sentiment_by(overview, "category"), key="sentiment-category")
+top = st.slider("Topics to show", 5, 40, 15)
+a, b = st.columns(2)
+a.plotly_chart(insights.topic_frequency(overview, top), key="topic-frequency")
+b.plotly_chart(insights.topic_trend(overview), key="topic-trend")
+a, b = st.columns(2)
+a.plotly_chart(insights.platform_share(overview), key="platform-share")
+b.plotly_chart(insights.processed_per_day(overview), key="processed-per-day")
