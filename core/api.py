@@ -107,6 +107,25 @@ def retry(job_id: str, settings: Settings | None = None) -> Job:
     return store.get_job(job_id)
 
 
+def retry_failed(settings: Settings | None = None) -> int:
+    """Queue every failed job again; returns how many."""
+    failed = get_store().list_jobs(statuses=[Stage.FAILED.value])
+    for job in failed:
+        retry(job.id, settings)
+    return len(failed)
+
+
+def reprocess(job_id: str, settings: Settings | None = None) -> Job:
+    """Forget a video's results and run the whole pipeline again."""
+    settings = settings or get_settings()
+    store = get_store()
+    _require(store, job_id)
+    store.reset_job(job_id)
+    shutil.rmtree(settings.data_dir / "work" / job_id, ignore_errors=True)
+    _start(store, job_id, settings)
+    return store.get_job(job_id)
+
+
 def delete(job_id: str, settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     get_store().delete_job(job_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import streamlit as st
 
 from core import api
@@ -21,7 +23,8 @@ def job_status(job: Job) -> None:
         st.progress(job.overall_progress, text=status_line(job))
 
 
-def job_card(job: Job, *, show_open: bool = True) -> None:
+def job_card(job: Job, *, show_open: bool = True, actions: Callable[[Job], None] | None = None) -> None:
+    """A job's thumbnail, title, details and live status; `actions` draws buttons in the card."""
     with st.container(border=True):
         thumb, body = st.columns([1, 4], vertical_alignment="center")
         audio = api.audio_file(job.id)
@@ -36,5 +39,8 @@ def job_card(job: Job, *, show_open: bool = True) -> None:
         ])))
         with body:
             job_status(job)
-        if show_open:
-            body.page_link(VIDEO_PAGE, label="Open", icon="🎬", query_params={"job": job.id})
+        with body.container(horizontal=True, vertical_alignment="center"):
+            if show_open:
+                st.page_link(VIDEO_PAGE, label="Open", icon="🎬", query_params={"job": job.id})
+            if actions:
+                actions(job)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import api
-from core.models import Stage
+from core.models import Job, Stage
 from pages.components import job_card
 
 st.title("📚 Library")
@@ -21,6 +21,22 @@ columns[1].metric("Completed", counts.get(Stage.COMPLETED.value, 0))
 columns[2].metric("In progress", sum(v for k, v in counts.items() if k not in ("completed", "failed")))
 columns[3].metric("Failed", counts.get(Stage.FAILED.value, 0))
 
+if counts.get(Stage.FAILED.value) and st.button(f"Retry all failed ({counts[Stage.FAILED.value]})", icon="🔁"):
+    try:
+        api.retry_failed()
+    except api.QueueUnavailable as exc:
+        st.error(str(exc))
+    st.rerun()
+
+
+@st.dialog("Delete this video?")
+def confirm_delete(job_id: str, title: str) -> None:
+    st.write(f"**{title}** and its transcript, analysis, audio and search entries will be removed for good.")
+    if st.button("Delete for good", type="primary"):
+        api.delete(job_id)
+        st.rerun()
+
+
 left, right = st.columns(2)
 statuses = left.multiselect("Status", sorted(counts), placeholder="All statuses")
 platforms = right.multiselect("Platform", api.platforms_in_library(), placeholder="All platforms")
@@ -32,13 +48,20 @@ def job_list() -> None:
     if not jobs:
         st.write("No videos match these filters.")
     for job in jobs:
-        job_card(job)
-        if job.status == Stage.FAILED and st.button("Retry", key=f"retry-{job.id}", icon="🔁"):
-            try:
-                api.retry(job.id)
-            except api.QueueUnavailable as exc:
-                st.error(str(exc))
-            st.rerun(scope="fragment")
+        job_card(job, actions=job_actions)
 
+
+def job_actions(job: Job) -> None:
+    try:
+        if job.status == Stage.FAILED and st.button("Retry", key=f"retry-{job.id}", icon="🔁"):
+            api.retry(job.id)
+            st.rerun(scope="fragment")
+        if job.is_final and st.button("Reprocess", key=f"again-{job.id}", icon="♻️"):
+            api.reprocess(job.id)
+            st.rerun(scope="fragment")
+    except api.QueueUnavailable as exc:
+        st.error(str(exc))
+    if st.button("Delete", key=f"delete-{job.id}", icon="🗑️"):
+        confirm_delete(job.id, job.title or job.url)
 
 job_list()

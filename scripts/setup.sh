@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 profile="${1:-app}"
 
 packages=(redis-server ffmpeg python3-venv)
-[ "$profile" = dev ] && packages+=(espeak-ng chromium)
+[ "$profile" = dev ] && packages+=(espeak-ng chromium fonts-noto-color-emoji)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

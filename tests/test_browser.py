@@ -86,3 +86,20 @@ def test_dashboard_and_search_in_the_browser(app_url, browser, library, media_se
     assert "t=" in page.url
     shot(page, "video-from-search")
     page.close()
+
+
+def test_delete_from_the_library_after_confirming(app_url, browser, library, media_server):
+    result = library.cli("submit", f"{media_server}/football.mp4?copy=to-delete", "--force", "--wait", "--json")
+    assert result.returncode == 0, result.stderr
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/library")
+    expect(page.get_by_text("football").first).to_be_visible(timeout=30_000)
+    count = library.cli("jobs", "--json").stdout.count('"id"')
+    page.get_by_role("button", name="Delete").first.click()
+    expect(page.get_by_text("will be removed for good")).to_be_visible(timeout=10_000)
+    shot(page, "library-delete-dialog")
+    page.get_by_role("button", name="Delete for good").click()
+    expect(page.get_by_text("will be removed for good")).to_be_hidden(timeout=10_000)
+    page.wait_for_timeout(500)
+    assert library.cli("jobs", "--json").stdout.count('"id"') == count - 1
+    page.close()

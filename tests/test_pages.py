@@ -177,3 +177,13 @@ def test_export_formats(many_videos):
     assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:04.500\nWe bake bread.")
     _, md = api.export(many_videos[0], "md")
     assert "## Transcript" in md and "**[0:05]** The crust is golden." in md
+
+
+
+def test_library_delete_asks_first(many_videos):
+    at = app()
+    at.switch_page("pages/library.py").run()
+    next(b for b in at.button if b.label == "Delete").click().run()
+    assert not at.exception
+    assert len(api.list_jobs()) == 4  # nothing removed until confirmed (the browser test confirms)
+    assert any(b.label == "Delete for good" for b in at.button)
