@@ -49,6 +49,7 @@ def media_server(tmp_path_factory):
     media.video_with_speech(COOKING, folder / "cooking.mp4")
     media.video_with_speech(FOOTBALL, folder / "football.mp4")
     media.silent_video(folder / "silent.mp4")
+    media.instrumental_video(folder / "music.mp4")
     media.video_without_audio(folder / "mute.mp4")
     (folder / "article.html").write_text("<html><head><title>News</title></head><body><p>Just text, no video here."
                                          "</p></body></html>")

@@ -62,3 +62,16 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def instrumental_video(target: Path, seconds: int = 12) -> Path:
+    """A chord with vibrato and tremolo under a test pattern: music without any voice."""
+    chord = ("0.3*sin(2*PI*261.6*t)*(1+0.5*sin(2*PI*2*t))+0.3*sin(2*PI*329.6*t)"
+             "+0.2*sin(2*PI*392*t*(1+0.01*sin(2*PI*0.5*t)))")
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=320x240:rate=10:duration={seconds}",
+         "-f", "lavfi", "-i", f"aevalsrc={chord}:s=16000:d={seconds}", "-shortest",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(target)],
+        check=True,
+    )
+    return target

@@ -1,5 +1,6 @@
 """The main journey in a real headless Chromium against a real Streamlit server, queue and worker."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,12 @@ def test_paste_a_link_and_watch_it_complete(app_url, browser, media_server):
     page.get_by_role("link", name="Open").first.click()
     expect(page.get_by_text("penalty", exact=False).first).to_be_visible(timeout=30_000)
     shot(page, "video-transcript")
+    # Clicking a segment's time plays the audio from there.
+    second_segment = page.get_by_role("button", name=re.compile(r"^0:0[1-9]$")).first
+    start = int(second_segment.inner_text().strip().split(":")[1])
+    second_segment.click()
+    page.wait_for_function(f"() => Math.abs(document.querySelector('audio').currentTime - {start}) < 1.5",
+                           timeout=30_000)
     page.get_by_role("tab", name="🧠 Analysis").click()
     expect(page.get_by_text("Summary")).to_be_visible()
     shot(page, "video-analysis")

@@ -71,6 +71,7 @@ def test_force_reprocesses(library, media_server, cooking_job):
     ("article.html", "downloading", "No video was found at this link"),
     ("missing.mp4", "downloading", "unavailable"),
     ("silent.mp4", "transcribing", "No speech was detected"),
+    ("music.mp4", "transcribing", "No speech was detected"),
     ("mute.mp4", "extracting_audio", "no sound track"),
 ])
 def test_bad_media_fails_with_a_readable_error(library, media_server, path, stage, message):
