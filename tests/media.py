@@ -8,41 +8,47 @@ import subprocess
 import threading
 from pathlib import Path
 
+VIDEO_CODEC = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+
 
 def speak(text: str, wav: Path, voice: str = "en-us", speed: int = 150) -> Path:
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
     return wav
 
 
+def _test_pattern_video(target: Path, sound: list[str] | None, seconds: float | None = None) -> Path:
+    """An MP4 with a moving test pattern and the given ffmpeg audio input (or no sound track)."""
+    pattern = "testsrc=size=320x240:rate=10" + (f":duration={seconds}" if seconds else "")
+    command = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", pattern]
+    if sound:
+        command += [*sound, "-shortest", *VIDEO_CODEC, "-c:a", "aac"]
+    else:
+        command += VIDEO_CODEC
+    subprocess.run([*command, str(target)], check=True)
+    return target
+
+
 def video_with_speech(text: str, target: Path) -> Path:
     """A small MP4: a test pattern with the spoken text as its sound track."""
     wav = speak(text, target.with_suffix(".wav"))
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10", "-i", str(wav),
-         "-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(target)],
-        check=True,
-    )
+    _test_pattern_video(target, ["-i", str(wav)])
     wav.unlink()
     return target
 
 
 def silent_video(target: Path, seconds: int = 5) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=320x240:rate=10:duration={seconds}",
-         "-f", "lavfi", "-i", f"anullsrc=r=16000:cl=mono:d={seconds}", "-shortest",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(target)],
-        check=True,
-    )
-    return target
+    return _test_pattern_video(target, ["-f", "lavfi", "-i", f"anullsrc=r=16000:cl=mono:d={seconds}"], seconds)
+
+
+def instrumental_video(target: Path, seconds: int = 12) -> Path:
+    """A chord with vibrato and tremolo: music without any voice."""
+    chord = ("0.3*sin(2*PI*261.6*t)*(1+0.5*sin(2*PI*2*t))+0.3*sin(2*PI*329.6*t)"
+             "+0.2*sin(2*PI*392*t*(1+0.01*sin(2*PI*0.5*t)))")
+    return _test_pattern_video(target, ["-f", "lavfi", "-i", f"aevalsrc={chord}:s=16000:d={seconds}"], seconds)
 
 
 def video_without_audio(target: Path, seconds: int = 3) -> Path:
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=320x240:rate=10:duration={seconds}",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(target)],
-        check=True,
-    )
-    return target
+    return _test_pattern_video(target, None, seconds)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -62,16 +68,3 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"
-
-
-def instrumental_video(target: Path, seconds: int = 12) -> Path:
-    """A chord with vibrato and tremolo under a test pattern: music without any voice."""
-    chord = ("0.3*sin(2*PI*261.6*t)*(1+0.5*sin(2*PI*2*t))+0.3*sin(2*PI*329.6*t)"
-             "+0.2*sin(2*PI*392*t*(1+0.01*sin(2*PI*0.5*t)))")
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size=320x240:rate=10:duration={seconds}",
-         "-f", "lavfi", "-i", f"aevalsrc={chord}:s=16000:d={seconds}", "-shortest",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(target)],
-        check=True,
-    )
-    return target
