@@ -14,8 +14,8 @@ from core.platforms import InvalidURL, Source, detect, link_at
 from core.queue import QueueUnavailable, enqueue
 from core.store import DuplicateJob, Store, get_store
 
-__all__ = ["InvalidURL", "QueueUnavailable", "Submission", "submit", "validate_all", "get_job", "list_jobs",
-           "transcript", "analysis", "search", "retry", "delete", "run_now", "wait", "media_file", "split_urls"]
+# Re-exported: the pages and the CLI catch these from here.
+__all__ = ["InvalidURL", "QueueUnavailable"]
 
 
 @dataclass
@@ -53,7 +53,7 @@ def validate_all(urls: list[str], settings: Settings | None = None) -> list[Sour
     return sources
 
 
-def _create_or_existing(store: Store, source: Source, force: bool) -> Submission:
+def _create_or_existing(store: Store, source: Source, force: bool, settings: Settings) -> Submission:
     try:
         job = store.create_job(url=source.url, platform=source.platform, extractor=source.extractor,
                                video_id=source.video_id)
@@ -62,15 +62,19 @@ def _create_or_existing(store: Store, source: Source, force: bool) -> Submission
         job = duplicate.existing
         if not force:
             return Submission(job, created=False)
-        store.reset_job(job.id)
+        _forget_results(store, job.id, settings)
         return Submission(store.get_job(job.id), created=True)
+
+
+def _forget_results(store: Store, job_id: str, settings: Settings) -> None:
+    """Back to pending with nothing kept, not even the downloaded files, so everything is redone."""
+    store.reset_job(job_id)
+    shutil.rmtree(settings.data_dir / "work" / job_id, ignore_errors=True)
 
 
 def submit(url: str, *, force: bool = False, settings: Settings | None = None) -> Submission:
     """Validate, dedupe and enqueue one link. With force, an existing video is processed again."""
-    settings = settings or get_settings()
-    source = validate_all([url], settings)[0]
-    return _enqueue_source(source, force, settings)
+    return submit_many([url], force=force, settings=settings)[0]
 
 
 def submit_many(urls: list[str], *, force: bool = False, settings: Settings | None = None) -> list[Submission]:
@@ -80,7 +84,7 @@ def submit_many(urls: list[str], *, force: bool = False, settings: Settings | No
 
 def _enqueue_source(source: Source, force: bool, settings: Settings) -> Submission:
     store = get_store()
-    submission = _create_or_existing(store, source, force)
+    submission = _create_or_existing(store, source, force, settings)
     if submission.created:
         _start(store, submission.job.id, settings)
         submission.job = store.get_job(submission.job.id)
@@ -120,8 +124,7 @@ def reprocess(job_id: str, settings: Settings | None = None) -> Job:
     settings = settings or get_settings()
     store = get_store()
     _require(store, job_id)
-    store.reset_job(job_id)
-    shutil.rmtree(settings.data_dir / "work" / job_id, ignore_errors=True)
+    _forget_results(store, job_id, settings)
     _start(store, job_id, settings)
     return store.get_job(job_id)
 
@@ -138,7 +141,7 @@ def run_now(url: str, *, force: bool = False, settings: Settings | None = None) 
 
     settings = settings or get_settings()
     store = get_store()
-    submission = _create_or_existing(store, validate_all([url], settings)[0], force)
+    submission = _create_or_existing(store, validate_all([url], settings)[0], force, settings)
     if not submission.created and submission.job.status == Stage.COMPLETED:
         return submission.job
     return run(submission.job.id, settings)

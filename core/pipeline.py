@@ -227,6 +227,9 @@ def run(job_id: str, settings: Settings | None = None) -> Job:
 
 def run_job(job_id: str) -> str:
     """The function the queue calls (by its dotted name)."""
+    if get_store().get_job(job_id) is None:
+        log.info("job %s was deleted before it ran", job_id)
+        return "deleted"
     return run(job_id).status.value
 
 
