@@ -75,6 +75,7 @@ def cmd_show(args) -> int:
             "text": transcript["text"], "language": transcript["language"],
             "segments": [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in transcript["segments"]],
         }
+        data["cost"] = details["cost"]
         data["analysis"] = analysis and {
             "summary": analysis["summary"], "topics": analysis["topics"], "sentiment": analysis["sentiment"],
             "category": analysis["category"], "language": analysis["language"],

@@ -137,14 +137,17 @@ def delete(job_id: str, settings: Settings | None = None) -> None:
 
 def run_now(url: str, *, force: bool = False, settings: Settings | None = None) -> Job:
     """Validate and run the whole pipeline in this process (no queue)."""
-    from core.pipeline import run
+    from core.pipeline import TransientError, run
 
     settings = settings or get_settings()
     store = get_store()
     submission = _create_or_existing(store, validate_all([url], settings)[0], force, settings)
     if not submission.created and submission.job.status == Stage.COMPLETED:
         return submission.job
-    return run(submission.job.id, settings)
+    try:
+        return run(submission.job.id, settings)
+    except TransientError:
+        return store.get_job(submission.job.id)  # failed, with the reason; `retry` resumes it
 
 
 def wait(job_ids: list[str], *, poll: float = 1.0, timeout: float | None = None) -> list[Job]:
@@ -195,11 +198,36 @@ def job_details(job_id: str) -> dict | None:
     found_transcript = store.get_transcript(job_id)
     found_analysis = store.get_analysis(job_id)
     audio = store.get_audio_file(job_id)
+    usage = store.get_usage(job_id)
     return job.public_dict() | {
+        "cost": _cost_summary(usage),
         "transcript": found_transcript.model_dump(mode="json") if found_transcript else None,
         "analysis": found_analysis.model_dump(mode="json") if found_analysis else None,
         "audio": audio.model_dump(mode="json") if audio else None,
     }
+
+
+def _cost_summary(usage) -> dict | None:
+    """Audio minutes, tokens and estimated dollars per stage; None when only local engines ran."""
+    if not usage:
+        return None
+    stages: dict[str, dict] = {}
+    for u in usage:
+        entry = stages.setdefault(u.stage, {"models": [], "audio_minutes": 0.0, "input_tokens": 0,
+                                            "output_tokens": 0, "usd": 0.0})
+        if u.model not in entry["models"]:
+            entry["models"].append(u.model)
+        entry["audio_minutes"] = round(entry["audio_minutes"] + u.audio_seconds / 60, 3)
+        entry["input_tokens"] += u.input_tokens
+        entry["output_tokens"] += u.output_tokens
+        entry["usd"] = round(entry["usd"] + (u.cost_usd or 0.0), 6)
+    known = [u.cost_usd for u in usage if u.cost_usd is not None]
+    return {"usd": round(sum(known), 6) if known else None, "stages": stages}
+
+
+def costs() -> dict[str, float]:
+    """Estimated hosted-engine cost per job id (jobs that used none are absent)."""
+    return get_store().costs()
 
 
 def search(query: str, limit: int = 10, filters: SearchFilters | None = None,

@@ -31,6 +31,19 @@ class Settings(BaseSettings):
     supabase_thumbnail_bucket: str = "thumbnails"
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
+    openai_transcribe_model: str = "whisper-1"
+    openai_analysis_model: str = "gpt-4.1-mini"
+    openai_embedding_model: str = "text-embedding-3-small"
+    openai_timeout_seconds: float = 120.0
+    #: Retries of 429/5xx/connection errors, with exponential backoff and jitter honouring Retry-After.
+    openai_max_retries: int = 5
+    #: Parallel uploads when long audio is transcribed in pieces.
+    openai_parallel_requests: int = 4
+
+    # Which engine does each job: "auto" (OpenAI when OPENAI_API_KEY is set, else local), "local", "openai".
+    transcription_engine: str = "auto"
+    analysis_engine: str = "auto"
+    embedding_engine: str = "auto"
 
     # Queue
     redis_url: str = "redis://localhost:6379/0"
@@ -71,6 +84,15 @@ class Settings(BaseSettings):
             TomlConfigSettingsSource(settings_cls),
             file_secret_settings,
         )
+
+
+    def uses_openai(self, engine: str) -> bool:
+        choice = getattr(self, f"{engine}_engine")
+        if choice == "auto":
+            return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+        if choice not in ("local", "openai"):
+            raise ValueError(f"{engine.upper()}_ENGINE must be auto, local or openai, not {choice!r}")
+        return choice == "openai"
 
 
 def get_settings() -> Settings:

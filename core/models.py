@@ -153,3 +153,15 @@ class SearchFilters(BaseModel):
     #: Inclusive ISO dates (YYYY-MM-DD), compared with the upload date, else the date it was added.
     date_from: str | None = None
     date_to: str | None = None
+
+
+class Usage(BaseModel):
+    """What one engine used for one job stage (hosted engines only)."""
+
+    stage: str = ""
+    engine: str
+    model: str
+    audio_seconds: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None

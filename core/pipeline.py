@@ -23,6 +23,8 @@ from core.platforms import InvalidURL, check_host_is_public
 from core.providers import EngineError
 from core.providers.analyze import get_analyzer
 from core.providers.embed import get_embedder
+from core.providers.hosted import TransientEngineError
+from core.providers.metering import meter
 from core.providers.transcribe import get_transcriber
 from core.store import Store, get_store
 
@@ -210,10 +212,15 @@ def run(job_id: str, settings: Settings | None = None) -> Job:
             if _is_done(run_, stage):
                 continue
             store.enter_stage(job_id, stage)
-            STAGES[stage](run_)
+            with meter() as usage:
+                try:
+                    STAGES[stage](run_)
+                finally:  # what a hosted engine used is paid for even when the stage then fails
+                    if usage:
+                        store.add_usage(job_id, [u.model_copy(update={"stage": stage.value}) for u in usage])
         except (MediaError, EngineError, InvalidURL) as exc:
             store.fail_job(job_id, stage, str(exc))
-            if isinstance(exc, TransientMediaError):
+            if isinstance(exc, (TransientMediaError, TransientEngineError)):
                 raise TransientError(str(exc)) from exc
             return store.get_job(job_id)
         except Exception as exc:

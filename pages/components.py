@@ -23,7 +23,8 @@ def job_status(job: Job) -> None:
         st.progress(job.overall_progress, text=status_line(job))
 
 
-def job_card(job: Job, *, show_open: bool = True, actions: Callable[[Job], None] | None = None) -> None:
+def job_card(job: Job, *, show_open: bool = True, actions: Callable[[Job], None] | None = None,
+             cost: float | None = None) -> None:
     """A job's thumbnail, title, details and live status; `actions` draws buttons in the card."""
     with st.container(border=True):
         thumb, body = st.columns([1, 4], vertical_alignment="center")
@@ -36,6 +37,7 @@ def job_card(job: Job, *, show_open: bool = True, actions: Callable[[Job], None]
         body.markdown(f"**{job.title or job.url}**")
         body.caption(" · ".join(filter(None, [
             job.platform, clock(job.duration) if job.duration else None, job.uploader, job.upload_date,
+            f"≈ ${cost:.4f} hosted" if cost else None,
         ])))
         with body:
             job_status(job)

@@ -26,11 +26,15 @@ if overview.empty:
     st.warning("No videos match these filters.")
     st.stop()
 
-cols = st.columns(4)
+costs = api.costs()
+spent = sum(costs.get(job_id, 0.0) for job_id in overview.videos["job_id"])
+cols = st.columns(5 if spent else 4)
 cols[0].metric("Videos", len(overview.videos))
 cols[1].metric("Time processed", clock(overview.hours * 3600))
 cols[2].metric("Average sentiment", f"{overview.videos['score'].mean():+.2f}")
 cols[3].metric("Distinct topics", overview.topics["topic"].nunique())
+if spent:
+    cols[4].metric("Hosted cost", f"${spent:.2f}", help="estimated from core/pricing.py")
 
 a, b = st.columns(2)
 a.plotly_chart(insights.sentiment_distribution(overview), key="sentiment-distribution")

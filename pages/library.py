@@ -47,8 +47,9 @@ def job_list() -> None:
     jobs = api.list_jobs(statuses=statuses or None, platforms=platforms or None)
     if not jobs:
         st.write("No videos match these filters.")
+    costs = api.costs()
     for job in jobs:
-        job_card(job, actions=job_actions)
+        job_card(job, actions=job_actions, cost=costs.get(job.id))
 
 
 def job_actions(job: Job) -> None:

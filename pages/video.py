@@ -75,10 +75,13 @@ with analysis_tab:
         summary_col.write(analysis.summary)
         summary_col.markdown(" ".join(f":violet-badge[{topic}]" for topic in analysis.topics) or "–")
         gauge_col.plotly_chart(insights.sentiment_gauge(analysis), key="gauge")
-        cols = st.columns(3)
+        cost = api.costs().get(job.id)
+        cols = st.columns(4 if cost else 3)
         cols[0].metric("Sentiment", analysis.sentiment.label.capitalize(), f"{analysis.sentiment.score:+.2f}")
         cols[1].metric("Category", analysis.category.capitalize())
         cols[2].metric("Language", (analysis.language or "?").upper())
+        if cost:
+            cols[3].metric("Hosted cost", f"${cost:.4f}", help="estimated from core/pricing.py")
         if transcript and analysis.segment_sentiment:
             st.subheader("Sentiment through the video")
             st.plotly_chart(insights.sentiment_timeline(transcript, analysis), key="timeline")

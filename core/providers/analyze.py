@@ -218,4 +218,8 @@ class LocalAnalyzer:
 
 
 def get_analyzer(settings: Settings, embedder: Embedder) -> Analyzer:
+    if settings.uses_openai("analysis"):
+        from core.providers.hosted import OpenAIAnalyzer
+
+        return OpenAIAnalyzer(settings)
     return LocalAnalyzer(embedder)

@@ -89,4 +89,8 @@ def _embedder(name: str) -> Embedder:
 
 
 def get_embedder(settings: Settings) -> Embedder:
+    if settings.uses_openai("embedding"):
+        from core.providers.hosted import OpenAIEmbedder
+
+        return OpenAIEmbedder(settings)
     return _embedder(settings.embedding_model)

@@ -146,4 +146,8 @@ def read_chunks(wav_path: Path, chunk_seconds: float) -> Iterator[tuple[float, n
 
 
 def get_transcriber(settings: Settings) -> Transcriber:
+    if settings.uses_openai("transcription"):
+        from core.providers.hosted import OpenAITranscriber
+
+        return OpenAITranscriber(settings)
     return FasterWhisperTranscriber(settings)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentiment, Stage, Transcript
+from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentiment, Stage, Transcript, Usage
 from core.providers.analyze import content_words, stem
 from core.store import DuplicateJob
 
@@ -197,7 +197,7 @@ class LocalStore:
     def reset_job(self, job_id: str) -> None:
         stamp = now_iso()
         with self._tx() as conn:
-            for table in ("embeddings", "analysis", "transcriptions", "audio_files"):
+            for table in ("embeddings", "analysis", "transcriptions", "audio_files", "usage"):
                 conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
             conn.execute(
                 "UPDATE jobs SET status = 'pending', stage = 'pending', progress = 0, progress_detail = '',"
@@ -336,6 +336,28 @@ class LocalStore:
             return conn.execute(
                 "SELECT 1 FROM embeddings WHERE job_id = ? AND model = ? LIMIT 1", (job_id, model)
             ).fetchone() is not None
+
+    # --- usage and cost -------------------------------------------------------------------
+    def add_usage(self, job_id: str, records: list[Usage]) -> None:
+        with self._tx() as conn:
+            conn.executemany(
+                "INSERT INTO usage (job_id, stage, engine, model, audio_seconds, input_tokens, output_tokens,"
+                " cost_usd, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(job_id, u.stage, u.engine, u.model, u.audio_seconds, u.input_tokens, u.output_tokens, u.cost_usd,
+                  now_iso()) for u in records])
+
+    def get_usage(self, job_id: str) -> list[Usage]:
+        with self._db() as conn:
+            rows = conn.execute("SELECT stage, engine, model, audio_seconds, input_tokens, output_tokens, cost_usd"
+                                " FROM usage WHERE job_id = ? ORDER BY rowid", (job_id,)).fetchall()
+        return [Usage(**dict(row)) for row in rows]
+
+    def costs(self) -> dict[str, float]:
+        """Estimated cost per job, for the jobs that used priced hosted engines."""
+        with self._db() as conn:
+            rows = conn.execute("SELECT job_id, sum(cost_usd) FROM usage WHERE cost_usd IS NOT NULL"
+                                " GROUP BY job_id").fetchall()
+        return {row[0]: row[1] for row in rows}
 
     # --- search ---------------------------------------------------------------------------
     _vector_cache: dict[tuple[Path, str], tuple] = {}

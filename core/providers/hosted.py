@@ -1,0 +1,290 @@
+"""OpenAI (or any OpenAI-compatible server) engines: Whisper transcription, structured analysis, embeddings.
+
+The openai client retries 429, 5xx and connection errors itself, with exponential backoff and jitter,
+honouring Retry-After; what still fails becomes a job error that never shows the key.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from core.config import Settings
+from core.models import Analysis, Segment, Sentiment, Transcript
+from core.providers import EngineError
+from core.providers.analyze import CATEGORIES, sentiment_label
+from core.providers.metering import record
+
+CHUNK_SECONDS = 600  # at 32 kb/s mono, 10 minutes is ~2.4 MB: far below the 25 MB upload limit
+OVERLAP_SECONDS = 4  # chunks overlap so no word is cut; each side keeps its half of the overlap
+ANALYSIS_CHUNK_CHARS = 24_000  # ~6k tokens of transcript per map call
+EMBEDDING_BATCH = 256
+SEGMENT_TIMESTAMP_MODELS = {"whisper-1"}  # the others answer json/text only
+LANGUAGE_CODES = {
+    "english": "en", "spanish": "es", "german": "de", "french": "fr", "italian": "it", "portuguese": "pt",
+    "dutch": "nl", "russian": "ru", "chinese": "zh", "japanese": "ja", "korean": "ko", "arabic": "ar",
+    "hindi": "hi", "turkish": "tr", "polish": "pl", "ukrainian": "uk", "swedish": "sv", "indonesian": "id",
+}
+_SECRET = re.compile(r"\b(sk|sess|rk)-[A-Za-z0-9_\-*.]{4,}")
+
+
+class TransientEngineError(EngineError):
+    """The hosted service is overloaded or unreachable even after retries; the job is retried later."""
+
+
+def _scrub(text: str) -> str:
+    return _SECRET.sub("[key hidden]", text)
+
+
+def explain(exc: Exception, settings: Settings) -> EngineError:
+    """An OpenAI client error as a message for the job, without the key."""
+    import openai
+
+    where = settings.openai_base_url or "OpenAI"
+    detail = _scrub(getattr(exc, "message", None) or str(exc))[:300]
+    if isinstance(exc, openai.AuthenticationError):
+        return EngineError(f"{where} rejected the API key (401). Check OPENAI_API_KEY.")
+    if isinstance(exc, openai.PermissionDeniedError):
+        return EngineError(f"{where} refused access (403): {detail}")
+    if isinstance(exc, openai.RateLimitError):
+        if "quota" in detail.lower() or getattr(exc, "code", None) == "insufficient_quota":
+            return EngineError(f"The OpenAI account is out of quota (429 insufficient_quota): add credit or "
+                               f"raise the limit, then retry. {detail}")
+        return TransientEngineError(f"{where} kept rate-limiting after {settings.openai_max_retries} retries; "
+                                    "the job will be retried later.")
+    if isinstance(exc, (openai.BadRequestError, openai.NotFoundError, openai.UnprocessableEntityError)):
+        return EngineError(f"{where} refused the request ({exc.status_code}): {detail}")
+    if isinstance(exc, openai.APITimeoutError):
+        return TransientEngineError(f"{where} did not answer within {settings.openai_timeout_seconds:.0f} s "
+                                    f"after {settings.openai_max_retries} retries; the job will be retried later.")
+    if isinstance(exc, openai.APIConnectionError):
+        return TransientEngineError(f"{where} could not be reached after {settings.openai_max_retries} retries; "
+                                    "the job will be retried later.")
+    if isinstance(exc, openai.APIStatusError):
+        return TransientEngineError(f"{where} failed with HTTP {exc.status_code} after "
+                                    f"{settings.openai_max_retries} retries; the job will be retried later.")
+    return EngineError(f"{where} call failed: {type(exc).__name__}: {detail}")
+
+
+@lru_cache(maxsize=4)
+def _client(api_key: str, base_url: str | None, timeout: float, retries: int):
+    import openai
+
+    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=retries)
+
+
+def client(settings: Settings):
+    if settings.openai_api_key is None:
+        raise EngineError("An OpenAI engine was chosen but OPENAI_API_KEY is not set.")
+    return _client(settings.openai_api_key.get_secret_value(), settings.openai_base_url,
+                   settings.openai_timeout_seconds, settings.openai_max_retries)
+
+
+def _call(settings: Settings, function, *args, **kwargs):
+    import openai
+
+    try:
+        return function(*args, **kwargs)
+    except openai.OpenAIError as exc:
+        raise explain(exc, settings) from None
+
+
+# --- speech to text ---------------------------------------------------------------------------
+def plan_chunks(duration: float, chunk: float = CHUNK_SECONDS, overlap: float = OVERLAP_SECONDS):
+    """(start, length, keep_from, keep_until) of overlapping pieces covering [0, duration]."""
+    pieces, start = [], 0.0
+    while True:
+        length = min(chunk, duration - start)
+        last = start + length >= duration
+        keep_from = start + overlap / 2 if start > 0 else 0.0
+        keep_until = duration + 1 if last else start + length - overlap / 2
+        pieces.append((start, length, keep_from, keep_until))
+        if last:
+            return pieces
+        start += chunk - overlap
+
+
+class OpenAITranscriber:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.model = settings.openai_transcribe_model
+        self.name = f"openai:{self.model}"
+
+    def load(self) -> None:
+        client(self.settings)
+
+    def _encode(self, wav_path: Path, start: float, length: float, target: Path) -> Path:
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{start:.3f}", "-t", f"{length:.3f}",
+                        "-i", str(wav_path), "-ac", "1", "-ar", "16000", "-c:a", "libmp3lame", "-b:a", "32k",
+                        str(target)], check=True)
+        return target
+
+    def _transcribe_piece(self, path: Path):
+        api = client(self.settings)
+        options = {"model": self.model}
+        if self.model in SEGMENT_TIMESTAMP_MODELS:
+            options |= {"response_format": "verbose_json", "timestamp_granularities": ["segment"]}
+        else:
+            options |= {"response_format": "json"}
+        with path.open("rb") as audio:
+            return _call(self.settings, api.audio.transcriptions.create, file=audio, **options)
+
+    def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript:
+        pieces = plan_chunks(duration)
+        segments: list[Segment] = []
+        language = None
+        done = 0.0
+        with tempfile.TemporaryDirectory() as tmp, \
+                ThreadPoolExecutor(max_workers=max(1, self.settings.openai_parallel_requests)) as pool:
+            futures = {
+                pool.submit(self._transcribe_piece, self._encode(wav_path, start, length, Path(tmp) / f"{i}.mp3")):
+                (start, length, keep_from, keep_until)
+                for i, (start, length, keep_from, keep_until) in enumerate(pieces)
+            }
+            for future in as_completed(futures):
+                start, length, keep_from, keep_until = futures[future]
+                result = future.result()
+                record("openai", self.model, audio_seconds=length)
+                language = language or LANGUAGE_CODES.get(str(getattr(result, "language", "") or "").lower(),
+                                                          getattr(result, "language", None) or None)
+                timed = getattr(result, "segments", None)
+                if timed:
+                    found = [Segment(start=round(start + s.start, 2), end=round(start + s.end, 2), text=s.text.strip())
+                             for s in timed if s.text.strip()]
+                elif (result.text or "").strip():
+                    found = [Segment(start=round(max(start, keep_from), 2), end=round(start + length, 2),
+                                     text=result.text.strip())]
+                else:
+                    found = []
+                segments += [s for s in found if keep_from <= s.start < keep_until]
+                done += length
+                progress(min(1.0, done / max(duration, 1e-6)), f"{min(done, duration):.0f} s of {duration:.0f} s "
+                                                               "of audio")
+        segments.sort(key=lambda s: s.start)
+        if not segments:
+            raise EngineError("No speech was detected in this video, so there is nothing to transcribe.")
+        return Transcript(text=" ".join(s.text for s in segments), language=language, segments=segments,
+                          engine=self.name)
+
+
+# --- analysis ---------------------------------------------------------------------------------
+CategoryName = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
+
+
+class _SegmentScore(BaseModel):
+    index: int
+    score: float = Field(description="sentiment of that segment from -1 (very negative) to 1 (very positive)")
+
+
+class _PartAnalysis(BaseModel):
+    summary: str = Field(description="two or three sentences on what this part says")
+    topics: list[str] = Field(description="up to 8 short key phrases, most important first")
+    segments: list[_SegmentScore]
+
+
+class _VideoAnalysis(BaseModel):
+    summary: str = Field(description="three to five sentences covering the whole video")
+    topics: list[str] = Field(description="3 to 8 short distinct key phrases, most important first")
+    sentiment_score: float = Field(description="overall sentiment from -1 (very negative) to 1 (very positive)")
+    category: CategoryName
+
+
+class _WholeAnalysis(_VideoAnalysis):
+    segments: list[_SegmentScore]
+
+
+INSTRUCTIONS = ("You analyse video transcripts for a searchable library. Be faithful to what is said; write the "
+                "summary in the transcript's language. Score sentiment as the speaker's tone and what happens, "
+                "not the topic.")
+
+
+class OpenAIAnalyzer:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.model = settings.openai_analysis_model
+        self.name = f"openai:{self.model}"
+
+    def _parse(self, schema: type[BaseModel], prompt: str) -> BaseModel:
+        api = client(self.settings)
+        response = _call(self.settings, api.chat.completions.parse, model=self.model, response_format=schema,
+                         messages=[{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": prompt}])
+        if response.usage:
+            record("openai", self.model, input_tokens=response.usage.prompt_tokens,
+                   output_tokens=response.usage.completion_tokens)
+        parsed = response.choices[0].message.parsed
+        if parsed is None:
+            raise EngineError(f"{self.name} returned no analysis (refusal: {response.choices[0].message.refusal}).")
+        return parsed
+
+    @staticmethod
+    def _parts(transcript: Transcript) -> list[list[int]]:
+        parts, current, size = [], [], 0
+        for index, segment in enumerate(transcript.segments):
+            if current and size + len(segment.text) > ANALYSIS_CHUNK_CHARS:
+                parts.append(current)
+                current, size = [], 0
+            current.append(index)
+            size += len(segment.text) + 8
+        return parts + ([current] if current else [])
+
+    def analyze(self, transcript: Transcript, title: str | None, description: str | None) -> Analysis:
+        heading = f"Title: {title or 'unknown'}\nDescription: {(description or '')[:1000]}\n"
+        categories = ", ".join(CATEGORIES)
+        parts = self._parts(transcript)
+        scores = [0.0] * len(transcript.segments)
+
+        def numbered(indices: list[int]) -> str:
+            return "\n".join(f"[{i}] {transcript.segments[i].text}" for i in indices)
+
+        if len(parts) == 1:
+            whole = self._parse(_WholeAnalysis, f"{heading}\nCategories: {categories}\n\nTranscript segments:\n"
+                                                f"{numbered(parts[0])}\n\nScore every segment by its index.")
+            video, scored = whole, whole.segments
+        else:
+            # Map: each part on its own (never truncated); reduce: the whole from the parts' summaries.
+            scored, notes = [], []
+            for number, indices in enumerate(parts, 1):
+                part = self._parse(_PartAnalysis, f"{heading}\nPart {number} of {len(parts)} of the transcript:\n"
+                                                  f"{numbered(indices)}\n\nScore every segment by its index.")
+                scored += part.segments
+                notes.append(f"Part {number}: {part.summary}\nTopics: {', '.join(part.topics)}")
+            video = self._parse(_VideoAnalysis, f"{heading}\nCategories: {categories}\n\nThe video, part by "
+                                                f"part:\n" + "\n\n".join(notes))
+        for item in scored:
+            if 0 <= item.index < len(scores):
+                scores[item.index] = round(max(-1.0, min(1.0, item.score)), 4)
+        overall = round(max(-1.0, min(1.0, video.sentiment_score)), 4)
+        return Analysis(summary=video.summary, topics=list(dict.fromkeys(video.topics))[:8],
+                        sentiment=Sentiment(label=sentiment_label(overall), score=overall), category=video.category,
+                        language=transcript.language, segment_sentiment=scores, engine=self.name)
+
+
+# --- embeddings -------------------------------------------------------------------------------
+class OpenAIEmbedder:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.model = settings.openai_embedding_model
+        self.dim = 0  # known after the first answer
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        api = client(self.settings)
+        rows = []
+        for start in range(0, len(texts), EMBEDDING_BATCH):
+            batch = [text or " " for text in texts[start:start + EMBEDDING_BATCH]]
+            response = _call(self.settings, api.embeddings.create, model=self.model, input=batch)
+            if response.usage:
+                record("openai", self.model, input_tokens=response.usage.prompt_tokens)
+            rows += [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+        if not rows:
+            return np.zeros((0, self.dim or 1), dtype=np.float32)
+        vectors = np.asarray(rows, dtype=np.float32)
+        self.dim = vectors.shape[1]
+        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)

@@ -1,0 +1,146 @@
+"""A small OpenAI-compatible HTTP server for the tests: the real openai client talks to it over HTTP.
+
+It answers /v1/audio/transcriptions, /v1/chat/completions (structured outputs) and /v1/embeddings,
+records every request, and can be told to fail the next requests (429 with Retry-After, 500, 401).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import re
+import subprocess
+import tempfile
+import threading
+import time
+from email.parser import BytesParser
+from email.policy import default as email_policy
+
+import numpy as np
+
+EMBEDDING_DIM = 64
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text.lower())
+
+
+def embedding(text: str) -> list[float]:
+    """Bag of hashed words: texts sharing words are close, as a real model's would be for these tests."""
+    vector = np.zeros(EMBEDDING_DIM)
+    for word in _words(text):
+        vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % EMBEDDING_DIM] += 1.0
+    norm = np.linalg.norm(vector)
+    return (vector / norm if norm else vector + 1 / np.sqrt(EMBEDDING_DIM)).tolist()
+
+
+class FakeOpenAI:
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.failures: list[tuple[str, int, dict, dict]] = []  # (path prefix, status, headers, body)
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.transcript_text = "Welcome to the cooking show. Today we bake a chocolate cake."
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with fake._lock:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    status, headers, payload = fake.answer(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}/v1"
+
+    def fail_next(self, path: str, status: int, times: int = 1, headers: dict | None = None, body: dict | None = None):
+        error = body or {"error": {"message": f"fake failure {status}", "type": "server_error", "code": None}}
+        self.failures += [(path, status, headers or {}, error)] * times
+
+    def calls(self, path: str) -> list[dict]:
+        return [r for r in self.requests if r["path"].startswith(path)]
+
+    def answer(self, path: str, headers: dict, body: bytes):
+        entry = {"path": path, "headers": headers, "size": len(body)}
+        with self._lock:
+            self.requests.append(entry)
+            for number, (prefix, status, extra, error) in enumerate(self.failures):
+                if path.startswith(prefix):
+                    del self.failures[number]
+                    return status, extra, error
+        if path.startswith("/v1/audio/transcriptions"):
+            return 200, {}, self._transcription(headers, body, entry)
+        if path.startswith("/v1/chat/completions"):
+            return 200, {}, self._chat(json.loads(body))
+        if path.startswith("/v1/embeddings"):
+            request = json.loads(body)
+            inputs = request["input"] if isinstance(request["input"], list) else [request["input"]]
+            entry["inputs"] = len(inputs)
+            return 200, {}, {"object": "list", "model": request["model"],
+                             "data": [{"object": "embedding", "index": i, "embedding": embedding(text)}
+                                      for i, text in enumerate(inputs)],
+                             "usage": {"prompt_tokens": sum(len(_words(t)) for t in inputs),
+                                       "total_tokens": sum(len(_words(t)) for t in inputs)}}
+        return 404, {}, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}}
+
+    def _transcription(self, headers: dict, body: bytes, entry: dict) -> dict:
+        message = BytesParser(policy=email_policy).parsebytes(
+            f"Content-Type: {headers['content-type']}\r\n\r\n".encode() + body)
+        fields = {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}
+        audio = fields["file"].get_payload(decode=True)
+        model = fields["model"].get_content().strip()
+        with tempfile.NamedTemporaryFile(suffix=".mp3") as upload:
+            upload.write(audio)
+            upload.flush()
+            duration = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                                             "csv=p=0", upload.name], capture_output=True, text=True).stdout)
+        entry.update(model=model, duration=duration, upload_bytes=len(audio))
+        time.sleep(0.2)  # long enough for parallel uploads to overlap
+        # One segment every 30 s of the upload, so stitching the pieces back together can be checked.
+        segments = [{"id": i, "start": start, "end": min(duration, start + 29.0),
+                     "text": f" {self.transcript_text} Part {i}."}
+                    for i, start in enumerate(np.arange(0, max(duration - 1, 0.5), 30.0).tolist())]
+        return {"task": "transcribe", "language": "english", "duration": duration,
+                "text": " ".join(s["text"] for s in segments), "segments": segments}
+
+    def _chat(self, request: dict) -> dict:
+        schema = request["response_format"]["json_schema"]["name"]
+        prompt = request["messages"][-1]["content"]
+        indices = [int(i) for i in re.findall(r"^\[(\d+)\]", prompt, re.MULTILINE)]
+        scores = [{"index": i, "score": 0.6} for i in indices]
+        if schema.endswith("PartAnalysis"):
+            content = {"summary": "A part about baking.", "topics": ["chocolate cake", "baking"], "segments": scores}
+        else:
+            content = {"summary": "A cooking show where a chocolate cake is baked.",
+                       "topics": ["chocolate cake", "baking", "cooking show"], "sentiment_score": 0.6,
+                       "category": "food"}
+            if schema.endswith("WholeAnalysis"):
+                content["segments"] = scores
+        return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+                "model": request["model"],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": json.dumps(content), "refusal": None}}],
+                "usage": {"prompt_tokens": len(prompt) // 4, "completion_tokens": 60,
+                          "total_tokens": len(prompt) // 4 + 60}}
+
+    def close(self):
+        self.server.shutdown()
