@@ -1,0 +1,174 @@
+"""The Supabase/Postgres schema, applied to a real Postgres 16 with pgvector (pgserver): tables,
+constraints, cascades, triggers, match_segments and Row Level Security as the anon and service roles."""
+
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+
+from tests.conftest import ROOT
+
+MIGRATIONS = sorted((ROOT / "supabase" / "migrations").glob("*.sql"))
+# What a Supabase project has before any migration: the API roles and their default table grants.
+SUPABASE_ROLES = """
+do $$ begin
+    if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin; end if;
+    if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin; end if;
+    if not exists (select 1 from pg_roles where rolname = 'service_role') then
+        create role service_role nologin bypassrls; end if;
+end $$;
+grant usage on schema public to anon, authenticated, service_role;
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+"""
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    uri = server.get_uri()
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("drop schema public cascade; create schema public;")
+        conn.execute(SUPABASE_ROLES)
+        for migration in MIGRATIONS:
+            conn.execute(migration.read_text())
+    yield uri
+    server.cleanup()
+
+
+@pytest.fixture
+def db(database):
+    with psycopg.connect(database) as conn:
+        yield conn
+        conn.rollback()
+
+
+def add_job(conn, job_id, *, platform="youtube", video_id=None, status="completed", category="food",
+            sentiment="positive", upload_date="2026-05-01", vectors=()):
+    conn.execute("insert into jobs (id, url, platform, extractor, video_id, status, upload_date)"
+                 " values (%s, %s, %s, 'X', %s, %s, %s)",
+                 (job_id, f"https://x/{job_id}", platform, video_id or job_id, status, upload_date))
+    conn.execute("insert into transcriptions (job_id, text, engine) values (%s, 'words', 'test')", (job_id,))
+    conn.execute("insert into analysis (job_id, summary, sentiment_label, sentiment_score, category, engine)"
+                 " values (%s, 's', %s, 0.5, %s, 'test')", (job_id, sentiment, category))
+    for idx, vector in enumerate(vectors):
+        conn.execute("insert into segments (job_id, idx, start_seconds, end_seconds, text) values (%s, %s, %s, %s, 't')",
+                     (job_id, idx, idx * 5.0, idx * 5.0 + 4))
+        conn.execute("insert into embeddings (job_id, segment_idx, model, dim, embedding) values (%s, %s, 'm', %s, %s)",
+                     (job_id, idx, len(vector), "[" + ",".join(f"{v:.6f}" for v in vector) + "]"))
+
+
+def unit(seed: int, dim: int = 384) -> np.ndarray:
+    vector = np.random.default_rng(seed).standard_normal(dim)
+    return vector / np.linalg.norm(vector)
+
+
+def test_tables_exist(db):
+    names = {r[0] for r in db.execute("select tablename from pg_tables where schemaname = 'public'")}
+    assert {"jobs", "audio_files", "transcriptions", "segments", "analysis", "embeddings", "usage"} <= names
+
+
+def test_one_job_per_video(db):
+    add_job(db, "a", video_id="same")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        add_job(db, "b", video_id="same")
+
+
+def test_status_is_checked(db):
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute("insert into jobs (id, url, platform, extractor, video_id, status) values"
+                   " ('x', 'u', 'p', 'e', 'v', 'exploded')")
+
+
+def test_delete_cascades(db):
+    add_job(db, "c", vectors=[unit(1)])
+    db.execute("insert into usage (job_id, stage, engine, model) values ('c', 'analyzing', 'openai', 'gpt-4.1-mini')")
+    db.execute("delete from jobs where id = 'c'")
+    for table in ("transcriptions", "segments", "analysis", "embeddings", "usage"):
+        assert db.execute(f"select count(*) from {table} where job_id = 'c'").fetchone()[0] == 0
+
+
+def test_updated_at_moves(db):
+    add_job(db, "d")
+    db.commit()  # now() is the transaction's start: commit so the update runs later
+    before = db.execute("select updated_at from jobs where id = 'd'").fetchone()[0]
+    db.execute("update jobs set title = 'New' where id = 'd'")
+    after = db.execute("select updated_at from jobs where id = 'd'").fetchone()[0]
+    db.execute("delete from jobs where id = 'd'")
+    db.commit()
+    assert after > before
+
+
+def test_embedding_dimension_must_match(db):
+    add_job(db, "e")
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.execute("insert into embeddings (job_id, segment_idx, model, dim, embedding) values ('e', 0, 'm', 3, '[1,2]')")
+
+
+def search(db, query, count=5, **filters):
+    args = {"platforms": None, "categories": None, "sentiments": None, "date_from": None, "date_to": None} | filters
+    rows = db.execute(
+        "select job_id, segment_idx, similarity from match_segments(%s::vector, %s, 'm', %s, %s, %s, %s, %s)",
+        ("[" + ",".join(f"{v:.6f}" for v in query) + "]", count, args["platforms"], args["categories"],
+         args["sentiments"], args["date_from"], args["date_to"])).fetchall()
+    return rows
+
+
+def test_match_segments_ranks_and_filters(db):
+    add_job(db, "f1", vectors=[unit(10), unit(11)], platform="youtube", category="food", upload_date="2026-01-01")
+    add_job(db, "f2", vectors=[unit(20), unit(21)], platform="vimeo", category="sports", sentiment="negative",
+            upload_date="2026-06-01")
+    add_job(db, "f3", vectors=[unit(30)], status="failed")
+    query = unit(21) + 0.3 * unit(10)
+    rows = search(db, query / np.linalg.norm(query))
+    assert (rows[0][0], rows[0][1]) == ("f2", 1)
+    assert (rows[1][0], rows[1][1]) == ("f1", 0)
+    assert rows[0][2] > rows[1][2] > rows[2][2]
+    assert all(job != "f3" for job, _, _ in rows)  # unfinished jobs are not searchable
+    assert {r[0] for r in search(db, query, platforms=["youtube"])} == {"f1"}
+    assert {r[0] for r in search(db, query, categories=["sports"])} == {"f2"}
+    assert {r[0] for r in search(db, query, sentiments=["positive"])} == {"f1"}
+    assert {r[0] for r in search(db, query, date_from="2026-03-01")} == {"f2"}
+    assert len(search(db, query, count=1)) == 1
+
+
+def test_match_segments_can_use_the_hnsw_index(db):
+    db.execute("set local enable_seqscan = off")
+    plan = "\n".join(r[0] for r in db.execute(
+        "explain select job_id from embeddings where dim = 384 and model = 'm'"
+        " order by embedding::vector(384) <=> %s::vector(384) limit 10",
+        ("[" + ",".join("0.05" for _ in range(384)) + "]",)).fetchall())
+    assert "embeddings_hnsw_384" in plan
+
+
+def as_role(db, role):
+    db.execute(f"set local role {role}")
+
+
+def test_anon_reads_but_never_writes(db):
+    add_job(db, "g", vectors=[unit(40)])
+    as_role(db, "anon")
+    assert db.execute("select count(*) from jobs where id = 'g'").fetchone()[0] == 1
+    assert search(db, unit(40))[0][0] == "g"
+    assert db.execute("update jobs set title = 'hacked' where id = 'g'").rowcount == 0
+    assert db.execute("delete from jobs where id = 'g'").rowcount == 0
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        db.execute("insert into jobs (id, url, platform, extractor, video_id) values ('h', 'u', 'p', 'e', 'v')")
+
+
+def test_service_role_writes(db):
+    as_role(db, "service_role")
+    add_job(db, "i", vectors=[unit(50)])
+    assert db.execute("select count(*) from embeddings where job_id = 'i'").fetchone()[0] == 1
+
+
+def test_library_can_be_hidden_from_anon(db):
+    add_job(db, "j", vectors=[unit(60)])
+    db.execute("update app_settings set value = 'false' where key = 'library_public'")
+    as_role(db, "anon")
+    assert db.execute("select count(*) from jobs").fetchone()[0] == 0
+    assert search(db, unit(60)) == []
+    assert db.execute("select count(*) from app_settings").fetchone()[0] == 0  # settings stay private
