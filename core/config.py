@@ -53,8 +53,10 @@ class Settings(BaseSettings):
     #: How often a worker looks for jobs whose worker died (they are then retried and resume).
     worker_maintenance_seconds: int = 60
 
-    # Embedded store
+    # Embedded store; with DATABASE_URL (Postgres + pgvector, e.g. a Supabase project's database) the
+    # library's rows live there instead, and DATA_DIR keeps only media and work files.
     data_dir: Path = Path("./data")
+    database_url: SecretStr | None = None
 
     # Input policy
     allow_private_urls: bool = False

@@ -137,3 +137,26 @@ def chromium_path():
     if not Path(path).exists():
         pytest.fail("Chromium is not installed; scripts/setup.sh dev installs it")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A real Postgres 16 with pgvector (the pgserver package), for the Postgres/Supabase store and schema."""
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A new, empty database for one test."""
+    import uuid
+
+    import psycopg
+
+    name = f"t{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    return postgres_server.get_uri(database=name)

@@ -129,3 +129,19 @@ def test_long_audio_is_transcribed_in_pieces_with_word_times(empty_library, medi
     words = [w for s in transcript.segments for w in (s.words or [])]
     assert len(words) > 40
     assert all(s.start - 0.5 <= w.start <= w.end <= s.end + 0.5 for s in transcript.segments for w in s.words or [])
+
+
+def test_pipeline_on_postgres(empty_library, postgres_url, media_server):
+    """The same pipeline with the library's rows in Postgres + pgvector (DATABASE_URL)."""
+    empty_library.env["DATABASE_URL"] = postgres_url
+    result = empty_library.cli("run", f"{media_server}/cooking.mp4", "--json")
+    assert result.returncode == 0, result.stderr
+    [job] = json.loads(result.stdout)
+    assert job["status"] == "completed"
+    details = json.loads(empty_library.cli("show", job["id"], "--json").stdout)
+    assert "chocolate" in details["transcript"]["text"].lower()
+    assert details["analysis"]["category"] == "food"
+    hits = json.loads(empty_library.cli("search", "a dessert recipe", "--json").stdout)
+    assert hits[0]["job_id"] == job["id"]
+    again = json.loads(empty_library.cli("submit", f"{media_server}/cooking.mp4", "--json").stdout)
+    assert again[0]["id"] == job["id"]  # dedupe by (platform, video_id) holds on Postgres too

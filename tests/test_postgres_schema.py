@@ -1,8 +1,6 @@
 """The Supabase/Postgres schema, applied to a real Postgres 16 with pgvector (pgserver): tables,
 constraints, cascades, triggers, match_segments and Row Level Security as the anon and service roles."""
 
-from pathlib import Path
-
 import numpy as np
 import psycopg
 import pytest
@@ -25,18 +23,18 @@ alter default privileges in schema public grant all on functions to anon, authen
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    import pgserver
+def database(postgres_server):
+    import uuid
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    uri = server.get_uri()
+    name = f"schema{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    uri = postgres_server.get_uri(database=name)
     with psycopg.connect(uri, autocommit=True) as conn:
-        conn.execute("drop schema public cascade; create schema public;")
         conn.execute(SUPABASE_ROLES)
         for migration in MIGRATIONS:
             conn.execute(migration.read_text())
-    yield uri
-    server.cleanup()
+    return uri
 
 
 @pytest.fixture

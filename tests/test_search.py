@@ -11,8 +11,28 @@ from core.store import get_store
 from tests.library_builder import add_video
 
 
+def _delete_vectors(store, job_id: str, model: str) -> None:
+    """Simulate a library embedded with another model: this job has no vectors of the current one."""
+    if hasattr(store, "_tx"):
+        with store._tx() as conn:
+            conn.execute("DELETE FROM embeddings WHERE job_id = ? AND model = ?", (job_id, model))
+    else:
+        with store._db() as conn:
+            conn.execute("delete from embeddings where job_id = %s and model = %s", (job_id, model))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request, empty_library, monkeypatch):
+    """The same search tests on the embedded store and on Postgres + pgvector."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        monkeypatch.setenv("DATABASE_URL", url)
+        empty_library.env["DATABASE_URL"] = url
+    return request.param
+
+
 @pytest.fixture
-def searchable(empty_library):
+def searchable(backend):
     store, embedder = get_store(), get_embedder(get_settings())
     ids = {
         "garden": add_video(store, embedder, video_id="garden00001", title="Rooftop gardens", category="lifestyle",
@@ -89,8 +109,7 @@ def test_changing_the_embedding_model_reindexes_instead_of_mixing(searchable):
     store.save_embeddings(searchable["garden"], "another-model", get_embedder(get_settings()).embed(["x", "y", "z"]))
     store_rows = store.jobs_missing_embeddings(current)
     assert store_rows == []
-    with store._tx() as conn:
-        conn.execute("DELETE FROM embeddings WHERE job_id = ? AND model = ?", (searchable["garden"], current))
+    _delete_vectors(store, searchable["garden"], current)
     assert store.jobs_missing_embeddings(current) == [searchable["garden"]]
     assert all(h.job_id != searchable["garden"] for h in api.search("tomatoes sunshine", limit=10))
     assert api.reindex() == 1

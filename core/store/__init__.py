@@ -54,12 +54,18 @@ class Store(Protocol):
 def get_store() -> Store:
     from core.config import get_settings
 
-    return _local_store(get_settings().data_dir.resolve())
+    settings = get_settings()
+    database_url = settings.database_url.get_secret_value() if settings.database_url else None
+    return _open_store(database_url, settings.data_dir.resolve())
 
 
 @lru_cache(maxsize=8)
-def _local_store(data_dir: Path) -> Store:
-    # One per data dir and process: opening checks the schema, which takes a write lock.
+def _open_store(database_url: str | None, data_dir: Path) -> Store:
+    # One per place and process: opening checks the schema, which takes a lock.
+    if database_url:
+        from core.store.postgres import PostgresStore
+
+        return PostgresStore(database_url, data_dir)
     from core.store.local import LocalStore
 
     return LocalStore(data_dir)

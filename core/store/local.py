@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import uuid
 from contextlib import contextmanager
@@ -14,12 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentiment, Stage, Transcript, Usage
-from core.providers.analyze import content_words, stem
 from core.store import DuplicateJob
+from core.store.files import LocalFiles
+from core.store.hybrid import fuse
 
 JOB_FIELDS = set(Job.model_fields)
 VIDEO_VECTOR = -1  # segment_idx of the whole video's vector
-KEYWORD_WEIGHT = 0.2  # added to the cosine similarity of a segment holding every word of the query
 
 
 def now_iso() -> str:
@@ -75,7 +74,7 @@ class LocalStore:
         self.data_dir = Path(data_dir).resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / "library.sqlite3"
-        self.blob_root = self.data_dir / "storage"
+        self.files = LocalFiles(self.data_dir / "storage")
         self._migrate()
 
     # --- plumbing -------------------------------------------------------------------------
@@ -204,32 +203,19 @@ class LocalStore:
                 " error = NULL, stage_times = ?, updated_at = ? WHERE id = ?",
                 (json.dumps({"pending": stamp}), stamp, job_id),
             )
-        self._remove_blobs(job_id)
+        self.files.remove_job(job_id)
 
     def delete_job(self, job_id: str) -> None:
         with self._tx() as conn:
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-        self._remove_blobs(job_id)
+        self.files.remove_job(job_id)
 
     # --- media ----------------------------------------------------------------------------
     def put_blob(self, bucket: str, name: str, source: Path) -> str:
-        target = self.blob_root / bucket / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".part")
-        shutil.copyfile(source, partial)
-        partial.replace(target)
-        return f"{bucket}/{name}"
+        return self.files.put(bucket, name, source)
 
     def blob_path(self, key: str) -> Path | None:
-        path = (self.blob_root / key).resolve()
-        if self.blob_root.resolve() not in path.parents or not path.is_file():
-            return None
-        return path
-
-    def _remove_blobs(self, job_id: str) -> None:
-        if self.blob_root.is_dir():
-            for bucket in self.blob_root.iterdir():
-                shutil.rmtree(bucket / job_id, ignore_errors=True)
+        return self.files.path(key)
 
     def save_audio_file(self, audio: AudioFile) -> None:
         with self._tx() as conn:
@@ -418,22 +404,12 @@ class LocalStore:
         similarity = index.matrix @ np.asarray(query, dtype=np.float32)
         if not allowed.issuperset(index.job_names):
             similarity = np.where(index.rows_of(allowed), similarity, -np.inf)
-        positions = index.positions
         depth = min(len(similarity), max(limit * 5, 50))
         candidates = np.argpartition(-similarity, depth - 1)[:depth]
-        by_meaning = [int(i) for i in candidates[np.argsort(-similarity[candidates])] if np.isfinite(similarity[i])]
-        # Meaning ranks first; a segment that also contains the query's words gains in proportion to the
-        # share of them it contains: the one rare name of a one-word query counts fully, one common word
-        # out of five barely.
-        fused = {position: float(similarity[position]) for position in by_meaning}
-        keyword_hits = set()
-        query_stems = {stem(term) for term in terms}
-        for job_id, idx, text in self.keyword_segments(terms, allowed, depth):
-            position = positions.get((job_id, idx))
-            if position is None:
-                continue
-            coverage = len(query_stems & {stem(word) for word in content_words(text)}) / len(query_stems)
-            fused[position] = float(similarity[position]) + KEYWORD_WEIGHT * coverage
-            keyword_hits.add(position)
-        best = sorted(fused, key=lambda p: -fused[p])[:limit]
-        return [(index.keys[p][0], index.keys[p][1], float(similarity[p]), p in keyword_hits) for p in best]
+        by_meaning = [(index.keys[i], float(similarity[i])) for i in candidates[np.argsort(-similarity[candidates])]
+                      if np.isfinite(similarity[i])]
+
+        def similarity_of(keys):
+            return {key: float(similarity[index.positions[key]]) for key in keys if key in index.positions}
+
+        return fuse(by_meaning, self.keyword_segments(terms, allowed, depth), terms, similarity_of, limit)
