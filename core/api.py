@@ -184,9 +184,9 @@ def analysis(job_id: str) -> Analysis | None:
     return get_store().get_analysis(job_id)
 
 
-def media_file(key: str | None) -> Path | None:
-    """The local file behind a stored media key (audio or thumbnail), if it is there."""
-    return get_store().blob_path(key) if key else None
+def media_file(key: str | None) -> Path | str | None:
+    """The file or URL behind a stored media key (audio or thumbnail), if it is there."""
+    return get_store().media_location(key) if key else None
 
 
 def job_details(job_id: str) -> dict | None:

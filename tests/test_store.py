@@ -36,12 +36,12 @@ def test_deleting_a_job_removes_everything(tmp_path):
     source = tmp_path / "a.mp3"
     source.write_bytes(b"abc")
     key = store.put_blob("temp-audio", f"{job.id}/audio.mp3", source)
-    assert store.blob_path(key).read_bytes() == b"abc"
+    assert store.media_location(key).read_bytes() == b"abc"
     store.delete_job(job.id)
-    assert store.get_job(job.id) is None and store.blob_path(key) is None
+    assert store.get_job(job.id) is None and store.media_location(key) is None
 
 
 def test_blob_paths_cannot_escape_the_storage_folder(tmp_path):
     store = LocalStore(tmp_path)
     (tmp_path / "secret.txt").write_text("x")
-    assert store.blob_path("../secret.txt") is None
+    assert store.media_location("../secret.txt") is None

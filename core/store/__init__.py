@@ -31,7 +31,8 @@ class Store(Protocol):
     def delete_job(self, job_id: str) -> None: ...
 
     def put_blob(self, bucket: str, name: str, source: Path) -> str: ...
-    def blob_path(self, key: str) -> Path | None: ...
+    def media_location(self, key: str) -> Path | str | None:
+        """A local file, or a URL (signed for private buckets), for a stored media key."""
 
     def save_audio_file(self, audio: AudioFile) -> None: ...
     def get_audio_file(self, job_id: str) -> AudioFile | None: ...
@@ -54,18 +55,25 @@ class Store(Protocol):
 def get_store() -> Store:
     from core.config import get_settings
 
-    settings = get_settings()
-    database_url = settings.database_url.get_secret_value() if settings.database_url else None
-    return _open_store(database_url, settings.data_dir.resolve())
+    s = get_settings()
+    secret = lambda value: value.get_secret_value() if value else None  # noqa: E731
+    return _open_store(secret(s.database_url), s.data_dir.resolve(), s.supabase_url,
+                       secret(s.supabase_service_role_key), s.supabase_audio_bucket, s.supabase_thumbnail_bucket)
 
 
 @lru_cache(maxsize=8)
-def _open_store(database_url: str | None, data_dir: Path) -> Store:
+def _open_store(database_url: str | None, data_dir: Path, supabase_url: str | None, service_key: str | None,
+                audio_bucket: str, thumbnail_bucket: str) -> Store:
     # One per place and process: opening checks the schema, which takes a lock.
+    files = None
+    if supabase_url and service_key:
+        from core.store.files import SupabaseFiles
+
+        files = SupabaseFiles(supabase_url, service_key, audio_bucket, thumbnail_bucket)
     if database_url:
         from core.store.postgres import PostgresStore
 
-        return PostgresStore(database_url, data_dir)
+        return PostgresStore(database_url, data_dir, files)
     from core.store.local import LocalStore
 
-    return LocalStore(data_dir)
+    return LocalStore(data_dir, files)

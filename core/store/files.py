@@ -19,7 +19,8 @@ class LocalFiles:
         partial.replace(target)
         return f"{bucket}/{name}"
 
-    def path(self, key: str) -> Path | None:
+    def url(self, key: str) -> Path | None:
+        """Where the file is, for the player and the image; None when it is not there."""
         path = (self.root / key).resolve()
         if self.root not in path.parents or not path.is_file():
             return None
@@ -29,3 +30,50 @@ class LocalFiles:
         if self.root.is_dir():
             for bucket in self.root.iterdir():
                 shutil.rmtree(bucket / job_id, ignore_errors=True)
+
+
+class SupabaseFiles:
+    """Media in Supabase Storage: audio in a private bucket served by 1-hour signed URLs, thumbnails in
+    a public bucket. Buckets are created when missing."""
+
+    SIGNED_URL_SECONDS = 3600
+
+    def __init__(self, url: str, service_key: str, audio_bucket: str, thumbnail_bucket: str, timeout: int = 60):
+        from storage3 import create_client
+
+        self.base_url = url.rstrip("/")
+        self.client = create_client(f"{self.base_url}/storage/v1/",
+                                    {"apikey": service_key, "Authorization": f"Bearer {service_key}"},
+                                    is_async=False, timeout=timeout)
+        self.public = {audio_bucket: False, thumbnail_bucket: True}
+        self._ready: set[str] = set()
+
+    def _bucket(self, bucket: str):
+        from storage3.exceptions import StorageApiError
+
+        if bucket not in self._ready:
+            try:
+                self.client.get_bucket(bucket)
+            except StorageApiError:
+                self.client.create_bucket(bucket, options={"public": self.public.get(bucket, False)})
+            self._ready.add(bucket)
+        return self.client.from_(bucket)
+
+    def put(self, bucket: str, name: str, source: Path) -> str:
+        content_type = {".mp3": "audio/mpeg", ".jpg": "image/jpeg"}.get(source.suffix, "application/octet-stream")
+        with source.open("rb") as data:
+            self._bucket(bucket).upload(name, data, {"content-type": content_type, "upsert": "true"})
+        return f"{bucket}/{name}"
+
+    def url(self, key: str) -> str | None:
+        bucket, _, name = key.partition("/")
+        if self.public.get(bucket):
+            return self.client.from_(bucket).get_public_url(name)
+        return self.client.from_(bucket).create_signed_url(name, self.SIGNED_URL_SECONDS)["signedURL"]
+
+    def remove_job(self, job_id: str) -> None:
+        for bucket in self.public:
+            store = self._bucket(bucket)
+            names = [f"{job_id}/{item['name']}" for item in store.list(job_id)]
+            if names:
+                store.remove(names)

@@ -70,11 +70,11 @@ class _VectorIndex:
 
 
 class LocalStore:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, files=None):
         self.data_dir = Path(data_dir).resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / "library.sqlite3"
-        self.files = LocalFiles(self.data_dir / "storage")
+        self.files = files or LocalFiles(self.data_dir / "storage")
         self._migrate()
 
     # --- plumbing -------------------------------------------------------------------------
@@ -214,8 +214,8 @@ class LocalStore:
     def put_blob(self, bucket: str, name: str, source: Path) -> str:
         return self.files.put(bucket, name, source)
 
-    def blob_path(self, key: str) -> Path | None:
-        return self.files.path(key)
+    def media_location(self, key: str) -> Path | str | None:
+        return self.files.url(key)
 
     def save_audio_file(self, audio: AudioFile) -> None:
         with self._tx() as conn:

@@ -1,5 +1,6 @@
 """The library on Postgres with pgvector (a self-hosted server, or a Supabase project's database),
-over the same migrations as Supabase (supabase/migrations). Media files stay in DATA_DIR/storage."""
+over the same migrations as Supabase (supabase/migrations). Media go to Supabase Storage when it is
+configured, else to DATA_DIR/storage."""
 
 from __future__ import annotations
 
@@ -44,9 +45,9 @@ def _iso(value) -> str | None:
 
 
 class PostgresStore:
-    def __init__(self, database_url: str, data_dir: Path):
+    def __init__(self, database_url: str, data_dir: Path, files=None):
         self.database_url = database_url
-        self.files = LocalFiles(Path(data_dir) / "storage")
+        self.files = files or LocalFiles(Path(data_dir) / "storage")
         self._migrate()
 
     @contextmanager
@@ -165,8 +166,8 @@ class PostgresStore:
     def put_blob(self, bucket: str, name: str, source: Path) -> str:
         return self.files.put(bucket, name, source)
 
-    def blob_path(self, key: str) -> Path | None:
-        return self.files.path(key)
+    def media_location(self, key: str) -> Path | str | None:
+        return self.files.url(key)
 
     def save_audio_file(self, audio: AudioFile) -> None:
         with self._db() as conn:
