@@ -170,3 +170,20 @@ def test_library_can_be_hidden_from_anon(db):
     assert db.execute("select count(*) from jobs").fetchone()[0] == 0
     assert search(db, unit(60)) == []
     assert db.execute("select count(*) from app_settings").fetchone()[0] == 0  # settings stay private
+
+
+def test_store_skips_migrations_the_supabase_cli_applied(postgres_url, tmp_path):
+    from core.store.postgres import PostgresStore
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(SUPABASE_ROLES)
+        for migration in MIGRATIONS:
+            conn.execute(migration.read_text())
+        conn.execute("create schema supabase_migrations;"
+                     " create table supabase_migrations.schema_migrations (version text primary key)")
+        for migration in MIGRATIONS:
+            conn.execute("insert into supabase_migrations.schema_migrations values (%s)",
+                         (migration.stem.split("_", 1)[0],))
+    store = PostgresStore(postgres_url, tmp_path)  # would fail on "already exists" if it re-applied them
+    assert store.list_jobs() == []
+    PostgresStore(postgres_url, tmp_path)  # and opening again applies nothing twice

@@ -64,7 +64,11 @@ class PostgresStore:
             conn.execute("create table if not exists public.schema_migrations (version text primary key,"
                          " applied_at timestamptz not null default now())")
             done = {row["version"] for row in conn.execute("select version from public.schema_migrations")}
-            pending = [m for m in sorted(MIGRATIONS.glob("*.sql")) if m.stem not in done]
+            # Versions that `supabase db push` applied are recorded by the Supabase CLI, by number.
+            if conn.execute("select to_regclass('supabase_migrations.schema_migrations') as t").fetchone()["t"]:
+                done |= {row["version"] for row in conn.execute("select version from supabase_migrations.schema_migrations")}
+            pending = [m for m in sorted(MIGRATIONS.glob("*.sql"))
+                       if m.stem not in done and m.stem.split("_", 1)[0] not in done]
             if pending:
                 conn.execute(SUPABASE_ROLES)
             for migration in pending:
