@@ -5,17 +5,12 @@ import numpy as np
 import psycopg
 import pytest
 
+from core.store.postgres import SUPABASE_ROLES
 from tests.conftest import ROOT
 
 MIGRATIONS = sorted((ROOT / "supabase" / "migrations").glob("*.sql"))
-# What a Supabase project has before any migration: the API roles and their default table grants.
-SUPABASE_ROLES = """
-do $$ begin
-    if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin; end if;
-    if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin; end if;
-    if not exists (select 1 from pg_roles where rolname = 'service_role') then
-        create role service_role nologin bypassrls; end if;
-end $$;
+# What a Supabase project has before any migration: the API roles, and their default table grants.
+SUPABASE_ROLES = SUPABASE_ROLES + """
 grant usage on schema public to anon, authenticated, service_role;
 alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
 alter default privileges in schema public grant all on functions to anon, authenticated, service_role;

@@ -77,3 +77,15 @@ class SupabaseFiles:
             names = [f"{job_id}/{item['name']}" for item in store.list(job_id)]
             if names:
                 store.remove(names)
+
+
+class MediaFilesMixin:
+    """The media half of a store: the same for every row store, whatever holds the files."""
+
+    files: LocalFiles | SupabaseFiles
+
+    def put_blob(self, bucket: str, name: str, source: Path) -> str:
+        return self.files.put(bucket, name, source)
+
+    def media_location(self, key: str) -> Path | str | None:
+        return self.files.url(key)

@@ -14,7 +14,7 @@ import numpy as np
 
 from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentiment, Stage, Transcript, Usage
 from core.store import DuplicateJob
-from core.store.files import LocalFiles
+from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse
 
 JOB_FIELDS = set(Job.model_fields)
@@ -69,7 +69,7 @@ class _VectorIndex:
         return wanted[self.job_codes]
 
 
-class LocalStore:
+class LocalStore(MediaFilesMixin):
     def __init__(self, data_dir: Path, files=None):
         self.data_dir = Path(data_dir).resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -209,13 +209,6 @@ class LocalStore:
         with self._tx() as conn:
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
         self.files.remove_job(job_id)
-
-    # --- media ----------------------------------------------------------------------------
-    def put_blob(self, bucket: str, name: str, source: Path) -> str:
-        return self.files.put(bucket, name, source)
-
-    def media_location(self, key: str) -> Path | str | None:
-        return self.files.url(key)
 
     def save_audio_file(self, audio: AudioFile) -> None:
         with self._tx() as conn:

@@ -14,7 +14,7 @@ import numpy as np
 
 from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentiment, Stage, Transcript, Usage
 from core.store import DuplicateJob
-from core.store.files import LocalFiles
+from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse
 
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "supabase" / "migrations"
@@ -44,7 +44,7 @@ def _iso(value) -> str | None:
     return str(value)
 
 
-class PostgresStore:
+class PostgresStore(MediaFilesMixin):
     def __init__(self, database_url: str, data_dir: Path, files=None):
         self.database_url = database_url
         self.files = files or LocalFiles(Path(data_dir) / "storage")
@@ -165,13 +165,6 @@ class PostgresStore:
         with self._db() as conn:
             conn.execute("delete from jobs where id = %s", (job_id,))
         self.files.remove_job(job_id)
-
-    # --- media ----------------------------------------------------------------------------
-    def put_blob(self, bucket: str, name: str, source: Path) -> str:
-        return self.files.put(bucket, name, source)
-
-    def media_location(self, key: str) -> Path | str | None:
-        return self.files.url(key)
 
     def save_audio_file(self, audio: AudioFile) -> None:
         with self._db() as conn:
