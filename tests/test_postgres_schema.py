@@ -182,3 +182,14 @@ def test_store_skips_migrations_the_supabase_cli_applied(postgres_url, tmp_path)
     store = PostgresStore(postgres_url, tmp_path)  # would fail on "already exists" if it re-applied them
     assert store.list_jobs() == []
     PostgresStore(postgres_url, tmp_path)  # and opening again applies nothing twice
+
+
+def test_store_survives_dropped_connections(postgres_url, tmp_path):
+    from core.store.postgres import PostgresStore
+
+    store = PostgresStore(postgres_url, tmp_path)
+    assert store.list_jobs() == []
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # as a server restart or idle timeout would
+        admin.execute("select pg_terminate_backend(pid) from pg_stat_activity"
+                      " where datname = current_database() and pid <> pg_backend_pid()")
+    assert store.list_jobs() == []

@@ -19,6 +19,7 @@ from core.store.hybrid import fuse
 
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "supabase" / "migrations"
 JOB_FIELDS = set(Job.model_fields)
+POOL_SIZE = 4
 # A plain Postgres lacks the roles a Supabase project has; the migrations' policies name them.
 SUPABASE_ROLES = """
 do $$ begin
@@ -46,16 +47,20 @@ def _iso(value) -> str | None:
 
 class PostgresStore(MediaFilesMixin):
     def __init__(self, database_url: str, data_dir: Path, files=None):
-        self.database_url = database_url
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
         self.files = files or LocalFiles(Path(data_dir) / "storage")
+        # A few connections reused by every call of this process (TLS to a hosted database is slow to
+        # set up); each is checked before use, so one dropped by the server is replaced, not failed on.
+        self.pool = ConnectionPool(database_url, min_size=1, max_size=POOL_SIZE, open=True, timeout=30,
+                                   check=ConnectionPool.check_connection, name="video-insight",
+                                   kwargs={"row_factory": dict_row, "connect_timeout": 10})
         self._migrate()
 
     @contextmanager
     def _db(self):
-        import psycopg
-        from psycopg.rows import dict_row
-
-        with psycopg.connect(self.database_url, row_factory=dict_row, connect_timeout=10) as conn:
+        with self.pool.connection() as conn:
             yield conn  # commits on success, rolls back on error
 
     def _migrate(self) -> None:
