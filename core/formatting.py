@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from core.models import Job, Stage
 
 
@@ -45,3 +47,23 @@ def highlight(text: str, terms: list[str]) -> str:
     pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*",
                          re.IGNORECASE)
     return pattern.sub(lambda m: f"**{m.group(0)}**", escaped)
+
+
+PENDING_HINT_AFTER = 60  # seconds without a worker taking the job
+STALLED_HINT_AFTER = 600  # seconds without any progress report
+
+
+def waiting_hint(job: Job, now: datetime | None = None) -> str | None:
+    """A word for the user when a job has not moved for a while, or None."""
+    if job.is_final:
+        return None
+    now = now or datetime.now(timezone.utc)
+    idle = (now - datetime.fromisoformat(job.updated_at)).total_seconds()
+    minutes = max(1, int(idle // 60))
+    if job.status == Stage.PENDING and idle > PENDING_HINT_AFTER:
+        return (f"Waiting for a worker for {minutes} min. Is one running? `scripts/run.sh` starts one; "
+                "otherwise run `python worker.py`.")
+    if job.status != Stage.PENDING and idle > STALLED_HINT_AFTER:
+        return (f"No progress for {minutes} min. If its worker stopped, the job is taken up again by a "
+                "running worker within a few minutes and resumes from this stage.")
+    return None

@@ -7,7 +7,7 @@ from typing import Callable
 import streamlit as st
 
 from core import api
-from core.formatting import clock, status_line
+from core.formatting import clock, status_line, waiting_hint
 from core.models import Job, Stage
 
 VIDEO_PAGE = "pages/video.py"
@@ -21,6 +21,9 @@ def job_status(job: Job) -> None:
         st.success(status_line(job))
     else:
         st.progress(job.overall_progress, text=status_line(job))
+        hint = waiting_hint(job)
+        if hint:
+            st.caption(f"⚠️ {hint}")
 
 
 def job_card(job: Job, *, show_open: bool = True, actions: Callable[[Job], None] | None = None,

@@ -1,0 +1,30 @@
+"""How jobs and times read."""
+
+from datetime import datetime, timedelta, timezone
+
+from core.formatting import clock, highlight, waiting_hint
+from core.models import Job, Stage
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+def job(status: Stage, idle_seconds: float) -> Job:
+    stamp = (NOW - timedelta(seconds=idle_seconds)).isoformat()
+    return Job(id="j", url="u", platform="p", extractor="e", video_id="v", status=status, stage=status,
+               created_at=stamp, updated_at=stamp)
+
+
+def test_clock():
+    assert [clock(7), clock(754), clock(3723), clock(None)] == ["0:07", "12:34", "1:02:03", "–"]
+
+
+def test_waiting_hints():
+    assert waiting_hint(job(Stage.PENDING, 10), NOW) is None
+    assert "Waiting for a worker for 3 min" in waiting_hint(job(Stage.PENDING, 200), NOW)
+    assert waiting_hint(job(Stage.TRANSCRIBING, 300), NOW) is None
+    assert "No progress for 15 min" in waiting_hint(job(Stage.TRANSCRIBING, 900), NOW)
+    assert waiting_hint(job(Stage.COMPLETED, 9999), NOW) is None
+
+
+def test_highlight_escapes_markdown():
+    assert highlight("a *b* [c](d)", []) == "a \\*b\\* \\[c\\]\\(d\\)"
