@@ -145,3 +145,23 @@ def test_pipeline_on_postgres(empty_library, postgres_url, media_server):
     assert hits[0]["job_id"] == job["id"]
     again = json.loads(empty_library.cli("submit", f"{media_server}/cooking.mp4", "--json").stdout)
     assert again[0]["id"] == job["id"]  # dedupe by (platform, video_id) holds on Postgres too
+
+
+def test_plain_rq_worker_runs_the_pipeline(empty_library, redis_url, media_server):
+    """`rq worker pipeline` (as the README documents) works as well as worker.py."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    empty_library.env["REDIS_URL"] = redis_url.rsplit("/", 1)[0] + "/5"  # a queue no other worker reads
+    queued = empty_library.cli("submit", f"{media_server}/football.mp4", "--json")
+    assert queued.returncode == 0, queued.stderr
+    [job] = json.loads(queued.stdout)
+    assert job["status"] == "pending"
+    rq = subprocess.run([sys.executable, "-m", "rq.cli", "worker", "pipeline", "--burst", "--with-scheduler",
+                         "--url", empty_library.env["REDIS_URL"]], cwd=ROOT, env=empty_library.env,
+                        capture_output=True, text=True, timeout=300)
+    assert rq.returncode == 0, rq.stderr[-2000:]
+    shown = json.loads(empty_library.cli("show", job["id"], "--json").stdout)
+    assert shown["status"] == "completed" and "penalty" in shown["transcript"]["text"].lower()
