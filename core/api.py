@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import Settings, get_settings
-from core.models import Analysis, Job, SearchFilters, SearchHit, Stage, Transcript
+from core.models import Analysis, AudioFile, Job, SearchFilters, SearchHit, Stage, Transcript
 from core.platforms import InvalidURL, Source, detect, link_at
 from core.queue import QueueUnavailable, enqueue
 from core.store import DuplicateJob, Store, get_store
@@ -281,15 +282,12 @@ def reindex(settings: Settings | None = None, progress=None) -> int:
     return len(missing)
 
 
-def audio_file(job_id: str):
+def audio_file(job_id: str) -> AudioFile | None:
     return get_store().get_audio_file(job_id)
 
 
 def status_counts(jobs: list[Job]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for job in jobs:
-        counts[job.status.value] = counts.get(job.status.value, 0) + 1
-    return counts
+    return dict(Counter(job.status.value for job in jobs))
 
 
 def platforms_in_library() -> list[str]:

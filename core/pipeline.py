@@ -42,7 +42,6 @@ class Run:
     store: Store
     settings: Settings
     workdir: Path
-    stage: Stage = Stage.PENDING
     _last_report: float = field(default=0.0)
 
     def progress(self, fraction: float, detail: str = "") -> None:
@@ -149,7 +148,7 @@ def _embed(run: Run) -> None:
     transcript = run.store.get_transcript(run.job.id)
     embedder = get_embedder(run.settings)
     texts = [s.text for s in transcript.segments]
-    batch = 64
+    batch = 256  # one hosted request per batch; small enough for progress to move on long videos
     vectors = []
     for start in range(0, len(texts), batch):
         vectors.append(embedder.embed(texts[start:start + batch]))
@@ -207,7 +206,6 @@ def run(job_id: str, settings: Settings | None = None) -> Job:
     run_ = Run(job=job, store=store, settings=settings, workdir=settings.data_dir / "work" / job_id)
     run_.workdir.mkdir(parents=True, exist_ok=True)
     for stage in STAGES:
-        run_.stage = stage
         try:
             if _is_done(run_, stage):
                 continue

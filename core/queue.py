@@ -66,17 +66,6 @@ def enqueue(job_id: str, settings: Settings | None = None) -> None:
         raise _unavailable(settings, exc) from None
 
 
-def queue_state(job_id: str, settings: Settings | None = None) -> str | None:
-    """RQ's view of the job (queued, started, failed, ...), or None when RQ has no record of it."""
-    settings = settings or get_settings()
-    try:
-        return RQJob.fetch(rq_job_id(job_id), connection=connect(settings)).get_status(refresh=False).value
-    except NoSuchJobError:
-        return None
-    except RedisError as exc:
-        raise _unavailable(settings, exc) from None
-
-
 def run_worker(burst: bool = False) -> None:
     """Start one worker on the pipeline queue; each job runs in a forked child, as with `rq worker`."""
     from core.pipeline import prepare_models
