@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     # Input policy
     allow_private_urls: bool = False
     max_duration_seconds: int = 4 * 3600
+    max_download_mb: int = 4096
     cookies_file: Path | None = None
 
     # Offline engines

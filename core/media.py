@@ -76,6 +76,7 @@ def _ydl_options(settings: Settings, workdir: Path) -> dict:
         "retries": 3,
         "js_runtimes": {"deno": {"path": deno.find_deno_bin()}},
         "cachedir": str(settings.data_dir / "cache" / "yt-dlp"),
+        "max_filesize": settings.max_download_mb * 1024 * 1024,
     }
     if settings.cookies_file:
         options["cookiefile"] = str(settings.cookies_file)
@@ -112,6 +113,10 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress) ->
                     f"This video is {duration / 3600:.1f} hours long; the limit is "
                     f"{settings.max_duration_seconds / 3600:.1f} hours (MAX_DURATION_SECONDS)."
                 )
+            size = info.get("filesize") or info.get("filesize_approx")
+            if size and size > settings.max_download_mb * 1024 * 1024:
+                raise MediaError(f"This video's file is {size / 2**20:,.0f} MB; the limit is "
+                                 f"{settings.max_download_mb:,} MB (MAX_DOWNLOAD_MB).")
             if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming"):
                 raise MediaError("This is a live or upcoming stream; process it once the recording is available.")
             info = ydl.process_ie_result(info, download=True)
@@ -120,7 +125,8 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress) ->
 
     media = [p for p in workdir.glob("source.*") if p.suffix.lower() not in THUMBNAIL_EXTS and not p.name.endswith(".part")]
     if not media:
-        raise MediaError("The download finished but produced no media file.")
+        raise MediaError("The download produced no media file: it may be larger than MAX_DOWNLOAD_MB "
+                         f"({settings.max_download_mb:,} MB), or the site sent nothing playable.")
     thumbs = [p for p in workdir.glob("source.*") if p.suffix.lower() in THUMBNAIL_EXTS]
     metadata = {
         "title": info.get("title"),
@@ -186,12 +192,15 @@ class PreparedAudio:
     duration: float
 
 
-def prepare(download: Download, workdir: Path, progress: Progress) -> PreparedAudio:
+def prepare(download: Download, workdir: Path, progress: Progress, max_duration: float) -> PreparedAudio:
     info = probe(download.media_path)
     streams = info.get("streams", [])
     if not any(s.get("codec_type") == "audio" for s in streams):
         raise MediaError("This video has no sound track, so there is nothing to transcribe.")
     duration = float(info.get("format", {}).get("duration") or download.metadata.get("duration") or 0)
+    if duration > max_duration:  # sites that do not tell the duration before the download
+        raise MediaError(f"This video is {duration / 3600:.1f} hours long; the limit is {max_duration / 3600:.1f} "
+                         "hours (MAX_DURATION_SECONDS).")
     wav = workdir / "audio.wav"
     stored = workdir / "audio.mp3"
     _run_ffmpeg(

@@ -104,7 +104,7 @@ def _download(run: Run) -> None:
 
 
 def _extract_audio(run: Run) -> None:
-    prepared = prepare(run.load_download(), run.workdir, run.progress)
+    prepared = prepare(run.load_download(), run.workdir, run.progress, run.settings.max_duration_seconds)
     if not run.store.get_job(run.job.id).duration:
         run.store.update_job(run.job.id, duration=round(prepared.duration, 2))
     run.prepared_record.write_text(json.dumps({

@@ -165,3 +165,15 @@ def test_plain_rq_worker_runs_the_pipeline(empty_library, redis_url, media_serve
     assert rq.returncode == 0, rq.stderr[-2000:]
     shown = json.loads(empty_library.cli("show", job["id"], "--json").stdout)
     assert shown["status"] == "completed" and "penalty" in shown["transcript"]["text"].lower()
+
+
+def test_oversized_media_is_refused(empty_library, media_server):
+    empty_library.env["MAX_DURATION_SECONDS"] = "5"
+    result = empty_library.cli("run", f"{media_server}/cooking.mp4", "--json")
+    [job] = json.loads(result.stdout)
+    assert job["status"] == "failed" and "MAX_DURATION_SECONDS" in job["error"]
+    empty_library.env["MAX_DURATION_SECONDS"] = "14400"
+    empty_library.env["MAX_DOWNLOAD_MB"] = "0"
+    result = empty_library.cli("run", f"{media_server}/football.mp4", "--json")
+    [job] = json.loads(result.stdout)
+    assert job["status"] == "failed" and "MAX_DOWNLOAD_MB" in job["error"]
