@@ -37,9 +37,13 @@ def confirm_delete(job_id: str, title: str) -> None:
         st.rerun()
 
 
-left, right = st.columns(2)
+left, middle, right = st.columns([3, 3, 1])
 statuses = left.multiselect("Status", sorted(counts), placeholder="All statuses")
-platforms = right.multiselect("Platform", api.platforms_in_library(), placeholder="All platforms")
+platforms = middle.multiselect("Platform", api.platforms_in_library(), placeholder="All platforms")
+PAGE_SIZE = 20
+matching = len(api.list_jobs(statuses=statuses or None, platforms=platforms or None))
+pages = max(1, -(-matching // PAGE_SIZE))
+page = right.number_input("Page", min_value=1, max_value=pages, value=1, step=1) if pages > 1 else 1
 
 
 @st.fragment(run_every=3)
@@ -47,8 +51,11 @@ def job_list() -> None:
     jobs = api.list_jobs(statuses=statuses or None, platforms=platforms or None)
     if not jobs:
         st.write("No videos match these filters.")
+    shown = jobs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    if len(jobs) > PAGE_SIZE:
+        st.caption(f"{(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + len(shown)} of {len(jobs)} videos")
     costs = api.costs()
-    for job in jobs:
+    for job in shown:
         job_card(job, actions=job_actions, cost=costs.get(job.id))
 
 

@@ -187,3 +187,18 @@ def test_library_delete_asks_first(many_videos):
     assert not at.exception
     assert len(api.list_jobs()) == 4  # nothing removed until confirmed (the browser test confirms)
     assert any(b.label == "Delete for good" for b in at.button)
+
+
+def test_library_pages_through_a_large_library(empty_library):
+    from core.store import get_store
+
+    store = get_store()
+    for number in range(45):
+        store.create_job(url=f"https://example.com/{number}.mp4", platform="generic", extractor="Generic",
+                         video_id=f"v{number:03d}")
+    at = app()
+    at.switch_page("pages/library.py").run()
+    assert not at.exception
+    assert "1–20 of 45 videos" in texts(at)
+    at.number_input[0].set_value(3).run()
+    assert "41–45 of 45 videos" in texts(at)
