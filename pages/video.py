@@ -4,6 +4,7 @@ import streamlit as st
 
 from core import api, insights
 from core.exports import FORMATS
+from core.models import Stage
 from core.formatting import clock
 from pages.components import job_status
 
@@ -33,6 +34,15 @@ if not job.is_final:
     live_status()
     st.stop()
 job_status(job)
+if job.status == Stage.FAILED:
+    if st.button("Retry", icon="🔁", help="Resumes from the stage that failed"):
+        try:
+            api.retry(job.id)
+        except api.QueueUnavailable as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+    st.stop()
 
 # A search result opens the page at its moment (?t=SECONDS); clicking a segment seeks from there on.
 seek = st.session_state.get(f"seek-{job.id}", float(st.query_params.get("t", 0) or 0))

@@ -202,3 +202,19 @@ def test_library_pages_through_a_large_library(empty_library):
     assert "1–20 of 45 videos" in texts(at)
     at.number_input[0].set_value(3).run()
     assert "41–45 of 45 videos" in texts(at)
+
+
+def test_failed_video_page_offers_retry(library, media_server, monkeypatch):
+    library.use_here(monkeypatch)
+    failed = api.submit(f"{media_server}/article.html?page=retry")
+    [job] = api.wait([failed.job.id], timeout=120)
+    assert job.status.value == "failed"
+    at = app()
+    at.query_params["job"] = job.id
+    at.switch_page("pages/video.py").run()
+    assert "No video was found" in "\n".join(e.value for e in at.error)
+    next(b for b in at.button if b.label == "Retry").click().run()
+    assert not at.exception
+    [again] = api.wait([job.id], timeout=120)
+    assert again.status.value == "failed"
+    assert again.stage_times["downloading"] > job.stage_times["downloading"]  # it ran again
