@@ -246,16 +246,15 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
     found = store.search_segments(embedder.embed([query])[0], content_words(query), embedder.model, limit,
                                   filters or SearchFilters())
     segments = store.get_segments([(job_id, idx) for job_id, idx, _, _ in found])
-    jobs: dict[str, Job | None] = {}
+    jobs: dict[str, tuple[Job | None, AudioFile | None]] = {}
     hits = []
     for job_id, idx, similarity, keyword_match in found:
         segment = segments.get((job_id, idx))
         if job_id not in jobs:
-            jobs[job_id] = store.get_job(job_id)
-        job = jobs[job_id]
+            jobs[job_id] = (store.get_job(job_id), store.get_audio_file(job_id))
+        job, audio = jobs[job_id]
         if segment is None or job is None:
             continue
-        audio = store.get_audio_file(job_id)
         hits.append(SearchHit(
             job_id=job_id, video_id=job.video_id, title=job.title, platform=job.platform,
             url=link_at(job.webpage_url or job.url, job.platform, segment.start),

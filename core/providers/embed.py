@@ -16,6 +16,12 @@ MAX_TOKENS = 256  # the model's training length; longer input is truncated by it
 BATCH = 32
 
 
+def normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (float32), so a dot product is the cosine similarity."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.clip(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12, None)
+
+
 class Embedder(Protocol):
     #: Stored beside every vector, so vectors of different models are never compared.
     model: str
@@ -59,8 +65,7 @@ class MiniLMOnnxEmbedder:
             weights = mask[:, :, None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             rows.append(pooled)
-        vectors = np.vstack(rows).astype(np.float32)
-        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+        return normalise_rows(np.vstack(rows))
 
 
 class SentenceTransformerEmbedder:

@@ -21,6 +21,7 @@ from core.config import Settings
 from core.models import Analysis, Segment, Sentiment, Transcript
 from core.providers import EngineError
 from core.providers.analyze import CATEGORIES, sentiment_label
+from core.providers.embed import normalise_rows
 from core.providers.metering import record
 
 CHUNK_SECONDS = 600  # at 32 kb/s mono, 10 minutes is ~2.4 MB: far below the 25 MB upload limit
@@ -285,6 +286,6 @@ class OpenAIEmbedder:
             rows += [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
         if not rows:
             return np.zeros((0, self.dim or 1), dtype=np.float32)
-        vectors = np.asarray(rows, dtype=np.float32)
+        vectors = normalise_rows(rows)
         self.dim = vectors.shape[1]
-        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+        return vectors

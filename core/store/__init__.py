@@ -11,6 +11,18 @@ import numpy as np
 from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Stage, Transcript, Usage
 
 
+JOB_FIELDS = set(Job.model_fields)
+VIDEO_VECTOR = -1  # segment_idx of the whole video's vector
+
+
+def with_video_vector(vectors: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(segment_idx, vector) rows to store: one per segment, plus the video's (their normalised mean)."""
+    from core.providers.embed import normalise_rows
+
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return [*enumerate(vectors), (VIDEO_VECTOR, normalise_rows(vectors.mean(axis=0)))]
+
+
 class DuplicateJob(Exception):
     def __init__(self, existing: Job):
         super().__init__(existing.id)

@@ -13,12 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentiment, Stage, Transcript, Usage
-from core.store import DuplicateJob
+from core.store import JOB_FIELDS, DuplicateJob, with_video_vector
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse
 
-JOB_FIELDS = set(Job.model_fields)
-VIDEO_VECTOR = -1  # segment_idx of the whole video's vector
 
 
 def now_iso() -> str:
@@ -292,11 +290,7 @@ class LocalStore(MediaFilesMixin):
 
     def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray) -> None:
         """One vector per segment, plus the whole video's (their normalised mean) at index -1."""
-        vectors = np.asarray(vectors, dtype=np.float32)
-        video = vectors.mean(axis=0)
-        video /= max(float(np.linalg.norm(video)), 1e-12)
-        rows = [(job_id, i, model, vectors.shape[1], v.tobytes()) for i, v in enumerate(vectors)]
-        rows.append((job_id, VIDEO_VECTOR, model, vectors.shape[1], video.astype(np.float32).tobytes()))
+        rows = [(job_id, idx, model, len(v), v.tobytes()) for idx, v in with_video_vector(vectors)]
         with self._tx() as conn:
             conn.execute("DELETE FROM embeddings WHERE job_id = ? AND model = ?", (job_id, model))
             conn.executemany(

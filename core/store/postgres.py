@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentiment, Stage, Transcript, Usage
-from core.store import DuplicateJob
+from core.store import JOB_FIELDS, DuplicateJob, with_video_vector
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse
 
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "supabase" / "migrations"
-JOB_FIELDS = set(Job.model_fields)
 POOL_SIZE = 4
 # A plain Postgres lacks the roles a Supabase project has; the migrations' policies name them.
 SUPABASE_ROLES = """
@@ -253,11 +252,7 @@ class PostgresStore(MediaFilesMixin):
 
     def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray) -> None:
         """One vector per segment, plus the whole video's (their normalised mean) at index -1."""
-        vectors = np.asarray(vectors, dtype=np.float32)
-        video = vectors.mean(axis=0)
-        video /= max(float(np.linalg.norm(video)), 1e-12)
-        rows = [(job_id, i, model, vectors.shape[1], _vector(v)) for i, v in enumerate(vectors)]
-        rows.append((job_id, -1, model, vectors.shape[1], _vector(video)))
+        rows = [(job_id, idx, model, len(v), _vector(v)) for idx, v in with_video_vector(vectors)]
         with self._db() as conn:
             conn.execute("delete from embeddings where job_id = %s and model = %s", (job_id, model))
             with conn.cursor() as cursor:
