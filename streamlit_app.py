@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from core import api
+
 st.set_page_config(page_title="Video Insight Studio", page_icon="🎬", layout="wide")
 
 pages = [
@@ -11,4 +13,7 @@ pages = [
     st.Page("pages/search.py", title="Search", icon="🔎"),
     st.Page("pages/video.py", title="Video", icon="🎬", url_path="video", visibility="hidden"),
 ]
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except (api.LibraryUnavailable, api.ReadOnlyLibrary) as exc:  # whichever page met it: say so, lose nothing
+    st.error(str(exc), icon="🛑")

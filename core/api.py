@@ -13,10 +13,15 @@ from core.config import Settings, get_settings
 from core.models import Analysis, AudioFile, Job, SearchFilters, SearchHit, Stage, Transcript
 from core.platforms import InvalidURL, Source, detect, link_at
 from core.queue import QueueUnavailable, enqueue
-from core.store import DuplicateJob, Store, get_store
+from core.store import DuplicateJob, LibraryUnavailable, ReadOnlyLibrary, Store, get_store
 
 # Re-exported: the pages and the CLI catch these from here.
-__all__ = ["InvalidURL", "QueueUnavailable"]
+__all__ = ["InvalidURL", "LibraryUnavailable", "QueueUnavailable", "ReadOnlyLibrary"]
+
+
+def read_only() -> bool:
+    """Whether this process may only read the library (a Supabase project with just its anon key)."""
+    return bool(getattr(get_store(), "read_only", False))
 
 
 @dataclass

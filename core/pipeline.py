@@ -26,7 +26,7 @@ from core.providers.embed import get_embedder
 from core.providers.hosted import TransientEngineError
 from core.providers.metering import meter
 from core.providers.transcribe import get_transcriber
-from core.store import Store, get_store
+from core.store import LibraryUnavailable, Store, get_store
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes to the store
@@ -199,7 +199,7 @@ def run(job_id: str, settings: Settings | None = None) -> Job:
     problems fail it too and are re-raised as TransientError so the queue retries it.
     """
     settings = settings or get_settings()
-    store = get_store()
+    store = get_store(service_role=True)
     job = store.get_job(job_id)
     if job is None:
         raise LookupError(f"No job {job_id} in the library.")
@@ -221,6 +221,8 @@ def run(job_id: str, settings: Settings | None = None) -> Job:
             if isinstance(exc, (TransientMediaError, TransientEngineError)):
                 raise TransientError(str(exc)) from exc
             return store.get_job(job_id)
+        except LibraryUnavailable as exc:  # nothing can be recorded now; the queue tries again later
+            raise TransientError(str(exc)) from exc
         except Exception as exc:
             log.exception("job %s failed in %s", job_id, stage.value)
             store.fail_job(job_id, stage, f"Unexpected error while {stage.label.lower()}: {type(exc).__name__}: {exc}")
@@ -232,7 +234,7 @@ def run(job_id: str, settings: Settings | None = None) -> Job:
 
 def run_job(job_id: str) -> str:
     """The function the queue calls (by its dotted name)."""
-    if get_store().get_job(job_id) is None:
+    if get_store(service_role=True).get_job(job_id) is None:
         log.info("job %s was deleted before it ran", job_id)
         return "deleted"
     return run(job_id).status.value

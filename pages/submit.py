@@ -11,11 +11,16 @@ st.caption("Paste video links from YouTube, TikTok, Instagram, Facebook, X, Vime
 
 tracked: list[str] = st.session_state.setdefault("tracked_jobs", [])
 
+read_only = api.read_only()
+if read_only:
+    st.info("This library is read-only here: browse, read and search it. Adding videos needs the "
+            "service role key (SUPABASE_SERVICE_ROLE_KEY).", icon="🔒")
+
 with st.form("submit", clear_on_submit=False):
     text = st.text_area("Video links", placeholder="https://www.youtube.com/watch?v=…\nhttps://vimeo.com/…",
                         help="One link per line.")
     force = st.checkbox("Process again if a video is already in the library")
-    sent = st.form_submit_button("Process", type="primary")
+    sent = st.form_submit_button("Process", type="primary", disabled=read_only)
 
 if sent:
     try:

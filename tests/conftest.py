@@ -149,9 +149,7 @@ def postgres_server(tmp_path_factory):
     server.cleanup()
 
 
-@pytest.fixture
-def postgres_url(postgres_server):
-    """A new, empty database for one test."""
+def new_database(postgres_server) -> str:
     import uuid
 
     import psycopg
@@ -160,3 +158,58 @@ def postgres_url(postgres_server):
     with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
         conn.execute(f"create database {name}")
     return postgres_server.get_uri(database=name)
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A new, empty database for one test."""
+    return new_database(postgres_server)
+
+
+# What a Supabase project's database has before any migration: the API roles and their default grants.
+SUPABASE_BASELINE = """
+do $$ begin
+    if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin; end if;
+    if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin; end if;
+    if not exists (select 1 from pg_roles where rolname = 'service_role') then
+        create role service_role nologin bypassrls; end if;
+end $$;
+grant usage on schema public to anon, authenticated, service_role;
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+"""
+
+
+def supabase_database(postgres_server) -> str:
+    """A new database set up as `supabase db push` leaves a project: baseline, then every migration."""
+    import psycopg
+
+    url = new_database(postgres_server)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(SUPABASE_BASELINE)
+        for migration in sorted((ROOT / "supabase" / "migrations").glob("*.sql")):
+            conn.execute(migration.read_text())
+    return url
+
+
+@pytest.fixture
+def supabase_project(postgres_server, tmp_path):
+    """A Supabase project over HTTP (tests/fake_supabase.py) on a fresh, migrated database."""
+    from tests.fake_supabase import FakeSupabase, make_key
+
+    fake = FakeSupabase(supabase_database(postgres_server), tmp_path / "supabase-storage")
+    fake.service_key, fake.anon_key = make_key("service_role"), make_key("anon")
+    yield fake
+    fake.close()
+
+
+def use_supabase(project, env: dict[str, str], monkeypatch, *, anon: bool = True, service: bool = True) -> None:
+    """Point the app (this process and `env` for subprocesses) at the project, keys only."""
+    values = {"SUPABASE_URL": project.url}
+    if service:
+        values["SUPABASE_SERVICE_ROLE_KEY"] = project.service_key
+    if anon:
+        values["SUPABASE_ANON_KEY"] = project.anon_key
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+        env[key] = value

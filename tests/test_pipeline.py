@@ -147,6 +147,36 @@ def test_pipeline_on_postgres(empty_library, postgres_url, media_server):
     assert again[0]["id"] == job["id"]  # dedupe by (platform, video_id) holds on Postgres too
 
 
+def test_pipeline_on_supabase_with_keys_only(empty_library, supabase_project, media_server, monkeypatch):
+    """Rows through Supabase's REST API, audio and thumbnail in its Storage: only SUPABASE_URL and keys set."""
+    import requests
+
+    from core import api
+    from tests.conftest import use_supabase
+
+    use_supabase(supabase_project, empty_library.env, monkeypatch)
+    result = empty_library.cli("run", f"{media_server}/cooking.mp4", "--json")
+    assert result.returncode == 0, result.stderr
+    [job] = json.loads(result.stdout)
+    assert job["status"] == "completed"
+    assert "chocolate" in api.transcript(job["id"]).text.lower()
+    assert api.search("a dessert recipe", limit=1)[0].job_id == job["id"]
+
+    audio = api.audio_file(job["id"])
+    audio_url = api.media_file(audio.audio_path)
+    assert "/object/sign/temp-audio/" in audio_url and "token=" in audio_url  # private bucket: a signed link
+    assert requests.get(audio_url, timeout=10).content[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
+    thumbnail_url = api.media_file(audio.thumbnail_path)
+    assert "/object/public/thumbnails/" in thumbnail_url
+    assert requests.get(thumbnail_url, timeout=10).content[:2] == b"\xff\xd8"
+    roles = {role for method, path, role in supabase_project.calls("/rest/v1/rpc/save_transcript")}
+    assert roles == {"service_role"}  # the worker writes with the service role
+
+    api.delete(job["id"])
+    assert api.list_jobs() == []
+    assert not [p for p in (supabase_project.storage / "temp-audio").rglob("*.mp3")]
+
+
 def test_plain_rq_worker_runs_the_pipeline(empty_library, redis_url, media_server):
     """`rq worker pipeline` (as the README documents) works as well as worker.py."""
     import subprocess

@@ -5,31 +5,12 @@ import numpy as np
 import psycopg
 import pytest
 
-from core.store.postgres import SUPABASE_ROLES
-from tests.conftest import ROOT
-
-MIGRATIONS = sorted((ROOT / "supabase" / "migrations").glob("*.sql"))
-# What a Supabase project has before any migration: the API roles, and their default table grants.
-SUPABASE_ROLES = SUPABASE_ROLES + """
-grant usage on schema public to anon, authenticated, service_role;
-alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
-"""
+from tests.conftest import ROOT, supabase_database
 
 
 @pytest.fixture(scope="module")
 def database(postgres_server):
-    import uuid
-
-    name = f"schema{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
-        conn.execute(f"create database {name}")
-    uri = postgres_server.get_uri(database=name)
-    with psycopg.connect(uri, autocommit=True) as conn:
-        conn.execute(SUPABASE_ROLES)
-        for migration in MIGRATIONS:
-            conn.execute(migration.read_text())
-    return uri
+    return supabase_database(postgres_server)
 
 
 @pytest.fixture
@@ -146,10 +127,16 @@ def test_anon_reads_but_never_writes(db):
     as_role(db, "anon")
     assert db.execute("select count(*) from jobs where id = 'g'").fetchone()[0] == 1
     assert search(db, unit(40))[0][0] == "g"
-    assert db.execute("update jobs set title = 'hacked' where id = 'g'").rowcount == 0
-    assert db.execute("delete from jobs where id = 'g'").rowcount == 0
-    with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        db.execute("insert into jobs (id, url, platform, extractor, video_id) values ('h', 'u', 'p', 'e', 'v')")
+    assert db.execute("select public.get_job('g') ->> 'id'").fetchone()[0] == "g"
+    for write in ("update jobs set title = 'hacked' where id = 'g'", "delete from jobs where id = 'g'",
+                  "insert into jobs (id, url, platform, extractor, video_id) values ('h', 'u', 'p', 'e', 'v')",
+                  "select public.delete_job('g')", "select public.update_job('g', '{\"title\": \"hacked\"}')",
+                  "select public.create_job('h', 'u', 'p', 'e', 'v')"):
+        db.execute("savepoint attempt")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            db.execute(write)
+        db.execute("rollback to savepoint attempt")
+    assert db.execute("select title from jobs where id = 'g'").fetchone()[0] is None
 
 
 def test_service_role_writes(db):
@@ -167,16 +154,14 @@ def test_library_can_be_hidden_from_anon(db):
     assert db.execute("select count(*) from app_settings").fetchone()[0] == 0  # settings stay private
 
 
-def test_store_skips_migrations_the_supabase_cli_applied(postgres_url, tmp_path):
+def test_store_skips_migrations_the_supabase_cli_applied(postgres_server, tmp_path):
     from core.store.postgres import PostgresStore
 
+    postgres_url = supabase_database(postgres_server)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(SUPABASE_ROLES)
-        for migration in MIGRATIONS:
-            conn.execute(migration.read_text())
         conn.execute("create schema supabase_migrations;"
                      " create table supabase_migrations.schema_migrations (version text primary key)")
-        for migration in MIGRATIONS:
+        for migration in sorted((ROOT / "supabase" / "migrations").glob("*.sql")):
             conn.execute("insert into supabase_migrations.schema_migrations values (%s)",
                          (migration.stem.split("_", 1)[0],))
     store = PostgresStore(postgres_url, tmp_path)  # would fail on "already exists" if it re-applied them

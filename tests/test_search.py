@@ -8,27 +8,36 @@ from core.platforms import link_at
 from core.providers.embed import get_embedder
 from core.config import get_settings
 from core.store import get_store
+from tests.conftest import use_supabase
 from tests.library_builder import add_video
 
 
-def _delete_vectors(store, job_id: str, model: str) -> None:
-    """Simulate a library embedded with another model: this job has no vectors of the current one."""
-    if hasattr(store, "_tx"):
-        with store._tx() as conn:
-            conn.execute("DELETE FROM embeddings WHERE job_id = ? AND model = ?", (job_id, model))
-    else:
-        with store._db() as conn:
-            conn.execute("delete from embeddings where job_id = %s and model = %s", (job_id, model))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "supabase"])
 def backend(request, empty_library, monkeypatch):
-    """The same search tests on the embedded store and on Postgres + pgvector."""
+    """The same search tests on the embedded store, on Postgres + pgvector, and on a Supabase project
+    reached by its keys (REST API over the same Postgres)."""
     if request.param == "postgres":
         url = request.getfixturevalue("postgres_url")
         monkeypatch.setenv("DATABASE_URL", url)
         empty_library.env["DATABASE_URL"] = url
-    return request.param
+        return url
+    if request.param == "supabase":
+        project = request.getfixturevalue("supabase_project")
+        use_supabase(project, empty_library.env, monkeypatch)
+        return project.database_url
+    return None
+
+
+def _delete_vectors(database_url: str | None, job_id: str, model: str) -> None:
+    """Simulate a library embedded with another model: this job has no vectors of the current one."""
+    if database_url is None:
+        with get_store()._tx() as conn:
+            conn.execute("DELETE FROM embeddings WHERE job_id = ? AND model = ?", (job_id, model))
+    else:
+        import psycopg
+
+        with psycopg.connect(database_url) as conn:
+            conn.execute("delete from embeddings where job_id = %s and model = %s", (job_id, model))
 
 
 @pytest.fixture
@@ -102,14 +111,14 @@ def test_deleted_and_unfinished_videos_are_not_found(searchable):
     assert all(h.job_id != searchable["cluster"] for h in api.search("Kubernetes outage", limit=10))
 
 
-def test_changing_the_embedding_model_reindexes_instead_of_mixing(searchable):
+def test_changing_the_embedding_model_reindexes_instead_of_mixing(searchable, backend):
     store = get_store()
     current = get_embedder(get_settings()).model
     # Vectors from another model are never compared with the current model's.
     store.save_embeddings(searchable["garden"], "another-model", get_embedder(get_settings()).embed(["x", "y", "z"]))
     store_rows = store.jobs_missing_embeddings(current)
     assert store_rows == []
-    _delete_vectors(store, searchable["garden"], current)
+    _delete_vectors(backend, searchable["garden"], current)
     assert store.jobs_missing_embeddings(current) == [searchable["garden"]]
     assert all(h.job_id != searchable["garden"] for h in api.search("tomatoes sunshine", limit=10))
     assert api.reindex() == 1

@@ -29,6 +29,14 @@ class DuplicateJob(Exception):
         self.existing = existing
 
 
+class LibraryUnavailable(Exception):
+    """The library's database cannot be reached just now; the same call may work later."""
+
+
+class ReadOnlyLibrary(Exception):
+    """This process may read the library but not change it (it holds no key that may write)."""
+
+
 class Store(Protocol):
     def create_job(self, *, url: str, platform: str, extractor: str, video_id: str) -> Job:
         """Insert a pending job; raises DuplicateJob when (platform, video_id) is already there."""
@@ -64,28 +72,38 @@ class Store(Protocol):
         """(job_id, segment index, cosine similarity, keyword match) of the best segments, best first."""
 
 
-def get_store() -> Store:
+def get_store(*, service_role: bool = False) -> Store:
+    """The library as configured: DATABASE_URL -> Postgres; SUPABASE_URL with keys -> Supabase's REST
+    API; else the embedded SQLite store under DATA_DIR. Media go to Supabase Storage whenever
+    SUPABASE_URL is set. `service_role`: never read with the anon key (the worker)."""
     from core.config import get_settings
 
     s = get_settings()
     secret = lambda value: value.get_secret_value() if value else None  # noqa: E731
+    anon_key = None if service_role and s.supabase_service_role_key else secret(s.supabase_anon_key)
     return _open_store(secret(s.database_url), s.data_dir.resolve(), s.supabase_url,
-                       secret(s.supabase_service_role_key), s.supabase_audio_bucket, s.supabase_thumbnail_bucket)
+                       secret(s.supabase_service_role_key), anon_key, s.supabase_audio_bucket,
+                       s.supabase_thumbnail_bucket)
 
 
 @lru_cache(maxsize=8)
 def _open_store(database_url: str | None, data_dir: Path, supabase_url: str | None, service_key: str | None,
-                audio_bucket: str, thumbnail_bucket: str) -> Store:
+                anon_key: str | None, audio_bucket: str, thumbnail_bucket: str) -> Store:
     # One per place and process: opening checks the schema, which takes a lock.
     files = None
-    if supabase_url and service_key:
+    if supabase_url and (service_key or anon_key):
         from core.store.files import SupabaseFiles
 
-        files = SupabaseFiles(supabase_url, service_key, audio_bucket, thumbnail_bucket)
+        files = SupabaseFiles(supabase_url, service_key or anon_key, audio_bucket, thumbnail_bucket,
+                              can_write=bool(service_key))
     if database_url:
         from core.store.postgres import PostgresStore
 
         return PostgresStore(database_url, data_dir, files)
+    if files is not None:
+        from core.store.supabase import SupabaseStore
+
+        return SupabaseStore(supabase_url, service_key, anon_key, files)
     from core.store.local import LocalStore
 
     return LocalStore(data_dir, files)

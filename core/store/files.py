@@ -34,18 +34,21 @@ class LocalFiles:
 
 class SupabaseFiles:
     """Media in Supabase Storage: audio in a private bucket served by 1-hour signed URLs, thumbnails in
-    a public bucket. Buckets are created when missing."""
+    a public bucket. Buckets are created when missing. With the anon key (`can_write` False) files
+    are only read: thumbnails by their public URL, audio where a storage policy lets anon sign."""
 
     SIGNED_URL_SECONDS = 3600
 
-    def __init__(self, url: str, service_key: str, audio_bucket: str, thumbnail_bucket: str, timeout: int = 60):
+    def __init__(self, url: str, key: str, audio_bucket: str, thumbnail_bucket: str, timeout: int = 60,
+                 can_write: bool = True):
         from storage3 import create_client
 
         self.base_url = url.rstrip("/")
-        self.client = create_client(f"{self.base_url}/storage/v1/",
-                                    {"apikey": service_key, "Authorization": f"Bearer {service_key}"},
+        self.key = key
+        self.client = create_client(f"{self.base_url}/storage/v1/", {"apikey": key, "Authorization": f"Bearer {key}"},
                                     is_async=False, timeout=timeout)
         self.public = {audio_bucket: False, thumbnail_bucket: True}
+        self.can_write = can_write
         self._ready: set[str] = set()
 
     def _bucket(self, bucket: str):
@@ -60,6 +63,10 @@ class SupabaseFiles:
         return self.client.from_(bucket)
 
     def put(self, bucket: str, name: str, source: Path) -> str:
+        if not self.can_write:
+            from core.store import ReadOnlyLibrary
+
+            raise ReadOnlyLibrary("Storing media needs SUPABASE_SERVICE_ROLE_KEY.")
         content_type = {".mp3": "audio/mpeg", ".jpg": "image/jpeg"}.get(source.suffix, "application/octet-stream")
         with source.open("rb") as data:
             self._bucket(bucket).upload(name, data, {"content-type": content_type, "upsert": "true"})
@@ -69,9 +76,16 @@ class SupabaseFiles:
         bucket, _, name = key.partition("/")
         if self.public.get(bucket):
             return self.client.from_(bucket).get_public_url(name)
-        return self.client.from_(bucket).create_signed_url(name, self.SIGNED_URL_SECONDS)["signedURL"]
+        from storage3.exceptions import StorageApiError
+
+        try:
+            return self.client.from_(bucket).create_signed_url(name, self.SIGNED_URL_SECONDS)["signedURL"]
+        except StorageApiError:
+            return None  # gone, or this key may not read the private bucket: the page shows no player
 
     def remove_job(self, job_id: str) -> None:
+        if not self.can_write:
+            return
         for bucket in self.public:
             store = self._bucket(bucket)
             names = [f"{job_id}/{item['name']}" for item in store.list(job_id)]

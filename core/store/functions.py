@@ -1,0 +1,168 @@
+"""The library on Postgres, through the SQL functions of supabase/migrations: the same calls whether
+they go straight to the database (PostgresStore) or through Supabase's REST API (SupabaseStore).
+Each call is one transaction and answers in JSON, so the two behave alike."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+
+from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Stage, Transcript, Usage
+from core.store import JOB_FIELDS, DuplicateJob, with_video_vector
+from core.store.files import MediaFilesMixin
+from core.store.hybrid import fuse
+
+EMBEDDINGS_PER_CALL = 256  # a long video's vectors in one request would be tens of megabytes
+
+
+def vector_text(values) -> str:
+    """pgvector's text form, which both ways of calling accept inside JSON."""
+    return "[" + ",".join(f"{float(v):.7g}" for v in values) + "]"
+
+
+def _pairs(keys: list[tuple[str, int]]) -> dict[str, list]:
+    return {"p_job_ids": [k[0] for k in keys], "p_idxs": [int(k[1]) for k in keys]}
+
+
+def _filters(filters: SearchFilters) -> dict[str, Any]:
+    return {"platforms": filters.platforms or None, "categories": filters.categories or None,
+            "sentiments": filters.sentiments or None,
+            "date_from": filters.date_from, "date_to": filters.date_to}
+
+
+def _segment(row: dict) -> Segment:
+    return Segment(start=row["start"], end=row["end"], text=row["text"], words=row.get("words"))
+
+
+class FunctionStore(MediaFilesMixin):
+    def call(self, function: str, **args) -> Any:
+        """Run public.<function>(args) in one transaction; its result as JSON values."""
+        raise NotImplementedError
+
+    # --- jobs -----------------------------------------------------------------------------
+    def create_job(self, *, url: str, platform: str, extractor: str, video_id: str) -> Job:
+        result = self.call("create_job", p_id=uuid.uuid4().hex[:12], p_url=url, p_platform=platform,
+                           p_extractor=extractor, p_video_id=video_id)
+        job = Job(**result["job"])
+        if not result["created"]:
+            raise DuplicateJob(job)
+        return job
+
+    def get_job(self, job_id: str) -> Job | None:
+        row = self.call("get_job", p_id=job_id)
+        return Job(**row) if row else None
+
+    def find_job(self, platform: str, video_id: str) -> Job | None:
+        row = self.call("find_job", p_platform=platform, p_video_id=video_id)
+        return Job(**row) if row else None
+
+    def list_jobs(self, *, statuses=None, platforms=None) -> list[Job]:
+        rows = self.call("list_jobs", p_statuses=list(statuses) if statuses else None,
+                         p_platforms=list(platforms) if platforms else None)
+        return [Job(**row) for row in rows]
+
+    def update_job(self, job_id: str, **fields) -> None:
+        unknown = set(fields) - JOB_FIELDS
+        if unknown:
+            raise ValueError(f"unknown job fields: {sorted(unknown)}")
+        for key in ("id", "created_at", "updated_at"):  # fixed, or kept by the database
+            fields.pop(key, None)
+        for key in ("status", "stage"):
+            if isinstance(fields.get(key), Stage):
+                fields[key] = fields[key].value
+        if fields:
+            self.call("update_job", p_id=job_id, p_fields=fields)
+
+    def enter_stage(self, job_id: str, stage: Stage, detail: str = "") -> None:
+        self.call("enter_stage", p_id=job_id, p_stage=stage.value, p_detail=detail)
+
+    def fail_job(self, job_id: str, stage: Stage, error: str) -> None:
+        self.call("fail_job", p_id=job_id, p_stage=stage.value, p_error=error)
+
+    def reset_job(self, job_id: str) -> None:
+        self.call("reset_job", p_id=job_id)
+        self.files.remove_job(job_id)
+
+    def delete_job(self, job_id: str) -> None:
+        self.call("delete_job", p_id=job_id)
+        self.files.remove_job(job_id)
+
+    def save_audio_file(self, audio: AudioFile) -> None:
+        self.call("save_audio_file", p_audio=audio.model_dump(mode="json"))
+
+    def get_audio_file(self, job_id: str) -> AudioFile | None:
+        row = self.call("get_audio_file", p_job_id=job_id)
+        return AudioFile(**row) if row else None
+
+    # --- results --------------------------------------------------------------------------
+    def save_transcript(self, job_id: str, transcript: Transcript) -> None:
+        self.call("save_transcript", p_job_id=job_id, p_text=transcript.text, p_language=transcript.language,
+                  p_engine=transcript.engine,
+                  p_segments=[s.model_dump(mode="json") for s in transcript.segments])
+
+    def get_transcript(self, job_id: str) -> Transcript | None:
+        row = self.call("get_transcript", p_job_id=job_id)
+        if not row:
+            return None
+        return Transcript(text=row["text"], language=row["language"], engine=row["engine"],
+                          segments=[_segment(s) for s in row["segments"]])
+
+    def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
+        if not keys:
+            return {}
+        rows = self.call("get_segments", **_pairs(keys))
+        return {(r["job_id"], r["idx"]): _segment(r) for r in rows}
+
+    def save_analysis(self, job_id: str, analysis: Analysis) -> None:
+        self.call("save_analysis", p_job_id=job_id, p_analysis=analysis.model_dump(mode="json"))
+
+    def get_analysis(self, job_id: str) -> Analysis | None:
+        row = self.call("get_analysis", p_job_id=job_id)
+        return Analysis(**row) if row else None
+
+    def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray) -> None:
+        """One vector per segment, then the whole video's (their normalised mean) at index -1, last:
+        the video counts as indexed only once that one is in."""
+        rows = with_video_vector(vectors)
+        for start in range(0, len(rows), EMBEDDINGS_PER_CALL):
+            batch = rows[start:start + EMBEDDINGS_PER_CALL]
+            self.call("add_embeddings", p_job_id=job_id, p_model=model, p_idxs=[int(idx) for idx, _ in batch],
+                      p_vectors=[vector_text(v) for _, v in batch], p_first=start == 0)
+
+    def has_embeddings(self, job_id: str, model: str) -> bool:
+        return bool(self.call("has_embeddings", p_job_id=job_id, p_model=model))
+
+    def jobs_missing_embeddings(self, model: str) -> list[str]:
+        return list(self.call("jobs_missing_embeddings", p_model=model))
+
+    # --- usage and cost -------------------------------------------------------------------
+    def add_usage(self, job_id: str, records: list[Usage]) -> None:
+        if records:
+            self.call("add_usage", p_job_id=job_id, p_records=[u.model_dump(mode="json") for u in records])
+
+    def get_usage(self, job_id: str) -> list[Usage]:
+        return [Usage(**row) for row in self.call("get_usage", p_job_id=job_id)]
+
+    def costs(self) -> dict[str, float]:
+        return {job_id: float(usd) for job_id, usd in self.call("job_costs").items()}
+
+    # --- search ---------------------------------------------------------------------------
+    def search_segments(self, query: np.ndarray, terms: list[str], model: str, limit: int,
+                        filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
+        depth = max(limit * 5, 50)
+        vector = vector_text(query)
+        rows = self.call("match_segments", query_embedding=vector, match_count=depth, embedding_model=model,
+                         **_filters(filters))
+        by_meaning = [((r["job_id"], r["segment_idx"]), float(r["similarity"])) for r in rows]
+        keyword_rows = []
+        if terms:
+            found = self.call("keyword_segments", p_terms=list(terms), match_count=depth, **_filters(filters))
+            keyword_rows = [(r["job_id"], r["idx"], r["text"]) for r in found]
+
+        def similarity_of(keys):
+            found = self.call("segment_similarity", query_embedding=vector, embedding_model=model, **_pairs(keys))
+            return {(r["job_id"], r["idx"]): float(r["similarity"]) for r in found}
+
+        return fuse(by_meaning, keyword_rows, terms, similarity_of, limit)
