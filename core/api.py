@@ -19,6 +19,15 @@ from core.store import DuplicateJob, LibraryUnavailable, ReadOnlyLibrary, Store,
 __all__ = ["InvalidURL", "LibraryUnavailable", "QueueUnavailable", "ReadOnlyLibrary"]
 
 
+def library_problem() -> str | None:
+    """Why the library cannot be read just now (an unreachable database, a refused key), or None."""
+    try:
+        get_store().get_job("")
+    except (LibraryUnavailable, ReadOnlyLibrary) as exc:
+        return str(exc)
+    return None
+
+
 def read_only() -> bool:
     """Whether this process may only read the library (a Supabase project with just its anon key)."""
     return bool(getattr(get_store(), "read_only", False))

@@ -13,6 +13,14 @@ from core.models import Job, Stage
 VIDEO_PAGE = "pages/video.py"
 
 
+def stop_unless_library_answers() -> None:
+    """Say clearly, once, that the library cannot be reached, instead of failing half-way down a page."""
+    problem = api.library_problem()
+    if problem:
+        st.error(problem, icon="🛑")
+        st.stop()
+
+
 def job_status(job: Job) -> None:
     """One job's live state: status, progress bar, error."""
     if job.status == Stage.FAILED:

@@ -5,8 +5,10 @@ import streamlit as st
 from core import api, insights
 from core.formatting import clock
 from core.providers.analyze import CATEGORIES
+from pages.components import stop_unless_library_answers
 
 st.title("📊 Dashboard")
+stop_unless_library_answers()
 
 everything = api.library_overview()
 if everything.empty:

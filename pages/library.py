@@ -4,9 +4,10 @@ import streamlit as st
 
 from core import api
 from core.models import Job, Stage
-from pages.components import job_card
+from pages.components import job_card, stop_unless_library_answers
 
 st.title("📚 Library")
+stop_unless_library_answers()
 
 all_jobs = api.list_jobs()
 if not all_jobs:

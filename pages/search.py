@@ -6,9 +6,10 @@ from core import api
 from core.formatting import clock, highlight
 from core.models import SearchFilters
 from core.providers.analyze import CATEGORIES, content_words
-from pages.components import VIDEO_PAGE
+from pages.components import VIDEO_PAGE, stop_unless_library_answers
 
 st.title("🔎 Search")
+stop_unless_library_answers()
 query = st.text_input("Search the library by meaning", placeholder="e.g. how to bake a cake")
 with st.expander("Filters"):
     left, middle, right = st.columns(3)

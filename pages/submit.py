@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import api
-from pages.components import job_card
+from pages.components import job_card, stop_unless_library_answers
 
 st.title("🎬 Video Insight Studio")
 st.caption("Paste video links from YouTube, TikTok, Instagram, Facebook, X, Vimeo, Reddit and "
@@ -11,6 +11,7 @@ st.caption("Paste video links from YouTube, TikTok, Instagram, Facebook, X, Vime
 
 tracked: list[str] = st.session_state.setdefault("tracked_jobs", [])
 
+stop_unless_library_answers()
 read_only = api.read_only()
 if read_only:
     st.info("This library is read-only here: browse, read and search it. Adding videos needs the "

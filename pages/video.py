@@ -6,8 +6,9 @@ from core import api, insights
 from core.exports import FORMATS
 from core.models import Stage
 from core.formatting import clock
-from pages.components import job_status
+from pages.components import job_status, stop_unless_library_answers
 
+stop_unless_library_answers()
 job_id = st.query_params.get("job")
 job = api.get_job(job_id) if job_id else None
 if job is None:

@@ -70,7 +70,8 @@ class FakeSupabase:
         self.database_url = database_url
         self.storage = Path(storage_dir)
         self.requests: list[tuple[str, str, str | None]] = []  # (method, path, role)
-        self.failures: list[int] = []
+        self.failures: list[list] = []  # [status, only requests of this method, how many of them to let pass]
+        self.uploads: dict[str, dict] = {}  # resumable uploads in progress
         self._lock = threading.Lock()
         fake = self
 
@@ -101,9 +102,9 @@ class FakeSupabase:
         self.server.shutdown()
         self.server.server_close()
 
-    def fail_next(self, count: int, status: int = 503) -> None:
+    def fail_next(self, count: int, status: int = 503, method: str | None = None, after: int = 0) -> None:
         with self._lock:
-            self.failures.extend([status] * count)
+            self.failures.extend([status, method, after] for _ in range(count))
 
     def calls(self, prefix: str) -> list[tuple[str, str, str | None]]:
         return [r for r in self.requests if r[1].startswith(prefix)]
@@ -116,7 +117,12 @@ class FakeSupabase:
         role = role_of(bearer) if headers.get("apikey") else None
         with self._lock:
             self.requests.append((method, path, role))
-            failure = self.failures.pop(0) if self.failures else None
+            failure = None
+            if self.failures and self.failures[0][1] in (None, method):
+                if self.failures[0][2] > 0:
+                    self.failures[0][2] -= 1
+                else:
+                    failure = self.failures.pop(0)[0]
         if failure:
             return failure, {"Content-Type": "text/html"}, b"<html>upstream trouble</html>"
         if path.startswith("/rest/v1/rpc/") and method == "POST":
@@ -175,6 +181,39 @@ class FakeSupabase:
         return self._json(200, row[0])
 
     # --- Storage ----------------------------------------------------------------------------
+    def resumable(self, method, upload_id, headers, body):
+        """Supabase's TUS 1.0.0 endpoint: create, ask the offset, append pieces of exactly 6 MB."""
+        tus = {"Tus-Resumable": "1.0.0"}
+        if method == "POST" and upload_id is None:
+            metadata = {}
+            for pair in headers.get("Upload-Metadata", "").split(","):
+                key, _, value = pair.strip().partition(" ")
+                metadata[key] = base64.b64decode(value).decode()
+            upload_id = hashlib.md5(f"{metadata}{len(self.uploads)}".encode()).hexdigest()
+            self.uploads[upload_id] = {"bucket": metadata["bucketName"], "name": metadata["objectName"],
+                                       "length": int(headers["Upload-Length"]), "data": bytearray(),
+                                       "upsert": headers.get("x-upsert") == "true"}
+            return 201, tus | {"Location": f"{self.url}/storage/v1/upload/resumable/{upload_id}"}, b""
+        upload = self.uploads.get(upload_id or "")
+        if upload is None:
+            return 404, tus, b""
+        if method == "HEAD":
+            return 200, tus | {"Upload-Offset": str(len(upload["data"])), "Upload-Length": str(upload["length"]),
+                               "Cache-Control": "no-store"}, b""
+        if method == "PATCH":
+            if int(headers["Upload-Offset"]) != len(upload["data"]):
+                return 409, tus, b"offset mismatch"
+            end = len(upload["data"]) + len(body)
+            if len(body) != 6 * 1024 * 1024 and end != upload["length"]:
+                return 400, tus, b"chunks must be 6 MB"
+            upload["data"] += body
+            if end == upload["length"]:
+                target = self._object(upload["bucket"], upload["name"])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(bytes(upload["data"]))
+            return 204, tus | {"Upload-Offset": str(end)}, b""
+        return 405, tus, b""
+
     def _bucket_file(self, bucket: str) -> Path:
         return self.storage / bucket / ".bucket.json"
 
@@ -186,6 +225,8 @@ class FakeSupabase:
     def storage_call(self, method, path, query, headers, body, role):
         service = role == "service_role"
         parts = path.split("/")
+        if parts[:2] == ["upload", "resumable"] and service:
+            return self.resumable(method, parts[2] if len(parts) > 2 else None, headers, body)
         if parts[0] == "bucket":
             if method == "GET" and len(parts) == 2:
                 meta = self._bucket_file(parts[1])

@@ -145,3 +145,59 @@ def test_unreachable_project_gives_a_clear_error(empty_library, monkeypatch):
     monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "x.y.z")
     with pytest.raises(LibraryUnavailable, match="Cannot reach Supabase"):
         api.list_jobs()
+
+
+def test_large_media_go_up_in_resumable_pieces_and_survive_a_failed_one(supabase_project, tmp_path):
+    import os
+
+    from core.store.files import SupabaseFiles
+
+    data = os.urandom(13 * 1024 * 1024)  # three pieces: 6 + 6 + 1 MB
+    source = tmp_path / "audio.mp3"
+    source.write_bytes(data)
+    files = SupabaseFiles(supabase_project.url, supabase_project.service_key, "temp-audio", "thumbnails")
+    supabase_project.fail_next(1, 503, method="PATCH", after=1)  # the second piece fails once
+    assert files.put("temp-audio", "job1/audio.mp3", source) == "temp-audio/job1/audio.mp3"
+
+    assert (supabase_project.storage / "temp-audio" / "job1" / "audio.mp3").read_bytes() == data
+    calls = [method for method, path, _ in supabase_project.calls("/storage/v1/upload/resumable")]
+    assert calls.count("POST") == 1 and "HEAD" in calls  # one upload, asked where to carry on
+    assert calls.count("PATCH") == 4  # three pieces, one sent twice: the first was not sent again
+    assert files.url("temp-audio/job1/audio.mp3")  # and it is there to be played
+
+
+def test_read_only_app_browses_and_searches_but_offers_no_submit(supabase_project, empty_library, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from core.config import get_settings
+    from core.providers.embed import get_embedder
+    from tests.conftest import ROOT
+    from tests.library_builder import add_video
+    from tests.test_pages import texts
+
+    use_supabase(supabase_project, empty_library.env, monkeypatch, anon=False)
+    add_video(get_store(), get_embedder(get_settings()), video_id="garden00001", title="Rooftop gardens",
+              sentences=["Tomatoes need six hours of sunshine.", "Water the plants early."])
+    monkeypatch.delenv("SUPABASE_SERVICE_ROLE_KEY")
+    use_supabase(supabase_project, empty_library.env, monkeypatch, service=False)
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "read-only" in "\n".join(i.value for i in at.info)
+    assert at.button[0].disabled
+    at.switch_page("pages/library.py").run()
+    assert not at.exception and "Rooftop gardens" in texts(at)
+    assert api.search("how much sun do vegetables need", limit=1)[0].title == "Rooftop gardens"
+
+
+def test_unreachable_project_is_reported_on_the_page(empty_library, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT, free_port
+
+    monkeypatch.setenv("SUPABASE_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "x.y.z")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.switch_page("pages/library.py").run()
+    assert not at.exception
+    assert "Cannot reach Supabase" in "\n".join(e.value for e in at.error)

@@ -38,6 +38,9 @@ class SupabaseFiles:
     are only read: thumbnails by their public URL, audio where a storage policy lets anon sign."""
 
     SIGNED_URL_SECONDS = 3600
+    # Supabase takes larger files through its resumable (TUS) endpoint, in pieces of exactly 6 MB.
+    RESUMABLE_ABOVE_BYTES = 6 * 1024 * 1024
+    RESUMABLE_CHUNK_BYTES = 6 * 1024 * 1024
 
     def __init__(self, url: str, key: str, audio_bucket: str, thumbnail_bucket: str, timeout: int = 60,
                  can_write: bool = True):
@@ -68,9 +71,30 @@ class SupabaseFiles:
 
             raise ReadOnlyLibrary("Storing media needs SUPABASE_SERVICE_ROLE_KEY.")
         content_type = {".mp3": "audio/mpeg", ".jpg": "image/jpeg"}.get(source.suffix, "application/octet-stream")
-        with source.open("rb") as data:
-            self._bucket(bucket).upload(name, data, {"content-type": content_type, "upsert": "true"})
+        store = self._bucket(bucket)
+        if source.stat().st_size > self.RESUMABLE_ABOVE_BYTES:
+            self._put_resumable(bucket, name, source, content_type)
+        else:
+            with source.open("rb") as data:
+                store.upload(name, data, {"content-type": content_type, "upsert": "true"})
         return f"{bucket}/{name}"
+
+    def _put_resumable(self, bucket: str, name: str, source: Path, content_type: str) -> None:
+        """A large file in 6 MB pieces; after a failed piece the upload asks the server how much it holds
+        and carries on from there, so an unsteady connection costs one piece, not the whole file."""
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+        from tusclient.client import TusClient
+        from tusclient.exceptions import TusCommunicationError
+
+        client = TusClient(f"{self.base_url}/storage/v1/upload/resumable",
+                           headers={"apikey": self.key, "Authorization": f"Bearer {self.key}", "x-upsert": "true"})
+        uploader = client.uploader(file_path=str(source), chunk_size=self.RESUMABLE_CHUNK_BYTES, retries=3,
+                                   retry_delay=2, metadata={"bucketName": bucket, "objectName": name,
+                                                            "contentType": content_type, "cacheControl": "3600"})
+        for attempt in Retrying(retry=retry_if_exception_type(TusCommunicationError), stop=stop_after_attempt(3),
+                                wait=wait_exponential_jitter(initial=1, max=10), reraise=True):
+            with attempt:
+                uploader.upload()
 
     def url(self, key: str) -> str | None:
         bucket, _, name = key.partition("/")
