@@ -166,14 +166,11 @@ def postgres_url(postgres_server):
     return new_database(postgres_server)
 
 
-# What a Supabase project's database has before any migration: the API roles and their default grants.
-SUPABASE_BASELINE = """
-do $$ begin
-    if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin; end if;
-    if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin; end if;
-    if not exists (select 1 from pg_roles where rolname = 'service_role') then
-        create role service_role nologin bypassrls; end if;
-end $$;
+def supabase_baseline() -> str:
+    """What a Supabase project's database has before any migration: the API roles and their default grants."""
+    from core.store.postgres import SUPABASE_ROLES
+
+    return SUPABASE_ROLES + """
 grant usage on schema public to anon, authenticated, service_role;
 alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
 alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
@@ -186,7 +183,7 @@ def supabase_database(postgres_server) -> str:
 
     url = new_database(postgres_server)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(SUPABASE_BASELINE)
+        conn.execute(supabase_baseline())
         for migration in sorted((ROOT / "supabase" / "migrations").glob("*.sql")):
             conn.execute(migration.read_text())
     return url
