@@ -32,6 +32,11 @@ class LocalFiles:
                 shutil.rmtree(bucket / job_id, ignore_errors=True)
 
 
+def api_key_headers(key: str) -> dict[str, str]:
+    """How every Supabase API (REST, Storage, resumable uploads) is told which key, and so which role, calls."""
+    return {"apikey": key, "Authorization": f"Bearer {key}"}
+
+
 class SupabaseFiles:
     """Media in Supabase Storage: audio in a private bucket served by 1-hour signed URLs, thumbnails in
     a public bucket. Buckets are created when missing. With the anon key (`can_write` False) files
@@ -48,8 +53,8 @@ class SupabaseFiles:
 
         self.base_url = url.rstrip("/")
         self.key = key
-        self.client = create_client(f"{self.base_url}/storage/v1/", {"apikey": key, "Authorization": f"Bearer {key}"},
-                                    is_async=False, timeout=timeout)
+        self.client = create_client(f"{self.base_url}/storage/v1/", api_key_headers(key), is_async=False,
+                                    timeout=timeout)
         self.public = {audio_bucket: False, thumbnail_bucket: True}
         self.can_write = can_write
         self._ready: set[str] = set()
@@ -87,7 +92,7 @@ class SupabaseFiles:
         from tusclient.exceptions import TusCommunicationError
 
         client = TusClient(f"{self.base_url}/storage/v1/upload/resumable",
-                           headers={"apikey": self.key, "Authorization": f"Bearer {self.key}", "x-upsert": "true"})
+                           headers=api_key_headers(self.key) | {"x-upsert": "true"})
         uploader = client.uploader(file_path=str(source), chunk_size=self.RESUMABLE_CHUNK_BYTES, retries=3,
                                    retry_delay=2, metadata={"bucketName": bucket, "objectName": name,
                                                             "contentType": content_type, "cacheControl": "3600"})

@@ -83,10 +83,9 @@ class PostgresStore(FunctionStore):
         call = sql.SQL("public.{}({})").format(sql.Identifier(function), sql.SQL(", ").join(
             sql.SQL("{} => _.{}").format(sql.Identifier(n), sql.Identifier(n)) for n in names))
         source = (sql.SQL(" from json_to_record(%(args)s::json) as _({})").format(columns) if names
-                  else sql.SQL(""))
+                  else sql.SQL(" from (select) _"))
         if row["returns_set"]:
-            return sql.SQL("select coalesce(jsonb_agg(to_jsonb(r)), '[]') as result{}, lateral {} r").format(
-                source if names else sql.SQL(" from (select) _"), call)
+            return sql.SQL("select coalesce(jsonb_agg(to_jsonb(r)), '[]') as result{}, lateral {} r").format(source, call)
         if row["returns_void"]:
             return sql.SQL("select {}::text as result{}").format(call, source)
         return sql.SQL("select to_jsonb({}) as result{}").format(call, source)

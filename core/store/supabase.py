@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.store import LibraryUnavailable, ReadOnlyLibrary
+from core.store.files import api_key_headers
 from core.store.functions import FunctionStore
 
 # The SQL functions that change the library; the service role alone may call them.
@@ -24,8 +25,7 @@ def rest_client(url: str, key: str, timeout: float):
     # One HTTP client (and its kept-alive connections) per key for the life of the process.
     http = httpx.Client(timeout=httpx.Timeout(timeout, connect=10),
                         limits=httpx.Limits(max_connections=8, max_keepalive_connections=4))
-    return SyncPostgrestClient(f"{url.rstrip('/')}/rest/v1", http_client=http,
-                               headers={"apikey": key, "Authorization": f"Bearer {key}"})
+    return SyncPostgrestClient(f"{url.rstrip('/')}/rest/v1", http_client=http, headers=api_key_headers(key))
 
 
 def _is_transient(exc: BaseException, write: bool) -> bool:
@@ -67,6 +67,7 @@ class SupabaseStore(FunctionStore):
         return self._call(client, function, args, write=write)
 
     def _call(self, client, function: str, args: dict, *, write: bool) -> Any:
+        import httpx
         from postgrest.exceptions import APIError
         from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
@@ -78,14 +79,10 @@ class SupabaseStore(FunctionStore):
         try:
             return send()
         except APIError as exc:
-            if str(exc.code) in GATEWAY_ERRORS or str(exc.code).startswith("5"):
+            if str(exc.code).startswith("5"):  # gateway errors (502/503...) and Postgres' resource classes 53-58
                 raise LibraryUnavailable(f"Supabase is not answering ({exc.code}: {exc.message}); try again shortly.") from exc
             if exc.code in ("42501", "401", "403") or "permission denied" in (exc.message or ""):
                 raise ReadOnlyLibrary(f"Supabase refused {function}: {exc.message}. Check the keys.") from exc
             raise
-        except Exception as exc:
-            import httpx
-
-            if isinstance(exc, httpx.TransportError):
-                raise LibraryUnavailable(f"Cannot reach Supabase at {self.url}: {type(exc).__name__}: {exc}") from exc
-            raise
+        except httpx.TransportError as exc:
+            raise LibraryUnavailable(f"Cannot reach Supabase at {self.url}: {type(exc).__name__}: {exc}") from exc
