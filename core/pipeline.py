@@ -22,7 +22,8 @@ from core.models import AudioFile, Job, Stage
 from core.platforms import InvalidURL, check_host_is_public
 from core.providers import EngineError
 from core.providers.analyze import get_analyzer
-from core.providers.embed import get_embedder
+from core.providers.bundled import minilm_files
+from core.providers.embed import BUNDLED_EMBEDDING_NAMES, get_embedder
 from core.providers.hosted import TransientEngineError
 from core.providers.metering import meter
 from core.providers.transcribe import get_transcriber
@@ -246,4 +247,7 @@ def prepare_models(settings: Settings | None = None) -> None:
     Nothing is loaded here: CTranslate2 and ONNX Runtime thread pools do not survive the fork that
     starts each job, so every job loads its engines in its own process.
     """
-    get_transcriber(settings or get_settings())
+    settings = settings or get_settings()
+    get_transcriber(settings)
+    if not settings.uses_openai("embedding") and settings.embedding_model in BUNDLED_EMBEDDING_NAMES:
+        minilm_files()  # checked once here; every job's process inherits the answer

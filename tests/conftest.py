@@ -10,12 +10,23 @@ import sys
 import time
 from pathlib import Path
 
+import tempfile
+
 import pytest
 
+from core.config import Settings
 from tests import media
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+
+# The tests never see the developer's own configuration: no setting exported in the shell (an
+# exported DATABASE_URL would send test rows to a real database), and every process, this one
+# included, runs in a scratch folder, so a repo-root .env or .streamlit/secrets.toml is never read.
+for _name in Settings.model_fields:
+    os.environ.pop(_name.upper(), None)
+SCRATCH = Path(tempfile.mkdtemp(prefix="vis-tests-"))
+os.chdir(SCRATCH)
 
 COOKING = ("Welcome to the cooking show. Today we bake a wonderful chocolate cake with fresh strawberries. "
            "Mix the flour, the sugar and the eggs, then bake the cake in the oven for thirty minutes. "
@@ -86,7 +97,7 @@ def make_env(data_dir: Path, redis_url: str | None, model_cache: Path) -> dict[s
     (data_dir / "models").parent.mkdir(parents=True, exist_ok=True)
     if not (data_dir / "models").exists():
         (data_dir / "models").symlink_to(model_cache, target_is_directory=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUPABASE_"))}
+    env = dict(os.environ)
     env.update(DATA_DIR=str(data_dir), ALLOW_PRIVATE_URLS="true", PYTHONPATH=str(ROOT), WHISPER_THREADS="2")
     env["REDIS_URL"] = redis_url or "redis://127.0.0.1:1/0"
     return env
@@ -98,7 +109,7 @@ def library(tmp_path_factory, redis_url, model_cache):
     data_dir = tmp_path_factory.mktemp("library")
     env = make_env(data_dir, redis_url, model_cache)
     log = open(data_dir / "worker.log", "w")
-    worker = subprocess.Popen([PYTHON, str(ROOT / "worker.py")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen([PYTHON, str(ROOT / "worker.py")], cwd=SCRATCH, env=env, stdout=log, stderr=subprocess.STDOUT)
     yield Library(data_dir, env, worker)
     worker.terminate()
     try:
@@ -113,7 +124,7 @@ class Library:
         self.data_dir, self.env, self.worker = data_dir, env, worker
 
     def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        return subprocess.run([PYTHON, "-m", "core", *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+        return subprocess.run([PYTHON, "-m", "core", *args], cwd=SCRATCH, env=self.env, capture_output=True, text=True,
                               timeout=timeout)
 
     def use_here(self, monkeypatch) -> None:

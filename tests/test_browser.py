@@ -9,7 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import ROOT, free_port, wait_for
+from tests.conftest import ROOT, SCRATCH, free_port, wait_for
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
@@ -21,10 +21,10 @@ def app_url(library):
     port = free_port()
     log = open(library.data_dir / "streamlit.log", "w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless=true", "--server.fileWatcherType=none",
          "--browser.gatherUsageStats=false"],
-        cwd=ROOT, env=library.env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=SCRATCH, env=library.env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: requests.get(f"{url}/_stcore/health", timeout=2).ok, timeout=60, what="streamlit")

@@ -8,7 +8,7 @@ import pytest
 
 from core.__main__ import main
 from core.platforms import InvalidURL, detect
-from tests.conftest import ROOT
+from tests.conftest import SCRATCH
 
 BAD_LINKS = {
     "empty": "",
@@ -58,7 +58,7 @@ def test_one_bad_link_among_good_ones_queues_nothing(empty_library, capsys):
 
 
 def test_cli_subprocess_exit_status(empty_library):
-    result = subprocess.run([sys.executable, "-m", "core", "submit", "ftp://example.com/a.mp4"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "core", "submit", "ftp://example.com/a.mp4"], cwd=SCRATCH,
                             env=empty_library.env | {"ALLOW_PRIVATE_URLS": "false"}, capture_output=True, text=True)
     assert result.returncode == 2
     assert "https://" in result.stderr

