@@ -2,27 +2,11 @@
 
 import streamlit as st
 
-from core import access, api
+from core import api
+from pages.components import require_sign_in
 
 st.set_page_config(page_title="Video Insight Studio", page_icon="🎬", layout="wide")
-
-# With an [auth] section in .streamlit/secrets.toml (Streamlit's OpenID Connect login), nobody gets in
-# without signing in.
-try:
-    sign_in_required = "auth" in st.secrets
-except FileNotFoundError:  # no secrets.toml at all
-    sign_in_required = False
-if sign_in_required and not st.user.get("is_logged_in", False):
-    st.title("🎬 Video Insight Studio")
-    st.write("Sign in to use this library.")
-    st.button("Sign in", type="primary", on_click=st.login)
-    st.stop()
-if sign_in_required:
-    st.sidebar.button("Sign out", on_click=st.logout)
-
-warning = access.exposure_warning(st.get_option("server.address"), sign_in_required)
-if warning:
-    st.sidebar.warning(warning, icon="🔓")
+require_sign_in()  # before the navigation, so not even the page list shows to someone signed out
 
 pages = [
     st.Page("pages/submit.py", title="Submit", icon="➕", default=True),

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.addresses import AddressPolicy
 from core.config import Settings, get_settings
 from core.models import Analysis, AudioFile, Job, SearchFilters, SearchHit, Stage, Transcript
 from core.platforms import InvalidURL, Source, detect, link_at
@@ -57,10 +58,14 @@ def validate_all(urls: list[str], settings: Settings | None = None) -> list[Sour
     settings = settings or get_settings()
     if not urls:
         raise InvalidURL("Please paste at least one video link.")
+    if len(urls) > settings.max_links_per_submission:
+        raise InvalidURL(f"That is {len(urls):,} links; at most {settings.max_links_per_submission:,} can be sent at "
+                         "once (MAX_LINKS_PER_SUBMISSION). Send them in smaller batches.")
+    policy = AddressPolicy.from_settings(settings)
     sources, problems = [], []
     for url in urls:
         try:
-            sources.append(detect(url, allow_private=settings.allow_private_urls))
+            sources.append(detect(url, policy=policy))
         except InvalidURL as exc:
             problems.append(str(exc) if len(urls) == 1 else f"{url[:100]}: {exc}")
     if problems:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -59,7 +61,12 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
 
     # Input policy
+    #: Allow links and media on every loopback/private/link-local host (only for local testing).
     allow_private_urls: bool = False
+    #: Private hosts that may be used anyway (host names, IP addresses or CIDR ranges), e.g. a media server
+    #: on the office network; every other private address stays refused.
+    allowed_private_hosts: Annotated[list[str], NoDecode] = []
+    max_links_per_submission: int = 100
     max_duration_seconds: int = 4 * 3600
     max_download_mb: int = 4096
     cookies_file: Path | None = None
@@ -88,6 +95,13 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
+
+    @field_validator("allowed_private_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     def uses_openai(self, engine: str) -> bool:
         choice = getattr(self, f"{engine}_engine")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from core.models import Job, Stage
@@ -34,14 +35,21 @@ def status_line(job: Job) -> str:
     return text
 
 
+def literal(text: str | None) -> str:
+    """Text from a site or a person, as Markdown that shows it exactly as written, on one line: no
+    formatting, links, images, HTML, maths or colours can come out of it."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join((text or "").split()))
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark may be escaped
+
+
 def highlight(text: str, terms: list[str]) -> str:
     """Markdown with the query's words in bold, in any form ('strawberry' marks 'strawberries')."""
-    import re
-
     from core.providers.analyze import stem
 
     terms = [stem(term) for term in terms]
-    escaped = re.sub(r"([\\`*_{}\[\]()#+\-.!|>~])", r"\\\1", text)
+    escaped = literal(text)
     if not terms:
         return escaped
     pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*",

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import subprocess
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Callable
 
+from core.addresses import AddressPolicy, guard_connections
 from core.config import Settings
 
 Progress = Callable[[float, str], None]
 SAMPLE_RATE = 16_000
 THUMBNAIL_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".image")
+# Sites send whatever they like as titles and descriptions; the library keeps a sensible amount.
+MAX_TITLE_CHARS = 300
+MAX_NAME_CHARS = 120
+MAX_DESCRIPTION_CHARS = 5000
 
 
 class MediaError(Exception):
@@ -64,6 +72,8 @@ class Download:
 def _ydl_options(settings: Settings, workdir: Path) -> dict:
     import deno
 
+    no_programs = workdir / "no-external-programs"
+    no_programs.mkdir(parents=True, exist_ok=True)
     options = {
         "format": "bestaudio/best",  # audio only where the site offers it
         "outtmpl": str(workdir / "source.%(ext)s"),
@@ -74,20 +84,123 @@ def _ydl_options(settings: Settings, workdir: Path) -> dict:
         "noprogress": True,
         "socket_timeout": 30,
         "retries": 3,
-        "js_runtimes": {"deno": {"path": deno.find_deno_bin()}},
+        "js_runtimes": {"deno": {"path": deno.find_deno_bin()}},  # runs without network access
         "cachedir": str(settings.data_dir / "cache" / "yt-dlp"),
         "max_filesize": settings.max_download_mb * 1024 * 1024,
+        # Every fetch is made by yt-dlp itself, in this process, where the address policy checks each
+        # connection: HLS/DASH natively, and no ffmpeg for yt-dlp to hand a URL to (an empty folder).
+        "external_downloader": {"default": "native"},
+        "hls_prefer_native": True,
+        "ffmpeg_location": str(no_programs),
     }
     if settings.cookies_file:
         options["cookiefile"] = str(settings.cookies_file)
     return options
 
 
-def download(url: str, workdir: Path, settings: Settings, progress: Progress) -> Download:
-    """Fetch metadata, refuse what is too long, then download (audio only where possible)."""
+def _native_downloader_class():
     import yt_dlp
+    from yt_dlp.downloader import get_suitable_downloader
+    from yt_dlp.downloader.external import ExternalFD
+    from yt_dlp.downloader.rtmp import RtmpFD
 
+    class NativeOnlyYoutubeDL(yt_dlp.YoutubeDL):
+        """yt-dlp with only the fetchers whose connections Python makes (so the address policy sees them)."""
+
+        PYTHON_REQUEST_HANDLERS = ("Urllib", "Requests", "Websockets")
+
+        def build_request_director(self, handlers, preferences=None):
+            # curl_cffi (browser impersonation) resolves host names in C, out of the policy's sight.
+            handlers = [h for h in handlers if h.RH_KEY in self.PYTHON_REQUEST_HANDLERS]
+            return super().build_request_director(handlers, preferences)
+
+        def dl(self, name, info, subtitle=False, test=False):
+            downloader = get_suitable_downloader(info, self.params, to_stdout=(name == "-"))
+            if downloader is None or issubclass(downloader, (ExternalFD, RtmpFD)):
+                raise MediaError(
+                    f"This video is only offered as a {info.get('protocol') or 'stream'} stream that an external "
+                    "program would have to fetch; such downloads are refused, because the app could not check "
+                    "where that program connects.")
+            return super().dl(name, info, subtitle=subtitle, test=test)
+
+    return NativeOnlyYoutubeDL
+
+
+def download(url: str, workdir: Path, settings: Settings, progress: Progress) -> Download:
+    """Fetch metadata, refuse what is too long, then download (audio only where possible).
+
+    The fetching runs in a child process in which every connection is checked against the address
+    policy as it is made (see core.addresses); progress and the outcome come back over a pipe.
+    """
+    policy = AddressPolicy.from_settings(settings)
     workdir.mkdir(parents=True, exist_ok=True)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_download_process, args=(sender, policy, url, workdir, settings),
+                            name="media-download", daemon=True)
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                kind, *payload = receiver.recv()
+            except EOFError:
+                break
+            if kind == "progress":
+                progress(*payload)
+            elif kind == "done":
+                return payload[0]
+            else:
+                raise payload[0]
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    raise TransientMediaError(f"The download stopped unexpectedly (its process ended with {child.exitcode}).")
+
+
+def _download_process(sender, policy: AddressPolicy, url: str, workdir: Path, settings: Settings) -> None:
+    """The child: guard every connection, fetch, report. Nothing here talks to the library or the queue."""
+    _end_with_parent()
+    guard = guard_connections(policy)
+    last = [0.0]
+
+    def report(fraction: float, detail: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.2 or fraction >= 1.0:
+            last[0] = now
+            sender.send(("progress", fraction, detail))
+
+    try:
+        result = _fetch(url, workdir, settings, report)
+        outcome = ("done", result)
+    except MediaError as exc:
+        outcome = ("error", exc)
+    except Exception as exc:  # noqa: BLE001 - reported to the job, which fails with it
+        outcome = ("error", MediaError(f"The download failed unexpectedly: {type(exc).__name__}: {exc}"))
+    if guard.refused:  # also when yt-dlp only warned, e.g. about a thumbnail it could not fetch
+        outcome = ("error", MediaError(
+            f"The link leads to a non-public address, which is refused: {guard.refused[0]}. Only public "
+            "addresses are fetched (ALLOWED_PRIVATE_HOSTS lists private hosts that may be used)."))
+    sender.send(outcome)
+    sender.close()
+
+
+def _end_with_parent() -> None:
+    """Stop when the job's process is gone (killed, timed out), instead of downloading for nobody."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _fetch(url: str, workdir: Path, settings: Settings, progress: Progress) -> Download:
+    import yt_dlp
 
     def hook(status: dict) -> None:
         if status.get("status") == "downloading":
@@ -98,15 +211,13 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress) ->
 
     options = _ydl_options(settings, workdir) | {"progress_hooks": [hook]}
     try:
-        with yt_dlp.YoutubeDL(options) as ydl:
+        with _native_downloader_class()(options) as ydl:
             info = ydl.extract_info(url, download=False)
             if info.get("_type") in ("playlist", "multi_video"):
                 entries = [e for e in (info.get("entries") or []) if e]
                 if len(entries) != 1:
                     raise MediaError("This link is a playlist or a channel; paste the link of a single video.")
                 info = entries[0]
-            if not settings.allow_private_urls:
-                _check_media_hosts(info)
             duration = info.get("duration")
             if duration and duration > settings.max_duration_seconds:
                 raise MediaError(
@@ -117,7 +228,7 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress) ->
             if size and size > settings.max_download_mb * 1024 * 1024:
                 raise MediaError(f"This video's file is {size / 2**20:,.0f} MB; the limit is "
                                  f"{settings.max_download_mb:,} MB (MAX_DOWNLOAD_MB).")
-            if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming"):
+            if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming", "post_live"):
                 raise MediaError("This is a live or upcoming stream; process it once the recording is available.")
             info = ydl.process_ie_result(info, download=True)
     except yt_dlp.utils.DownloadError as exc:
@@ -129,34 +240,33 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress) ->
                          f"({settings.max_download_mb:,} MB), or the site sent nothing playable.")
     thumbs = [p for p in workdir.glob("source.*") if p.suffix.lower() in THUMBNAIL_EXTS]
     metadata = {
-        "title": info.get("title"),
-        "uploader": info.get("uploader") or info.get("channel") or info.get("uploader_id"),
+        "title": _capped(info.get("title"), MAX_TITLE_CHARS, one_line=True),
+        "uploader": _capped(info.get("uploader") or info.get("channel") or info.get("uploader_id"), MAX_NAME_CHARS,
+                            one_line=True),
         "duration": info.get("duration"),
         "upload_date": _iso_date(info.get("upload_date")),
-        "description": info.get("description"),
+        "description": _capped(info.get("description"), MAX_DESCRIPTION_CHARS),
         "thumbnail_url": info.get("thumbnail"),
         "webpage_url": info.get("webpage_url") or url,
     }
     return Download(media_path=media[0], thumbnail_path=thumbs[0] if thumbs else None, metadata=metadata)
 
 
-def _check_media_hosts(info: dict) -> None:
-    """The page may send yt-dlp elsewhere (redirects, embedded players): refuse private destinations."""
-    from core.platforms import InvalidURL, check_host_is_public
-
-    urls = [info.get("webpage_url"), info.get("url")]
-    urls += [f.get("url") for f in info.get("requested_formats") or []]
-    for url in filter(None, urls):
-        try:
-            check_host_is_public(urlsplit(url).hostname or "")
-        except InvalidURL as exc:
-            raise MediaError(f"The link leads to media on a non-public address, which is refused: {exc}") from None
+def _capped(text: str | None, limit: int, one_line: bool = False) -> str | None:
+    """Site-provided text, without control characters and at most `limit` characters."""
+    if not isinstance(text, str):
+        return None
+    text = "".join(ch for ch in text if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127)).strip()
+    if one_line:
+        text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _iso_date(value: str | None) -> str | None:
-    if value and len(value) == 8 and value.isdigit():
+    """yt-dlp's YYYYMMDD as YYYY-MM-DD; anything else a site sends is dropped."""
+    if isinstance(value, str) and len(value) == 8 and value.isdigit():
         return f"{value[:4]}-{value[4:6]}-{value[6:]}"
-    return value
+    return None
 
 
 def probe(path: Path) -> dict:

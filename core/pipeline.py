@@ -12,14 +12,13 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from core.config import Settings, get_settings
 from core.media import Download, MediaError, PreparedAudio, TransientMediaError, download, prepare
 from core.models import AudioFile, Job, Stage
-from core.platforms import InvalidURL, check_host_is_public
+from core.platforms import InvalidURL
 from core.providers import EngineError
 from core.providers.analyze import get_analyzer
 from core.providers.bundled import minilm_files
@@ -90,8 +89,6 @@ class Run:
 
 
 def _download(run: Run) -> None:
-    if not run.settings.allow_private_urls:
-        check_host_is_public(urlsplit(run.job.url).hostname or "")  # DNS may have changed since submission
     result = download(run.job.url, run.workdir, run.settings, run.progress)
     meta = result.metadata
     run.store.update_job(run.job.id, **{k: meta.get(k) for k in

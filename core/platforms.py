@@ -1,19 +1,19 @@
-"""Which site a URL belongs to, decided by yt-dlp's own extractor registry, plus an SSRF guard."""
+"""Which site a URL belongs to, decided by yt-dlp's own extractor registry, and whether it is one video
+on a host the app may fetch from."""
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
-import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from core.addresses import AddressPolicy
+
 MAX_URL_LENGTH = 2048
 # Query parameters that only track the click; dropping them keeps the stored URL clean.
 TRACKING_PARAMS = {"si", "feature", "fbclid", "gclid", "igsh", "igshid", "ref_src", "ref_url", "is_from_webapp", "sender_device"}
-METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"}
 
 
 class InvalidURL(ValueError):
@@ -53,49 +53,80 @@ def _with_scheme(url: str) -> str:
     return url
 
 
-def _blocked_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    if ip.is_loopback:
-        return "a loopback address"
-    if ip.is_link_local:
-        return "a link-local (cloud metadata) address"
-    if ip.is_private or ip.is_reserved or ip.is_unspecified or ip.is_multicast:
-        return "a private network address"
-    if ip in ipaddress.ip_network("100.64.0.0/10"):  # carrier-grade NAT, not public
-        return "a private network address"
+NOT_A_VIDEO_HINT = "paste the link of a single video (its page, or the Share button's link)"
+# Extractors that take a link which is never one video, and what to call it.
+FEED_EXTRACTORS = {"YoutubeFavourites", "YoutubeHistory", "YoutubeNotifications", "YoutubeRecommended",
+                   "YoutubeSubscriptions", "YoutubeWatchLater"}
+SEARCH_EXTRACTORS = {"YoutubeSearchURL", "YoutubeMusicSearchURL", "YoutubeSearch"}
+# The big sites, by domain: a link there that only the generic extractor takes is no video page.
+KNOWN_SITES = {
+    "youtube.com": "YouTube", "youtu.be": "YouTube", "youtube-nocookie.com": "YouTube",
+    "tiktok.com": "TikTok", "instagram.com": "Instagram", "facebook.com": "Facebook", "fb.watch": "Facebook",
+    "fb.com": "Facebook", "x.com": "X", "twitter.com": "X", "vimeo.com": "Vimeo", "reddit.com": "Reddit",
+    "redd.it": "Reddit", "dailymotion.com": "Dailymotion", "dai.ly": "Dailymotion", "twitch.tv": "Twitch",
+}
+# Parameters that only say which playlist a video was opened from: the video itself is what is wanted.
+PLAYLIST_CONTEXT_PARAMS = {"list", "index", "start_radio", "pp", "playnext"}
+
+
+def known_site(host: str) -> str | None:
+    host = host.rstrip(".").lower()
+    return next((name for domain, name in KNOWN_SITES.items() if host == domain or host.endswith("." + domain)),
+                None)
+
+
+def _extractor_for(url: str):
+    return next(cls for cls in _extractors() if cls.suitable(url))  # the generic extractor takes anything
+
+
+def _without_playlist_context(url: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in PLAYLIST_CONTEXT_PARAMS]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def _not_a_video(url: str, extractor) -> str | None:
+    """Why a link that a site's extractor (or only the generic one) takes is not one video, or None."""
+    key = extractor.ie_key()
+    parts = urlsplit(url)
+    site = known_site(parts.hostname or "")
+    if key == "YoutubeTruncatedURL":
+        return ("This YouTube link is cut short: it has no video id after 'watch?v='. Copy the whole link "
+                "from the address bar or the Share button.")
+    if key == "YoutubeTruncatedID":
+        return (f"The video id '{extractor.get_temp_id(url)}' in this YouTube link is too short (YouTube ids "
+                "have 11 characters): the link was cut off. Copy the whole link.")
+    if key == "YoutubeConsentRedirect":
+        target = dict(parse_qsl(parts.query)).get("continue", "")
+        hint = f" The video's own link is probably {target[:200]}" if target.startswith("https://") else ""
+        return f"This is YouTube's cookie-consent page, not a video.{hint}"
+    if key in SEARCH_EXTRACTORS:
+        return f"This is a page of search results, not a video: {NOT_A_VIDEO_HINT}."
+    if key in FEED_EXTRACTORS or (key == "YoutubeTab" and parts.path.startswith("/feed")):
+        return f"This is a YouTube feed (home, subscriptions, trending, history...), not a video: {NOT_A_VIDEO_HINT}."
+    if key in ("YoutubeTab", "YoutubeYtUser") or extractor._RETURN_TYPE == "playlist":
+        return f"This link is a playlist or a channel, not a single video: {NOT_A_VIDEO_HINT}."
+    if key == "Generic" and site:
+        return (f"This {site} link is not a video page ({parts.netloc}{parts.path[:60]}): {NOT_A_VIDEO_HINT}; "
+                "video links look like " + EXAMPLE_LINKS.get(site, "the address of the video's own page") + ".")
     return None
 
 
-def check_host_is_public(host: str) -> None:
-    """Refuse hosts that are, or resolve to, non-public addresses.
-
-    A name that does not resolve is let through: the download then fails with its own clear error,
-    and detection keeps working offline.
-    """
-    if host.rstrip(".").lower() in METADATA_HOSTS or host.lower() == "localhost" or host.lower().endswith(".localhost"):
-        raise InvalidURL(f"'{host}' is a local or cloud-metadata address; only public video sites can be used.")
-    try:
-        literal = ipaddress.ip_address(host.strip("[]"))
-        addresses = [literal]
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except (socket.gaierror, UnicodeError, OSError):
-            return
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    for address in addresses:
-        reason = _blocked_reason(address)
-        if reason:
-            raise InvalidURL(f"'{host}' points to {reason}; only public video sites can be used.")
+EXAMPLE_LINKS = {
+    "YouTube": "https://www.youtube.com/watch?v=dQw4w9WgXcQ or https://youtu.be/dQw4w9WgXcQ",
+    "TikTok": "https://www.tiktok.com/@user/video/7106594312292453675",
+    "Instagram": "https://www.instagram.com/reel/C1a2b3c4d5e/",
+    "X": "https://x.com/user/status/1234567890123456789",
+    "Vimeo": "https://vimeo.com/56015672",
+}
 
 
-def detect(url: str, *, allow_private: bool | None = None) -> Source:
+def detect(url: str, *, policy: AddressPolicy | None = None) -> Source:
     """Validate a pasted link and tell which site, extractor and video it is, as yt-dlp would."""
-    if allow_private is None:
+    if policy is None:
         from core.config import get_settings
 
-        allow_private = get_settings().allow_private_urls
+        policy = AddressPolicy.from_settings(get_settings())
     if not isinstance(url, str) or not url.strip():
         raise InvalidURL("Please paste a video link (it was empty).")
     url = url.strip()
@@ -118,23 +149,28 @@ def detect(url: str, *, allow_private: bool | None = None) -> Source:
         raise InvalidURL(f"That link is malformed ({exc}).") from None
     if not host:
         raise InvalidURL("That link has no host name.")
-    if not allow_private:
-        check_host_is_public(host)
+    problem = policy.link_host_problem(host)
+    if problem:
+        raise InvalidURL(f"{problem}; only public video sites can be used.")
 
-    for extractor in _extractors():
-        if not extractor.suitable(url):
-            continue
-        key = extractor.ie_key()
-        video_id = extractor.get_temp_id(url)
-        cleaned = _clean(url)
-        if not extractor.suitable(cleaned) or extractor.get_temp_id(cleaned) != video_id:
-            cleaned = url  # the tidy-up changed what the link means to yt-dlp: keep it as pasted
-        if key == "Generic" or not video_id:
-            # No site-specific id: the clean URL itself identifies the video.
-            video_id = hashlib.sha256(cleaned.encode()).hexdigest()[:16]
-        platform = extractor.IE_NAME.split(":")[0].lower()
-        return Source(platform=platform, extractor=key, video_id=str(video_id), url=cleaned)
-    raise InvalidURL("No downloader accepts that link.")  # unreachable while the generic extractor exists
+    extractor = _extractor_for(url)
+    if extractor._RETURN_TYPE != "video" and any(k in PLAYLIST_CONTEXT_PARAMS for k, _ in parse_qsl(parts.query)):
+        single = _without_playlist_context(url)
+        if _extractor_for(single)._RETURN_TYPE == "video":  # a video opened from a playlist: that video
+            url, extractor = single, _extractor_for(single)
+    problem = _not_a_video(url, extractor)
+    if problem:
+        raise InvalidURL(problem)
+    key = extractor.ie_key()
+    video_id = extractor.get_temp_id(url)
+    cleaned = _clean(url)
+    if not extractor.suitable(cleaned) or extractor.get_temp_id(cleaned) != video_id:
+        cleaned = url  # the tidy-up changed what the link means to yt-dlp: keep it as pasted
+    if key == "Generic" or not video_id:
+        # No site-specific id: the clean URL itself identifies the video.
+        video_id = hashlib.sha256(cleaned.encode()).hexdigest()[:16]
+    platform = extractor.IE_NAME.split(":")[0].lower()
+    return Source(platform=platform, extractor=key, video_id=str(video_id), url=cleaned)
 
 
 def link_at(url: str, platform: str, seconds: float) -> str:

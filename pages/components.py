@@ -6,15 +6,43 @@ from typing import Callable
 
 import streamlit as st
 
-from core import api
-from core.formatting import clock, status_line, waiting_hint
+from core import access, api
+from core.formatting import clock, literal, status_line, waiting_hint
 from core.models import Job, Stage
 
 VIDEO_PAGE = "pages/video.py"
 
 
-def stop_unless_library_answers() -> None:
-    """Say clearly, once, that the library cannot be reached, instead of failing half-way down a page."""
+def require_sign_in() -> None:
+    """With an [auth] section in .streamlit/secrets.toml (Streamlit's OpenID Connect login), nothing of
+    the library shows before the person has signed in."""
+    if not _sign_in_configured():
+        return
+    if not st.user.get("is_logged_in", False):
+        st.title("🎬 Video Insight Studio")
+        st.write("Sign in to use this library.")
+        st.button("Sign in", type="primary", on_click=st.login)
+        st.stop()
+    st.sidebar.button("Sign out", on_click=st.logout)
+
+
+def _sign_in_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets.toml at all
+        return False
+
+
+def page_start(title: str | None = None) -> None:
+    """What every page does first (each page runs on its own too when opened by its address before the
+    app's first run): sign-in, a word when the app is open to the network, the title, and a clear stop
+    when the library cannot be reached instead of failing half-way down the page."""
+    require_sign_in()
+    warning = access.exposure_warning(st.get_option("server.address"), _sign_in_configured())
+    if warning:
+        st.sidebar.warning(warning, icon="🔓")
+    if title:
+        st.title(title)
     problem = api.library_problem()
     if problem:
         st.error(problem, icon="🛑")
@@ -24,7 +52,7 @@ def stop_unless_library_answers() -> None:
 def job_status(job: Job) -> None:
     """One job's live state: status, progress bar, error."""
     if job.status == Stage.FAILED:
-        st.error(f"{status_line(job)}: {job.error}")
+        st.error(f"{status_line(job)}: {literal(job.error)}")
     elif job.status == Stage.COMPLETED:
         st.success(status_line(job))
     else:
@@ -32,6 +60,14 @@ def job_status(job: Job) -> None:
         hint = waiting_hint(job)
         if hint:
             st.caption(f"⚠️ {hint}")
+
+
+def job_facts(job: Job, cost: float | None = None) -> str:
+    """Platform · duration · uploader · upload date (· hosted cost), as Markdown."""
+    return " · ".join(filter(None, [
+        literal(job.platform), clock(job.duration) if job.duration else None, literal(job.uploader) or None,
+        literal(job.upload_date) or None, f"≈ \\${cost:.4f} hosted" if cost else None,
+    ]))
 
 
 def job_card(job: Job, *, show_open: bool = True, actions: Callable[[Job], None] | None = None,
@@ -45,11 +81,8 @@ def job_card(job: Job, *, show_open: bool = True, actions: Callable[[Job], None]
             thumb.image(str(image), width="stretch")
         else:
             thumb.markdown("## 🎬")
-        body.markdown(f"**{job.title or job.url}**")
-        body.caption(" · ".join(filter(None, [
-            job.platform, clock(job.duration) if job.duration else None, job.uploader, job.upload_date,
-            f"≈ ${cost:.4f} hosted" if cost else None,
-        ])))
+        body.markdown(f"**{literal(job.title or job.url)}**")
+        body.caption(job_facts(job, cost))
         with body:
             job_status(job)
         with body.container(horizontal=True, vertical_alignment="center"):

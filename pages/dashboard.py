@@ -5,10 +5,9 @@ import streamlit as st
 from core import api, insights
 from core.formatting import clock
 from core.providers.analyze import CATEGORIES
-from pages.components import stop_unless_library_answers
+from pages.components import page_start
 
-st.title("📊 Dashboard")
-stop_unless_library_answers()
+page_start("📊 Dashboard")
 
 everything = api.library_overview()
 if everything.empty:

@@ -4,10 +4,10 @@ import streamlit as st
 
 from core import api
 from core.models import Job, Stage
-from pages.components import job_card, stop_unless_library_answers
+from core.formatting import literal
+from pages.components import job_card, page_start
 
-st.title("📚 Library")
-stop_unless_library_answers()
+page_start("📚 Library")
 
 all_jobs = api.list_jobs()
 if not all_jobs:
@@ -32,7 +32,7 @@ if counts.get(Stage.FAILED.value) and st.button(f"Retry all failed ({counts[Stag
 
 @st.dialog("Delete this video?")
 def confirm_delete(job_id: str, title: str) -> None:
-    st.write(f"**{title}** and its transcript, analysis, audio and search entries will be removed for good.")
+    st.write(f"**{literal(title)}** and its transcript, analysis, audio and search entries will be removed for good.")
     if st.button("Delete for good", type="primary"):
         api.delete(job_id)
         st.rerun()

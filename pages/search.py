@@ -3,13 +3,12 @@
 import streamlit as st
 
 from core import api
-from core.formatting import clock, highlight
+from core.formatting import clock, highlight, literal
 from core.models import SearchFilters
 from core.providers.analyze import CATEGORIES, content_words
-from pages.components import VIDEO_PAGE, stop_unless_library_answers
+from pages.components import VIDEO_PAGE, page_start
 
-st.title("🔎 Search")
-stop_unless_library_answers()
+page_start("🔎 Search")
 query = st.text_input("Search the library by meaning", placeholder="e.g. how to bake a cake")
 with st.expander("Filters"):
     left, middle, right = st.columns(3)
@@ -35,7 +34,7 @@ if query:
             image = api.media_file(hit.thumbnail_path)
             if image:
                 thumb.image(str(image), width="stretch")
-            body.markdown(f"**{hit.title or hit.video_id}** · [{clock(hit.start)}]({hit.url}) · "
+            body.markdown(f"**{literal(hit.title or hit.video_id)}** · [{clock(hit.start)}]({hit.url}) · "
                           f"match {hit.score:.0%}")
             body.markdown(highlight(hit.text, terms))
             body.page_link(VIDEO_PAGE, label="Open at this moment", icon="▶️",

@@ -3,15 +3,15 @@
 import streamlit as st
 
 from core import api
-from pages.components import job_card, stop_unless_library_answers
+from core.formatting import literal
+from pages.components import job_card, page_start
 
-st.title("🎬 Video Insight Studio")
+page_start("🎬 Video Insight Studio")
 st.caption("Paste video links from YouTube, TikTok, Instagram, Facebook, X, Vimeo, Reddit and "
            "any other site yt-dlp supports. Each becomes a transcript, an analysis and searchable moments.")
 
 tracked: list[str] = st.session_state.setdefault("tracked_jobs", [])
 
-stop_unless_library_answers()
 read_only = api.read_only()
 if read_only:
     st.info("This library is read-only here: browse, read and search it. Adding videos needs the "
@@ -36,7 +36,7 @@ if sent:
             if submission.job.id not in tracked:
                 tracked.insert(0, submission.job.id)
             if not submission.created:
-                st.info(f"Already in the library: {submission.job.title or submission.job.url} "
+                st.info(f"Already in the library: {literal(submission.job.title or submission.job.url)} "
                         "(tick the box above to process it again).", icon="ℹ️")
 
 

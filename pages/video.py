@@ -5,10 +5,10 @@ import streamlit as st
 from core import api, insights
 from core.exports import FORMATS
 from core.models import Stage
-from core.formatting import clock
-from pages.components import job_status, stop_unless_library_answers
+from core.formatting import clock, literal
+from pages.components import job_facts, job_status, page_start
 
-stop_unless_library_answers()
+page_start()
 job_id = st.query_params.get("job")
 job = api.get_job(job_id) if job_id else None
 if job is None:
@@ -16,10 +16,8 @@ if job is None:
     st.page_link("pages/library.py", label="Back to the library", icon="📚")
     st.stop()
 
-st.title(job.title or job.url)
-st.caption(" · ".join(filter(None, [
-    job.platform, clock(job.duration) if job.duration else None, job.uploader, job.upload_date,
-])))
+st.title(literal(job.title or job.url))
+st.caption(job_facts(job))
 st.markdown(f"[Open the original]({job.webpage_url or job.url})")
 
 

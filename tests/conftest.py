@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import socket
@@ -31,6 +32,8 @@ os.chdir(SCRATCH)
 COOKING = ("Welcome to the cooking show. Today we bake a wonderful chocolate cake with fresh strawberries. "
            "Mix the flour, the sugar and the eggs, then bake the cake in the oven for thirty minutes. "
            "It tastes absolutely delicious and everyone will love it.")
+# A title as a hostile site would send it: Markdown, a javascript: link and an HTML image with a handler.
+HOSTILE_TITLE = "**x** [y](javascript:alert(1)) <img src=x onerror=alert(1)>"
 FOOTBALL = ("The football match last night was a disaster for the home team. The striker missed a penalty, "
             "the defence collapsed in the second half, and the visitors won four goals to nil.")
 
@@ -62,6 +65,9 @@ def media_server(tmp_path_factory):
     media.silent_video(folder / "silent.mp4")
     media.instrumental_video(folder / "music.mp4")
     media.video_without_audio(folder / "mute.mp4")
+    (folder / "hostile.html").write_text(
+        f"<html><head><title>{html.escape(HOSTILE_TITLE)}</title></head>"
+        '<body><video src="cooking.mp4"></video></body></html>')
     (folder / "article.html").write_text("<html><head><title>News</title></head><body><p>Just text, no video here."
                                          "</p></body></html>")
     server, url = media.serve(folder)

@@ -51,7 +51,7 @@ def video_without_audio(target: Path, seconds: int = 3) -> Path:
     return _test_pattern_video(target, None, seconds)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
@@ -62,9 +62,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
             pass  # yt-dlp's generic extractor reads the headers first and hangs up
 
 
-def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    """Serve a folder over HTTP on a free loopback port, like a small video site. Call .shutdown() to stop."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def serve(folder: Path, host: str = "127.0.0.1", handler_class=None) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve a folder over HTTP on a free port of a loopback address, like a small video site.
+    Call .shutdown() to stop."""
+    handler = functools.partial(handler_class or QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer((host, 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}"
+    return server, f"http://{host}:{server.server_port}"

@@ -1,5 +1,6 @@
 """The main journey in a real headless Chromium against a real Streamlit server, queue and worker."""
 
+import json
 import re
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 import requests
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import ROOT, SCRATCH, free_port, wait_for
+from tests.conftest import HOSTILE_TITLE, ROOT, SCRATCH, free_port, wait_for
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
@@ -110,3 +111,49 @@ def test_delete_from_the_library_after_confirming(app_url, browser, library, med
     page.wait_for_timeout(500)
     assert library.cli("jobs", "--json").stdout.count('"id"') == count - 1
     page.close()
+
+
+def test_a_hostile_title_shows_literally(app_url, browser, library, media_server):
+    result = library.cli("submit", f"{media_server}/hostile.html", "--wait", "--json")
+    assert result.returncode == 0, result.stderr
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("dialog", lambda dialog: pytest.fail(f"a script ran: {dialog.message}"))
+    for path in ("library", f"video?job={json.loads(result.stdout)[0]['id']}"):
+        page.goto(f"{app_url}/{path}")
+        expect(page.get_by_text(HOSTILE_TITLE).first).to_be_visible(timeout=30_000)
+        assert page.locator("img[src='x']").count() == 0
+        assert page.locator("a[href^='javascript']").count() == 0
+    shot(page, "hostile-title")
+    page.close()
+
+
+def test_with_a_login_configured_no_page_shows_before_signing_in(browser, empty_library, tmp_path):
+    """Even a page opened by its own address on a fresh server (Streamlit then runs it without the app
+    around it) shows nothing of the library."""
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[auth]\nredirect_uri = "http://127.0.0.1:8501/oauth2callback"\ncookie_secret = "test"\n'
+                       'client_id = "app"\nclient_secret = "secret"\n'
+                       'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n')
+    port = free_port()
+    log = open(tmp_path / "streamlit.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless=true", "--server.fileWatcherType=none",
+         "--browser.gatherUsageStats=false", "--secrets.files", str(secrets)],
+        cwd=SCRATCH, env=empty_library.env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: requests.get(f"{url}/_stcore/health", timeout=2).ok, timeout=60, what="streamlit")
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        for path in ("library", "search", ""):
+            page.goto(f"{url}/{path}")
+            expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+            assert page.get_by_text("The library is empty").count() == 0
+            assert page.get_by_role("textbox").count() == 0
+        shot(page, "sign-in")
+        page.close()
+    finally:
+        server.terminate()
+        server.wait(15)
+        log.close()

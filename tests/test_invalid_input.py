@@ -7,8 +7,11 @@ import sys
 import pytest
 
 from core.__main__ import main
+from core.addresses import AddressPolicy
 from core.platforms import InvalidURL, detect
 from tests.conftest import SCRATCH
+
+PUBLIC_ONLY = AddressPolicy()  # the default: no private host allowed
 
 BAD_LINKS = {
     "empty": "",
@@ -35,7 +38,7 @@ BAD_LINKS = {
 @pytest.mark.parametrize("name", BAD_LINKS)
 def test_detect_refuses(name):
     with pytest.raises(InvalidURL) as error:
-        detect(BAD_LINKS[name], allow_private=False)
+        detect(BAD_LINKS[name], policy=PUBLIC_ONLY)
     assert isinstance(error.value, ValueError)
     assert len(str(error.value)) > 15  # a sentence, not a code
 
@@ -67,5 +70,33 @@ def test_cli_subprocess_exit_status(empty_library):
 @pytest.mark.parametrize("pasted", ["youtube.com/watch?v=BaW_jenozKc", "//www.youtube.com/watch?v=BaW_jenozKc",
                                     "  https://www.youtube.com/watch?v=BaW_jenozKc  "])
 def test_links_without_scheme_or_with_spaces_around_are_read_as_https(pasted):
-    source = detect(pasted, allow_private=False)
+    source = detect(pasted, policy=PUBLIC_ONLY)
     assert source.url.startswith("https://") and source.video_id == "BaW_jenozKc"
+
+
+@pytest.mark.parametrize("url", ["https://www.youtube.com/results?search_query=cats", "https://www.youtube.com/watch?v=BaW_jeno",
+                                 "https://www.youtube.com/feed/subscriptions"])
+def test_non_video_links_exit_2_and_store_nothing(url, empty_library, capsys):
+    assert main(["submit", url]) == 2
+    assert "Invalid input" in capsys.readouterr().err
+    main(["jobs", "--json"])
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_too_many_links_at_once_are_refused_and_nothing_is_stored(empty_library, monkeypatch, capsys):
+    monkeypatch.setenv("MAX_LINKS_PER_SUBMISSION", "3")
+    links = [f"https://vimeo.com/5601567{n}" for n in range(4)]
+    assert main(["submit", *links]) == 2
+    assert "at most 3" in capsys.readouterr().err
+    main(["jobs", "--json"])
+    assert json.loads(capsys.readouterr().out) == []
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.2:8000/video.mp4", "http://[::ffff:127.0.0.2]/video.mp4"])
+def test_allowed_private_hosts_are_let_through_and_no_others(url):
+    allowed = AddressPolicy.build(False, ["127.0.0.2"])
+    assert detect(url, policy=allowed).platform == "generic"
+    with pytest.raises(InvalidURL):
+        detect("http://127.0.0.1:8000/video.mp4", policy=allowed)
+    with pytest.raises(InvalidURL):
+        detect("http://10.0.0.1/video.mp4", policy=allowed)

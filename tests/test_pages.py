@@ -6,7 +6,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import api
-from tests.conftest import ROOT
+from core.formatting import literal
+from tests.conftest import HOSTILE_TITLE, ROOT
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -218,3 +219,27 @@ def test_failed_video_page_offers_retry(library, media_server, monkeypatch):
     [again] = api.wait([job.id], timeout=120)
     assert again.status.value == "failed"
     assert again.stage_times["downloading"] > job.stage_times["downloading"]  # it ran again
+
+
+def test_a_hostile_title_is_escaped_on_every_page(library, media_server, monkeypatch):
+    library.use_here(monkeypatch)
+    [job] = api.wait([api.submit(f"{media_server}/hostile.html").job.id], timeout=300)
+    assert job.status.value == "completed", job.error
+    assert job.title.startswith(HOSTILE_TITLE)  # the generic extractor numbers the page's videos
+    escaped = literal(HOSTILE_TITLE)
+    assert "\\*\\*x\\*\\*" in escaped and "\\<img" in escaped and "\\](javascript" not in escaped
+    for page, params in (("pages/library.py", {}), ("pages/video.py", {"job": job.id})):
+        at = app()
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.switch_page(page).run()
+        assert not at.exception
+        shown = [e.value for kind in ("markdown", "title") for e in getattr(at, kind) if "img" in str(e.value)]
+        assert shown and all(escaped in value for value in shown), shown
+    hits = api.search("chocolate cake with strawberries", limit=20)
+    assert any(h.job_id == job.id for h in hits)
+    at = app()
+    at.switch_page("pages/search.py").run()
+    at.text_input[0].input("chocolate cake with strawberries").run()
+    assert not at.exception
+    assert any(escaped in str(e.value) for e in at.markdown)

@@ -3,7 +3,10 @@
 import pytest
 from yt_dlp.extractor import gen_extractor_classes
 
-from core.platforms import detect
+from core.addresses import AddressPolicy
+from core.platforms import InvalidURL, detect
+
+PUBLIC_ONLY = AddressPolicy()  # the default: no private host allowed
 
 SITES = {
     "Youtube": "youtube", "TikTok": "tiktok", "Instagram": "instagram", "Facebook": "facebook",
@@ -35,7 +38,7 @@ def test_cases_cover_the_big_sites():
 
 @pytest.mark.parametrize("url, extractor, platform, expected_id", CASES)
 def test_detect_matches_ytdlp(url, extractor, platform, expected_id):
-    source = detect(url, allow_private=False)
+    source = detect(url, policy=PUBLIC_ONLY)
     # yt-dlp tries extractors in a fixed order; the first that accepts the URL wins.
     winner = next(cls for cls in gen_extractor_classes() if cls.suitable(url))
     assert source.extractor == winner.ie_key()
@@ -53,13 +56,54 @@ def test_detect_matches_ytdlp(url, extractor, platform, expected_id):
     ("https://vimeo.com/56015672", "vimeo", "56015672"),
 ])
 def test_canonical_ids(url, platform, video_id):
-    source = detect(url, allow_private=False)
+    source = detect(url, policy=PUBLIC_ONLY)
     assert (source.platform, source.video_id) == (platform, video_id)
     assert "si=" not in source.url
 
 
 def test_generic_links_get_a_stable_id():
-    first = detect("https://example.com/talk.mp4?utm_source=x", allow_private=False)
-    second = detect("https://example.com/talk.mp4", allow_private=False)
+    first = detect("https://example.com/talk.mp4?utm_source=x", policy=PUBLIC_ONLY)
+    second = detect("https://example.com/talk.mp4", policy=PUBLIC_ONLY)
     assert first.platform == "generic"
     assert first.video_id == second.video_id
+
+
+NOT_VIDEOS = {
+    "truncated watch link": ("https://www.youtube.com/watch?feature=foo", "cut short"),
+    "truncated id": ("https://www.youtube.com/watch?v=BaW_jeno", "too short"),
+    "script instead of an id": ("https://www.youtube.com/watch?v=<script>alert(1)</script>", "not a video page"),
+    "search results": ("https://www.youtube.com/results?search_query=roof+garden", "search results"),
+    "home feed": ("https://www.youtube.com/", "feed"),
+    "subscriptions feed": ("https://www.youtube.com/feed/subscriptions", "feed"),
+    "trending feed": ("https://www.youtube.com/feed/trending", "feed"),
+    "consent redirect": ("https://consent.youtube.com/m?continue=https%3A%2F%2Fwww.youtube.com%2Fwatch%3Fv%3D"
+                         "BaW_jenozKc&gl=DE", "cookie-consent"),
+    "playlist": ("https://www.youtube.com/playlist?list=PLwiyx1dc3P2JR9N8gQaQN_BCvlSlap7re", "playlist"),
+    "channel": ("https://www.youtube.com/@SomeChannel", "playlist or a channel"),
+    "bare short link": ("https://youtu.be/", "not a video page"),
+    "about page": ("https://www.youtube.com/about", "not a video page"),
+    "tiktok home": ("https://www.tiktok.com/", "TikTok link is not a video page"),
+    "x home timeline": ("https://x.com/home", "X link is not a video page"),
+    "subreddit": ("https://www.reddit.com/r/videos/", "Reddit link is not a video page"),
+}
+
+
+@pytest.mark.parametrize("name", NOT_VIDEOS)
+def test_links_on_known_sites_that_are_not_a_video_are_refused_by_name(name):
+    url, words = NOT_VIDEOS[name]
+    with pytest.raises(InvalidURL) as error:
+        detect(url, policy=PUBLIC_ONLY)
+    assert words in str(error.value)
+
+
+def test_consent_page_points_at_the_video_it_wraps():
+    with pytest.raises(InvalidURL) as error:
+        detect(NOT_VIDEOS["consent redirect"][0], policy=PUBLIC_ONLY)
+    assert "https://www.youtube.com/watch?v=BaW_jenozKc" in str(error.value)
+
+
+def test_a_video_opened_from_a_playlist_is_that_video():
+    source = detect("https://www.youtube.com/watch?v=BaW_jenozKc&list=PLwiyx1dc3P2JR9N8gQaQN_BCvlSlap7re&index=3",
+                    policy=PUBLIC_ONLY)
+    assert (source.extractor, source.video_id) == ("Youtube", "BaW_jenozKc")
+    assert "list=" not in source.url

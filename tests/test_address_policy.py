@@ -1,0 +1,108 @@
+"""Every connection made while processing a link goes to an allowed host.
+
+127.0.0.2 stands for a public video site (allowed with ALLOWED_PRIVATE_HOSTS) and 127.0.0.1 for an
+internal service that must never be reached: it counts every request it receives, and must count none.
+"""
+
+import json
+import shutil
+import subprocess
+import threading
+
+import pytest
+
+from tests import media
+from tests.conftest import COOKING, PYTHON, SCRATCH
+
+
+class InternalService(media.QuietHandler):
+    hits: list[str] = []
+    lock = threading.Lock()
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        with self.lock:
+            InternalService.hits.append(self.path)
+        super().do_GET()
+
+    do_HEAD = do_GET
+
+
+class PublicSite(media.QuietHandler):
+    internal = ""
+
+    def do_GET(self):  # noqa: N802
+        if self.path.startswith("/redirect.mp4"):
+            self.send_response(302)
+            self.send_header("Location", f"{self.internal}/talk.mp4")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    do_HEAD = do_GET
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("address-policy-site")
+    media.video_with_speech(COOKING, folder / "talk.mp4")
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x180", "-frames:v", "1",
+                    str(folder / "thumb.jpg")], check=True)
+    internal, internal_url = media.serve(folder, "127.0.0.1", InternalService)
+    PublicSite.internal = internal_url
+    (folder / "embedded.html").write_text(
+        f'<html><head><title>Embedded</title></head><body><video src="{internal_url}/talk.mp4"></video></body></html>')
+    (folder / "thumbnail.html").write_text(
+        f'<html><head><title>Poster</title><meta property="og:image" content="{internal_url}/thumb.jpg"></head>'
+        '<body><video src="/talk.mp4"></video></body></html>')
+    public, public_url = media.serve(folder, "127.0.0.2", PublicSite)
+    yield public_url, internal_url
+    public.shutdown()
+    internal.shutdown()
+
+
+@pytest.fixture
+def policy_env(empty_library):
+    env = dict(empty_library.env, ALLOW_PRIVATE_URLS="false", ALLOWED_PRIVATE_HOSTS="127.0.0.2")
+    InternalService.hits.clear()
+    return env
+
+
+def run_link(env, url, wrapper=()):
+    result = subprocess.run([*wrapper, PYTHON, "-m", "core", "run", url, "--json"], cwd=SCRATCH, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode in (0, 1), result.stderr
+    [job] = json.loads(result.stdout)
+    return job
+
+
+def test_a_video_on_an_allowed_private_host_completes(sites, policy_env):
+    public, _ = sites
+    job = run_link(policy_env, f"{public}/talk.mp4")
+    assert job["status"] == "completed", job["error"]
+    assert InternalService.hits == []
+
+
+@pytest.mark.parametrize("path", ["redirect.mp4", "embedded.html", "thumbnail.html"])
+def test_media_leading_to_an_internal_host_fails_before_any_request_reaches_it(sites, policy_env, path):
+    public, _ = sites
+    job = run_link(policy_env, f"{public}/{path}")
+    assert job["status"] == "failed" and job["stage"] == "downloading"
+    assert "non-public address" in job["error"] and "127.0.0.1 is a loopback address" in job["error"]
+    assert InternalService.hits == []
+
+
+def test_a_host_name_that_resolves_to_an_internal_address_at_connect_time_is_refused(sites, policy_env, tmp_path):
+    """The name is accepted when pasted (nothing is looked up then); the connection is what gets checked."""
+    _, internal = sites
+    if not shutil.which("unshare"):
+        pytest.fail("unshare (util-linux) is needed to give the job its own /etc/hosts")
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n127.0.0.1 media.example-cdn.test\n")
+    # A private mount namespace in which the name resolves to 127.0.0.1, from /etc/hosts, never DNS.
+    wrapper = ["unshare", "--map-root-user", "--mount", "sh", "-c", f'mount --bind "{hosts}" /etc/hosts && exec "$@"',
+               "sh"]
+    port = internal.rsplit(":", 1)[1]
+    job = run_link(policy_env, f"http://media.example-cdn.test:{port}/talk.mp4", wrapper)
+    assert job["status"] == "failed", job
+    assert "media.example-cdn.test resolves to 127.0.0.1, a loopback address" in job["error"]
+    assert InternalService.hits == []
