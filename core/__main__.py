@@ -7,7 +7,7 @@ import json
 import sys
 
 from core import api
-from core.formatting import clock
+from core.formatting import NO_WORKER, clock, waiting_hint
 from core.models import Job, SearchFilters, Stage
 from core.exports import FORMATS
 from core.providers.analyze import CATEGORIES
@@ -15,26 +15,40 @@ from core.providers.analyze import CATEGORIES
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
-def _print_job(job: Job) -> None:
+def _print_job(job: Job, workers: int | None = None) -> None:
     line = f"{job.id}  {job.status.value:<22} {job.platform:<10} {job.video_id:<16} {job.title or job.url}"
     if job.status == Stage.FAILED:
         line += f"\n    failed while {job.stage.label.lower()}: {job.error}"
+    elif not job.is_final:
+        if job.progress_detail:
+            line += f"\n    {job.progress_detail}"
+        hint = waiting_hint(job, workers=workers)
+        if hint and hint != NO_WORKER:
+            line += f"\n    {hint}"
     print(line)
+
+
+def _workers_or_none() -> int | None:
+    try:
+        return api.queue_status().workers
+    except api.QueueUnavailable:
+        return None
 
 
 def _job_json(job: Job) -> dict:
     return {k: v for k, v in job.public_dict().items()
-            if k in ("id", "url", "platform", "video_id", "status", "stage", "error", "title", "duration",
+            if k in ("id", "url", "platform", "video_id", "status", "stage", "progress", "progress_detail",
+                     "error", "title", "duration",
                      "uploader", "upload_date", "thumbnail_url", "webpage_url", "created_at", "stage_times")}
 
 
-def _finish(jobs: list[Job], as_json: bool) -> int:
+def _finish(jobs: list[Job], as_json: bool, failed_is_error: bool = True) -> int:
     if as_json:
         print(json.dumps([_job_json(j) for j in jobs], indent=2))
     else:
         for job in jobs:
             _print_job(job)
-    return EXIT_FAILED if any(j.status == Stage.FAILED for j in jobs) else EXIT_OK
+    return EXIT_FAILED if failed_is_error and any(j.status == Stage.FAILED for j in jobs) else EXIT_OK
 
 
 def cmd_submit(args) -> int:
@@ -57,9 +71,16 @@ def cmd_jobs(args) -> int:
     jobs = api.list_jobs(statuses=[args.status] if args.status else None)
     if args.json:
         print(json.dumps([_job_json(j) for j in jobs], indent=2))
-    else:
-        for job in jobs:
-            _print_job(job)
+        return EXIT_OK
+    waiting = [job for job in jobs if not job.is_final]
+    workers = _workers_or_none() if waiting else None
+    for job in jobs:
+        _print_job(job, workers)
+    if waiting and workers == 0:
+        print(f"\n{len(waiting)} job(s) waiting. {NO_WORKER}", file=sys.stderr)
+    elif waiting and workers is None:
+        print(f"\n{len(waiting)} job(s) waiting, and the job queue cannot be reached: start Redis "
+              "(scripts/run.sh does) or check REDIS_URL.", file=sys.stderr)
     return EXIT_OK
 
 
@@ -131,6 +152,10 @@ def cmd_retry(args) -> int:
     return _finish([api.retry(job_id) for job_id in args.job_ids], args.json)
 
 
+def cmd_cancel(args) -> int:
+    return _finish([api.cancel(job_id) for job_id in args.job_ids], args.json, failed_is_error=False)
+
+
 def cmd_delete(args) -> int:
     for job_id in args.job_ids:
         api.delete(job_id)
@@ -197,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_retry)
 
+    p = sub.add_parser("cancel", help="stop waiting or running jobs; they end failed, and retry resumes them")
+    p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cancel)
+
     p = sub.add_parser("delete", help="remove jobs and everything stored for them")
     p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
     p.set_defaults(func=cmd_delete)
@@ -217,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     except LookupError as exc:
         print(str(exc.args[0] if exc.args else exc), file=sys.stderr)
         return EXIT_INVALID
-    except (api.QueueUnavailable, api.LibraryUnavailable, api.ReadOnlyLibrary) as exc:
+    except (api.QueueUnavailable, api.LibraryUnavailable, api.ReadOnlyLibrary, api.JobBusy) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_FAILED
 

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from core.addresses import AddressPolicy
 from core.config import Settings, get_settings
-from core.models import Analysis, AudioFile, Job, SearchFilters, SearchHit, Stage, Transcript
+from core.models import WORK_STAGES, Analysis, AudioFile, Job, SearchFilters, SearchHit, Stage, Transcript
 from core.platforms import InvalidURL, Source, detect, link_at
-from core.queue import QueueUnavailable, enqueue
+from core import queue
+from core.queue import JobBusy, QueueStatus, QueueUnavailable, enqueue
 from core.store import DuplicateJob, LibraryUnavailable, ReadOnlyLibrary, Store, get_store
 
 # Re-exported: the pages and the CLI catch these from here.
-__all__ = ["InvalidURL", "LibraryUnavailable", "QueueUnavailable", "ReadOnlyLibrary"]
+__all__ = ["InvalidURL", "JobBusy", "LibraryUnavailable", "QueueUnavailable", "ReadOnlyLibrary"]
 
 
 def library_problem() -> str | None:
@@ -82,8 +83,21 @@ def _create_or_existing(store: Store, source: Source, force: bool, settings: Set
         job = duplicate.existing
         if not force:
             return Submission(job, created=False)
+        _stop_running(job, settings)
         _forget_results(store, job.id, settings)
         return Submission(store.get_job(job.id), created=True)
+
+
+def _stop_running(job: Job, settings: Settings) -> None:
+    """Make sure no run of the job is going on (stopping the one that is) before its results change."""
+    if job.is_final:
+        return
+    try:
+        queue.stop(job.id, settings)
+    except QueueUnavailable:
+        if job.status != Stage.PENDING:  # it may be running on a worker we cannot ask
+            raise JobBusy(f"Job {job.id} is {job.status.label.lower()} and the job queue cannot be reached, so it "
+                          "cannot be stopped first. Try again once Redis answers.") from None
 
 
 def _forget_results(store: Store, job_id: str, settings: Settings) -> None:
@@ -120,12 +134,16 @@ def _start(store: Store, job_id: str, settings: Settings) -> None:
 
 
 def retry(job_id: str, settings: Settings | None = None) -> Job:
-    """Queue a failed job again; it resumes from the stage that failed."""
+    """Queue a failed job again; it resumes from the stage that failed. A job that is waiting or running
+    is put back on the queue only if the queue has lost it."""
     settings = settings or get_settings()
     store = get_store()
     job = _require(store, job_id)
-    if job.status != Stage.FAILED:
+    if job.status == Stage.COMPLETED:
         return job
+    if job.status != Stage.FAILED:
+        enqueue(job_id, settings)  # does nothing while the job is queued or running
+        return store.get_job(job_id)
     store.update_job(job_id, status=Stage.PENDING, error=None, progress=0.0, progress_detail="")
     _start(store, job_id, settings)
     return store.get_job(job_id)
@@ -140,19 +158,47 @@ def retry_failed(settings: Settings | None = None) -> int:
 
 
 def reprocess(job_id: str, settings: Settings | None = None) -> Job:
-    """Forget a video's results and run the whole pipeline again."""
+    """Forget a video's results and run the whole pipeline again (stopping the run going on, if any)."""
     settings = settings or get_settings()
     store = get_store()
-    _require(store, job_id)
+    _stop_running(_require(store, job_id), settings)
     _forget_results(store, job_id, settings)
     _start(store, job_id, settings)
     return store.get_job(job_id)
 
 
 def delete(job_id: str, settings: Settings | None = None) -> None:
+    """Remove a job and everything stored for it (stopping its run first, if one is going on)."""
     settings = settings or get_settings()
-    get_store().delete_job(job_id)
+    store = get_store()
+    _stop_running(_require(store, job_id), settings)
+    store.delete_job(job_id)
     shutil.rmtree(settings.data_dir / "work" / job_id, ignore_errors=True)
+
+
+def cancel(job_id: str, settings: Settings | None = None) -> Job:
+    """Stop a waiting or running job. It ends failed with "Cancelled", keeping what its finished stages
+    made, and Retry resumes it from there."""
+    settings = settings or get_settings()
+    store = get_store()
+    job = _require(store, job_id)
+    if job.is_final:
+        return job
+    _stop_running(job, settings)
+    job = store.get_job(job_id)
+    if job.is_final:  # it finished while being stopped
+        return job
+    if job.stage in WORK_STAGES:
+        message = f"Cancelled while {job.stage.label.lower()}. Retry resumes from there."
+    else:
+        message = "Cancelled before it started. Retry starts it."
+    store.fail_job(job_id, job.stage, message)
+    return store.get_job(job_id)
+
+
+def queue_status(settings: Settings | None = None) -> QueueStatus:
+    """How many workers serve the queue and how many jobs wait in it."""
+    return queue.status(settings)
 
 
 def run_now(url: str, *, force: bool = False, settings: Settings | None = None) -> Job:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -50,9 +50,13 @@ class Settings(BaseSettings):
     # Queue
     redis_url: str = "redis://localhost:6379/0"
     queue_name: str = "pipeline"
-    job_timeout_seconds: int = 4 * 3600
-    job_retries: int = 2
-    #: How often a worker looks for jobs whose worker died (they are then retried and resume).
+    #: A job's time limit is this plus the media's own duration, once known (a 4-hour video gets 5 hours).
+    job_timeout_seconds: int = 3600
+    #: Runs after the first, for transient failures (network, rate limits, a dead worker); 0 = none.
+    job_retries: int = Field(2, ge=0)
+    #: Wait before the first retry; each later one waits four times longer.
+    job_retry_delay_seconds: int = Field(30, ge=0)
+    #: How often a worker looks for jobs whose worker died, or that the queue lost, to run them again.
     worker_maintenance_seconds: int = 60
 
     # Embedded store; with DATABASE_URL (Postgres + pgvector, e.g. a Supabase project's database) the

@@ -61,13 +61,21 @@ PENDING_HINT_AFTER = 60  # seconds without a worker taking the job
 STALLED_HINT_AFTER = 600  # seconds without any progress report
 
 
-def waiting_hint(job: Job, now: datetime | None = None) -> str | None:
-    """A word for the user when a job has not moved for a while, or None."""
+NO_WORKER = "No worker is running, so nothing is processed: `scripts/run.sh` starts one, or run `python worker.py`."
+
+
+def waiting_hint(job: Job, now: datetime | None = None, workers: int | None = None) -> str | None:
+    """A word for the user when a job has not moved for a while, or None. `workers`: how many serve the
+    queue, when known."""
     if job.is_final:
         return None
+    if workers == 0:
+        return NO_WORKER
     now = now or datetime.now(timezone.utc)
     idle = (now - datetime.fromisoformat(job.updated_at)).total_seconds()
     minutes = max(1, int(idle // 60))
+    if job.status == Stage.PENDING and job.error:
+        return None  # waiting for the queue's next try, which its progress line announces
     if job.status == Stage.PENDING and idle > PENDING_HINT_AFTER:
         return (f"Waiting for a worker for {minutes} min. Is one running? `scripts/run.sh` starts one; "
                 "otherwise run `python worker.py`.")

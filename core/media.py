@@ -29,7 +29,7 @@ class MediaError(Exception):
 
 
 class TransientMediaError(MediaError):
-    """A problem that may go away (network, rate limit); the job is retried."""
+    """A problem that may go away (network, rate limit); the queue may try the job again."""
 
 
 # yt-dlp reports these situations only as text; map them to what the user should do.
@@ -43,13 +43,13 @@ _YTDLP_MESSAGES: list[tuple[tuple[str, ...], str, bool]] = [
     (("available in your country", "geo restrict", "geo-restrict", "not available from your location", "blocked it in your country"),
      "This video is not available from this server's country (geo-blocked).", False),
     (("http error 429", "too many requests", "rate limit", "rate-limit"),
-     "The site is rate-limiting downloads from this server. The job will be retried; if it keeps failing, try again later.", True),
+     "The site is rate-limiting downloads from this server.", True),
     (("removed", "deleted", "no longer available", "video unavailable", "does not exist", "http error 404", "not found", "has been terminated"),
      "This video is unavailable: it was removed, deleted or never existed. Check the link.", False),
     (("unsupported url",),
      "No video was found at this link: the page has no media that the downloader recognises.", False),
     (("timed out", "temporary failure", "connection reset", "connection refused", "network is unreachable", "http error 5", "name or service not known", "failed to resolve", "getaddrinfo"),
-     "The site could not be reached. The job will be retried; check the link and the server's network if it keeps failing.", True),
+     "The site could not be reached; check the link and this server's network.", True),
 ]
 
 

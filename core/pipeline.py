@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +30,7 @@ from core.providers.embed import BUNDLED_EMBEDDING_NAMES, get_embedder
 from core.providers.hosted import TransientEngineError
 from core.providers.metering import meter
 from core.providers.transcribe import get_transcriber
+from core.queue import Lease, connect, retries_left, retry_delays
 from core.store import LibraryUnavailable, Store, get_store
 
 log = logging.getLogger(__name__)
@@ -33,7 +38,7 @@ PROGRESS_INTERVAL = 0.5  # seconds between progress writes to the store
 
 
 class TransientError(Exception):
-    """Raised out of `run` so the queue retries the job later."""
+    """Raised out of `run` so the queue retries the job later (only when it has retries left)."""
 
 
 @dataclass
@@ -190,11 +195,79 @@ STAGES = {
 }
 
 
+class JobTimedOut(Exception):
+    """The job used up its time limit."""
+
+
+class TimeLimit:
+    """A job's time limit: JOB_TIMEOUT_SECONDS, plus the media's duration once it is known. At the limit
+    the running stage is interrupted (JobTimedOut, raised in the main thread by SIGALRM); a stage stuck
+    where Python cannot interrupt it is ended with its process a minute later, after `on_stuck` ran."""
+
+    GRACE = 60
+
+    def __init__(self, base_seconds: float, on_stuck):
+        self.started = time.monotonic()
+        self.base = self.seconds = float(base_seconds)
+        self._on_stuck = on_stuck
+        self._done = threading.Event()
+        self._changed = threading.Event()
+        self._uses_signal = threading.current_thread() is threading.main_thread()
+        if self._uses_signal:
+            self._previous = signal.signal(signal.SIGALRM, self._expired)
+        threading.Thread(target=self._watch, name="time-limit", daemon=True).start()
+        self._arm()
+
+    def allow_for(self, media_seconds: float | None) -> None:
+        if media_seconds and self.base + media_seconds > self.seconds:
+            self.seconds = self.base + media_seconds
+            self._arm()
+
+    def _remaining(self) -> float:
+        return self.started + self.seconds - time.monotonic()
+
+    def _arm(self) -> None:
+        if self._uses_signal:
+            signal.setitimer(signal.ITIMER_REAL, max(0.01, self._remaining()))
+        self._changed.set()
+
+    def _expired(self, signum, frame):
+        raise JobTimedOut(self.seconds)
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            self._changed.clear()
+            wait = self._remaining() + self.GRACE
+            if wait <= 0:
+                self._on_stuck(self.seconds)
+                os.kill(os.getpid(), signal.SIGKILL)
+            self._changed.wait(min(wait, 60))
+
+    def cancel(self) -> None:
+        self._done.set()
+        self._changed.set()
+        if self._uses_signal:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+
+
+def _duration_text(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _out_of_time(stage: Stage, seconds: float) -> str:
+    return (f"The job ran out of time while {stage.label.lower()}: its limit is {_duration_text(seconds)} "
+            "(JOB_TIMEOUT_SECONDS plus the video's duration). Retry resumes from there.")
+
+
 def run(job_id: str, settings: Settings | None = None) -> Job:
     """Take one job through every remaining stage. Returns the job as it ended.
 
-    Problems with the video or its content fail the job with a readable message; transient
-    problems fail it too and are re-raised as TransientError so the queue retries it.
+    Problems with the video or its content, bugs and a used-up time limit fail the job with a readable
+    message. Transient problems (network, rate limits, the library briefly unreachable) are retried
+    when this runs from the queue with retries left (TransientError is raised for RQ); otherwise they
+    fail the job too, saying that Retry resumes it.
     """
     settings = settings or get_settings()
     store = get_store(service_role=True)
@@ -203,39 +276,86 @@ def run(job_id: str, settings: Settings | None = None) -> Job:
         raise LookupError(f"No job {job_id} in the library.")
     run_ = Run(job=job, store=store, settings=settings, workdir=settings.data_dir / "work" / job_id)
     run_.workdir.mkdir(parents=True, exist_ok=True)
-    for stage in STAGES:
-        try:
-            if _is_done(run_, stage):
-                continue
-            store.enter_stage(job_id, stage)
-            with meter() as usage:
-                try:
-                    STAGES[stage](run_)
-                finally:  # what a hosted engine used is paid for even when the stage then fails
-                    if usage:
-                        store.add_usage(job_id, [u.model_copy(update={"stage": stage.value}) for u in usage])
-        except (MediaError, EngineError, InvalidURL) as exc:
-            store.fail_job(job_id, stage, str(exc))
-            if isinstance(exc, (TransientMediaError, TransientEngineError)):
-                raise TransientError(str(exc)) from exc
-            return store.get_job(job_id)
-        except LibraryUnavailable as exc:  # nothing can be recorded now; the queue tries again later
-            raise TransientError(str(exc)) from exc
-        except Exception as exc:
-            log.exception("job %s failed in %s", job_id, stage.value)
-            store.fail_job(job_id, stage, f"Unexpected error while {stage.label.lower()}: {type(exc).__name__}: {exc}")
-            raise
+    stage = Stage.PENDING
+    limit = TimeLimit(settings.job_timeout_seconds,
+                      on_stuck=lambda seconds: store.fail_job(job_id, stage, _out_of_time(stage, seconds)))
+    limit.allow_for(job.duration)
+    try:
+        for stage in STAGES:
+            try:
+                if _is_done(run_, stage):
+                    continue
+                store.enter_stage(job_id, stage)
+                with meter() as usage:
+                    try:
+                        STAGES[stage](run_)
+                    finally:  # what a hosted engine used is paid for even when the stage then fails
+                        if usage:
+                            store.add_usage(job_id, [u.model_copy(update={"stage": stage.value}) for u in usage])
+                if stage in (Stage.DOWNLOADING, Stage.EXTRACTING_AUDIO):
+                    limit.allow_for(store.get_job(job_id).duration)
+            except (TransientMediaError, TransientEngineError, LibraryUnavailable) as exc:
+                return _after_transient_failure(store, job_id, stage, str(exc), settings)
+            except (MediaError, EngineError, InvalidURL) as exc:
+                store.fail_job(job_id, stage, str(exc))
+                return store.get_job(job_id)
+            except JobTimedOut as exc:
+                store.fail_job(job_id, stage, _out_of_time(stage, exc.args[0]))
+                return store.get_job(job_id)
+            except Exception as exc:  # a bug: fail once, with the error, and do not retry
+                log.exception("job %s failed in %s", job_id, stage.value)
+                store.fail_job(job_id, stage, f"Unexpected error while {stage.label.lower()}: "
+                                              f"{type(exc).__name__}: {exc}. Retry resumes from there.")
+                return store.get_job(job_id)
+    finally:
+        limit.cancel()
     store.enter_stage(job_id, Stage.COMPLETED)
     shutil.rmtree(run_.workdir, ignore_errors=True)
     return store.get_job(job_id)
 
 
+def _after_transient_failure(store: Store, job_id: str, stage: Stage, message: str, settings: Settings) -> Job:
+    """Wait for the queue's next try when there is one; otherwise fail, saying how to go on."""
+    queued = retries_left()
+    resume = f"Retry resumes from {stage.label.lower()}."
+    if queued and queued[1] > 0:
+        attempt, left = queued
+        delays = retry_delays(settings)
+        delay = delays[max(len(delays) - left, 0)]
+        when = (datetime.now() + timedelta(seconds=delay)).strftime("%H:%M:%S")
+        try:
+            store.update_job(job_id, status=Stage.PENDING, error=message,
+                             progress_detail=f"try {attempt + 1} of {attempt + left} at {when}, after: {message}")
+        except LibraryUnavailable:
+            pass  # the queue's retry resumes it all the same
+        raise TransientError(message)
+    attempts = queued[0] if queued else 1
+    tried = "" if attempts == 1 else f" (tried {attempts} times)"
+    try:
+        store.fail_job(job_id, stage, f"{message}{tried} {resume}")
+    except LibraryUnavailable:  # nothing can be recorded now: the queue's recovery fails it later
+        raise TransientError(message) from None
+    return store.get_job(job_id)
+
+
 def run_job(job_id: str) -> str:
     """The function the queue calls (by its dotted name)."""
-    if get_store(service_role=True).get_job(job_id) is None:
+    store = get_store(service_role=True)
+    job = store.get_job(job_id)
+    if job is None:
         log.info("job %s was deleted before it ran", job_id)
         return "deleted"
-    return run(job_id).status.value
+    if job.is_final:  # a stale queue entry: the job was cancelled or ended since
+        log.info("job %s is already %s", job_id, job.status.value)
+        return job.status.value
+    lease = Lease(job_id, connect())
+    if not lease.acquire():
+        log.warning("job %s is being run by another worker", job_id)
+        return "running elsewhere"
+    try:
+        return run(job_id).status.value
+    finally:
+        lease.release()
 
 
 def prepare_models(settings: Settings | None = None) -> None:

@@ -1,24 +1,40 @@
-"""RQ wiring: how jobs are enqueued, and the worker that runs them."""
+"""RQ wiring: how jobs are enqueued and stopped, which run holds a job, and the worker that runs them.
+
+The library is the source of truth and Redis a cache of work to do: whatever the queue loses is put
+back from the job rows by `core.recovery`, which every worker runs when it starts and on each
+maintenance round.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry, Worker
-from rq.exceptions import NoSuchJobError
+from rq.command import send_stop_job_command
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job as RQJob
 from rq.job import JobStatus
 
 from core.config import Settings, get_settings
 
 PIPELINE_FUNCTION = "core.pipeline.run_job"
-RETRY_INTERVALS = [30, 120, 600]  # seconds; transient failures (rate limits, network) wait longer each time
+#: RQ states in which a job will still run, or is running.
+LIVE_STATES = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+STOP_WAIT_SECONDS = 30  # how long stopping a running job may take before we say it could not be stopped
 
 
 class QueueUnavailable(RuntimeError):
     """Redis cannot be reached; the message says what to do."""
+
+
+class JobBusy(RuntimeError):
+    """The job is running and could not be stopped; the message says what to do."""
 
 
 def connect(settings: Settings | None = None) -> Redis:
@@ -26,7 +42,7 @@ def connect(settings: Settings | None = None) -> Redis:
     return Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=30, health_check_interval=30)
 
 
-def _unavailable(settings: Settings, exc: Exception) -> QueueUnavailable:
+def unavailable(settings: Settings, exc: Exception) -> QueueUnavailable:
     # Only host and port: the URL may carry a password.
     conn = connect(settings).connection_pool.connection_kwargs
     where = f"{conn.get('host', '?')}:{conn.get('port', '?')}"
@@ -40,30 +56,185 @@ def rq_job_id(job_id: str) -> str:
     return f"vis-{job_id}"
 
 
+def retry_delays(settings: Settings) -> list[int]:
+    """Seconds to wait before each retry: the delay, then four times longer each time."""
+    return [settings.job_retry_delay_seconds * 4**n for n in range(max(1, settings.job_retries))]
+
+
+def fetch(job_id: str, redis: Redis) -> RQJob | None:
+    try:
+        return RQJob.fetch(rq_job_id(job_id), connection=redis)
+    except NoSuchJobError:
+        return None
+
+
+def state(job_id: str, redis: Redis) -> JobStatus | None:
+    """The job's RQ state, or None when the queue holds no record of it."""
+    found = fetch(job_id, redis)
+    return found.get_status(refresh=False) if found else None
+
+
 def enqueue(job_id: str, settings: Settings | None = None) -> None:
     """Put the job on the pipeline queue unless it is already waiting or running there."""
     settings = settings or get_settings()
     try:
         redis = connect(settings)
-        try:
-            existing = RQJob.fetch(rq_job_id(job_id), connection=redis)
-            if existing.get_status(refresh=False) in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        existing = fetch(job_id, redis)
+        if existing is not None:
+            if existing.get_status(refresh=False) in LIVE_STATES:
                 return
             existing.delete()
-        except NoSuchJobError:
-            pass
-        Queue(settings.queue_name, connection=redis).enqueue(
-            PIPELINE_FUNCTION,
-            job_id,
-            job_id=rq_job_id(job_id),
-            job_timeout=settings.job_timeout_seconds,
-            retry=Retry(max=settings.job_retries, interval=RETRY_INTERVALS[: max(1, settings.job_retries)]),
-            result_ttl=24 * 3600,
-            failure_ttl=7 * 24 * 3600,
-            description=f"pipeline {job_id}",
-        )
+        retries = settings.job_retries
+        try:
+            Queue(settings.queue_name, connection=redis).enqueue(
+                PIPELINE_FUNCTION,
+                job_id,
+                job_id=rq_job_id(job_id),
+                # The pipeline keeps its own time limit, sized by the media's duration once it is known.
+                job_timeout=-1,
+                retry=Retry(max=retries, interval=retry_delays(settings)) if retries > 0 else None,
+                meta={"retries": retries},
+                result_ttl=24 * 3600,
+                failure_ttl=7 * 24 * 3600,
+                description=f"pipeline {job_id}",
+                unique=True,
+            )
+        except DuplicateJobError:
+            pass  # queued a moment ago by someone else (another app, a worker's recovery round)
     except RedisError as exc:
-        raise _unavailable(settings, exc) from None
+        raise unavailable(settings, exc) from None
+
+
+def stop(job_id: str, settings: Settings | None = None) -> None:
+    """Take the job off the queue, or stop its running work (RQ's stop-job command) and wait until it has
+    stopped, so nothing it was doing can write to the library afterwards."""
+    settings = settings or get_settings()
+    try:
+        redis = connect(settings)
+        found = fetch(job_id, redis)
+        if found is None:
+            return
+        status = found.get_status()
+        if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+            found.cancel()
+            if found.get_status() != JobStatus.STARTED:
+                return
+        elif status != JobStatus.STARTED:
+            return
+        try:
+            send_stop_job_command(redis, rq_job_id(job_id))
+        except InvalidJobOperation:
+            pass  # it ended between the two questions
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        while found.get_status() == JobStatus.STARTED:
+            if time.monotonic() > deadline:
+                raise JobBusy(f"Job {job_id} is running and did not stop within {STOP_WAIT_SECONDS} s. Try again "
+                              "in a moment; if it keeps running, stop its worker.")
+            time.sleep(0.2)
+        Lease(job_id, redis).clear()  # its process is gone: the next run need not wait for the lease to lapse
+    except RedisError as exc:
+        raise unavailable(settings, exc) from None
+
+
+@dataclass
+class QueueStatus:
+    workers: int
+    queued: int
+
+
+def status(settings: Settings | None = None) -> QueueStatus:
+    """Live workers on the pipeline queue, and jobs waiting in it."""
+    settings = settings or get_settings()
+    try:
+        redis = connect(settings)
+        pipeline = Queue(settings.queue_name, connection=redis)
+        return QueueStatus(workers=Worker.count(queue=pipeline), queued=pipeline.count)
+    except RedisError as exc:
+        raise unavailable(settings, exc) from None
+
+
+def retries_left() -> tuple[int, int] | None:
+    """(attempt number, retries left) of the queued run this process is executing, or None outside one."""
+    from rq import get_current_job
+
+    current = get_current_job()
+    if current is None:
+        return None
+    planned = int(current.meta.get("retries", 0))
+    left = current.retries_left or 0
+    return planned - left + 1, left
+
+
+class Lease:
+    """Which run is executing a job: a Redis key renewed while the run lives. A second run of the same
+    job (a worker that died while its work horse went on, a queue emptied and refilled) waits for the
+    key to lapse instead of working beside it."""
+
+    TTL = 30
+    RENEW_EVERY = 10
+
+    def __init__(self, job_id: str, redis: Redis):
+        self.key = f"vis:running:{job_id}"
+        self.redis = redis
+        self.token = uuid.uuid4().hex
+        self.lost = False
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def held(self) -> bool:
+        return bool(self.redis.exists(self.key))
+
+    def acquire(self, wait: float = TTL + 5) -> bool:
+        deadline = time.monotonic() + wait
+        while not self.redis.set(self.key, self.token, nx=True, ex=self.TTL):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(1)
+        self._renewer = threading.Thread(target=self._renew, name="job-lease", daemon=True)
+        self._renewer.start()
+        return True
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.RENEW_EVERY):
+            try:
+                holder = self.redis.get(self.key)
+                if holder is None:  # Redis lost its data: take the key again
+                    self.lost = not self.redis.set(self.key, self.token, nx=True, ex=self.TTL)
+                elif holder.decode() == self.token:
+                    self.redis.expire(self.key, self.TTL)
+                else:
+                    self.lost = True
+            except RedisError:
+                continue  # Redis restarting; the next round tries again
+
+    def release(self) -> None:
+        self._stop.set()
+        try:
+            if (self.redis.get(self.key) or b"").decode() == self.token:
+                self.redis.delete(self.key)
+        except RedisError:
+            pass  # it lapses by itself
+
+    def clear(self) -> None:
+        self.redis.delete(self.key)
+
+
+class PipelineWorker(Worker):
+    """An RQ worker that also puts back on the queue what the queue lost (core.recovery), when it starts
+    and on every maintenance round (RQ runs the first as the worker starts).
+    `rq worker -w core.queue.PipelineWorker` runs it too."""
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        self._recover()
+
+    def _recover(self) -> None:
+        from core.recovery import recover
+
+        try:
+            recover()
+        except Exception:  # noqa: BLE001 - a library or queue hiccup must not stop the worker
+            logging.getLogger(__name__).exception("recovery round failed")
 
 
 def run_worker(burst: bool = False) -> None:
@@ -75,8 +246,8 @@ def run_worker(burst: bool = False) -> None:
     prepare_models(settings)
     redis = connect(settings)
     # The worker wakes from waiting for work every worker_ttl - 15 s; only then does it run maintenance,
-    # which is what notices jobs whose worker died and retries them.
+    # which is what notices jobs whose worker died, and jobs the queue lost.
     every = settings.worker_maintenance_seconds
-    worker = Worker([Queue(settings.queue_name, connection=redis)], connection=redis,
-                    maintenance_interval=every, worker_ttl=every + 15)
+    worker = PipelineWorker([Queue(settings.queue_name, connection=redis)], connection=redis,
+                            maintenance_interval=every, worker_ttl=every + 15)
     worker.work(with_scheduler=True, burst=burst)

@@ -7,7 +7,7 @@ from typing import Callable
 import streamlit as st
 
 from core import access, api
-from core.formatting import clock, literal, status_line, waiting_hint
+from core.formatting import NO_WORKER, clock, literal, status_line, waiting_hint
 from core.models import Job, Stage
 
 VIDEO_PAGE = "pages/video.py"
@@ -60,6 +60,33 @@ def job_status(job: Job) -> None:
         hint = waiting_hint(job)
         if hint:
             st.caption(f"⚠️ {hint}")
+
+
+def cancel_button(job: Job, *, rerun_scope: str = "app") -> None:
+    """Stop a waiting or running job (it ends failed, "Cancelled", and Retry resumes it)."""
+    if job.is_final or not st.button("Cancel", key=f"cancel-{job.id}", icon="⏹️",
+                                     help="Stop it; Retry resumes it later from where it stopped"):
+        return
+    try:
+        api.cancel(job.id)
+    except (api.JobBusy, api.QueueUnavailable) as exc:
+        st.error(str(exc))
+        return
+    st.rerun(scope=rerun_scope)
+
+
+def queue_warning(jobs: list[Job]) -> None:
+    """Say so when jobs wait and no worker serves the queue, or the queue cannot be reached."""
+    waiting = sum(1 for job in jobs if not job.is_final)
+    if not waiting:
+        return
+    try:
+        workers = api.queue_status().workers
+    except api.QueueUnavailable as exc:
+        st.warning(f"{waiting} video(s) waiting. {exc}", icon="🛑")
+        return
+    if workers == 0:
+        st.warning(f"{waiting} video(s) waiting. {NO_WORKER}", icon="⚠️")
 
 
 def job_facts(job: Job, cost: float | None = None) -> str:

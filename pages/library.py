@@ -5,7 +5,7 @@ import streamlit as st
 from core import api
 from core.models import Job, Stage
 from core.formatting import literal
-from pages.components import job_card, page_start
+from pages.components import cancel_button, job_card, page_start, queue_warning
 
 page_start("📚 Library")
 
@@ -34,7 +34,11 @@ if counts.get(Stage.FAILED.value) and st.button(f"Retry all failed ({counts[Stag
 def confirm_delete(job_id: str, title: str) -> None:
     st.write(f"**{literal(title)}** and its transcript, analysis, audio and search entries will be removed for good.")
     if st.button("Delete for good", type="primary"):
-        api.delete(job_id)
+        try:
+            api.delete(job_id)
+        except (api.JobBusy, api.QueueUnavailable) as exc:
+            st.error(str(exc))
+            return
         st.rerun()
 
 
@@ -55,12 +59,14 @@ def job_list() -> None:
     shown = jobs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     if len(jobs) > PAGE_SIZE:
         st.caption(f"{(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + len(shown)} of {len(jobs)} videos")
+    queue_warning(jobs)
     costs = api.costs()
     for job in shown:
         job_card(job, actions=job_actions, cost=costs.get(job.id))
 
 
 def job_actions(job: Job) -> None:
+    cancel_button(job, rerun_scope="fragment")
     try:
         if job.status == Stage.FAILED and st.button("Retry", key=f"retry-{job.id}", icon="🔁"):
             api.retry(job.id)
@@ -68,7 +74,7 @@ def job_actions(job: Job) -> None:
         if job.is_final and st.button("Reprocess", key=f"again-{job.id}", icon="♻️"):
             api.reprocess(job.id)
             st.rerun(scope="fragment")
-    except api.QueueUnavailable as exc:
+    except (api.QueueUnavailable, api.JobBusy) as exc:
         st.error(str(exc))
     if st.button("Delete", key=f"delete-{job.id}", icon="🗑️"):
         confirm_delete(job.id, job.title or job.url)

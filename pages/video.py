@@ -6,7 +6,7 @@ from core import api, insights
 from core.exports import FORMATS
 from core.models import Stage
 from core.formatting import clock, literal
-from pages.components import job_facts, job_status, page_start
+from pages.components import cancel_button, job_facts, job_status, page_start
 
 page_start()
 job_id = st.query_params.get("job")
@@ -25,6 +25,7 @@ st.markdown(f"[Open the original]({job.webpage_url or job.url})")
 def live_status() -> None:
     current = api.get_job(job.id)
     job_status(current)
+    cancel_button(current)
     if current.status != job.status and current.is_final:
         st.rerun()  # results just arrived: draw the whole page again
 

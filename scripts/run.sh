@@ -26,8 +26,9 @@ if .venv/bin/python -c "import os, redis; redis.Redis.from_url(os.environ['REDIS
   echo "Using the Redis already answering at $REDIS_URL"
 else
   echo "Starting Redis on port $redis_port"
+  # An append-only file under DATA_DIR/redis: a restart keeps the queue (the library can rebuild it anyway).
   setsid redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$DATA_DIR/redis" --save 60 1 \
-    --appendonly no --daemonize no --loglevel warning &
+    --appendonly yes --appendfsync everysec --daemonize no --loglevel warning &
   redis_pid=$!
   for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 
 from core.config import Settings
 from tests import media
+from tests.media import free_port  # noqa: F401 - the tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -27,7 +27,14 @@ PYTHON = sys.executable
 for _name in Settings.model_fields:
     os.environ.pop(_name.upper(), None)
 SCRATCH = Path(tempfile.mkdtemp(prefix="vis-tests-"))
-os.chdir(SCRATCH)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_in_scratch_folder():
+    before = Path.cwd()
+    os.chdir(SCRATCH)
+    yield
+    os.chdir(before)
 
 COOKING = ("Welcome to the cooking show. Today we bake a wonderful chocolate cake with fresh strawberries. "
            "Mix the flour, the sugar and the eggs, then bake the cake in the oven for thirty minutes. "
@@ -36,12 +43,6 @@ COOKING = ("Welcome to the cooking show. Today we bake a wonderful chocolate cak
 HOSTILE_TITLE = "**x** [y](javascript:alert(1)) <img src=x onerror=alert(1)>"
 FOOTBALL = ("The football match last night was a disaster for the home team. The striker missed a penalty, "
             "the defence collapsed in the second half, and the visitors won four goals to nil.")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(check, timeout: float = 30, what: str = "service") -> None:

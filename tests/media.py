@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -60,6 +61,47 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
             super().copyfile(source, outputfile)
         except (BrokenPipeError, ConnectionResetError):
             pass  # yt-dlp's generic extractor reads the headers first and hangs up
+
+
+def counting_handler() -> type[QuietHandler]:
+    """A handler class that records the path of every request it receives in its `hits` list (an
+    internal service that must never be reached)."""
+
+    class Counting(QuietHandler):
+        hits: list[str] = []
+        lock = threading.Lock()
+
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            with self.lock:
+                self.hits.append(self.path)
+            super().do_GET()
+
+        do_HEAD = do_GET
+
+    return Counting
+
+
+def redirecting_handler(target: str, path: str = "/redirect.mp4") -> type[QuietHandler]:
+    """A handler class that answers `path` with a redirect to `target`, and serves files otherwise."""
+
+    class Redirecting(QuietHandler):
+        def do_GET(self):  # noqa: N802
+            if self.path.startswith(path):
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.end_headers()
+                return
+            super().do_GET()
+
+        do_HEAD = do_GET
+
+    return Redirecting
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def serve(folder: Path, host: str = "127.0.0.1", handler_class=None) -> tuple[http.server.ThreadingHTTPServer, str]:

@@ -7,38 +7,11 @@ internal service that must never be reached: it counts every request it receives
 import json
 import shutil
 import subprocess
-import threading
 
 import pytest
 
 from tests import media
 from tests.conftest import COOKING, PYTHON, SCRATCH
-
-
-class InternalService(media.QuietHandler):
-    hits: list[str] = []
-    lock = threading.Lock()
-
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        with self.lock:
-            InternalService.hits.append(self.path)
-        super().do_GET()
-
-    do_HEAD = do_GET
-
-
-class PublicSite(media.QuietHandler):
-    internal = ""
-
-    def do_GET(self):  # noqa: N802
-        if self.path.startswith("/redirect.mp4"):
-            self.send_response(302)
-            self.send_header("Location", f"{self.internal}/talk.mp4")
-            self.end_headers()
-            return
-        super().do_GET()
-
-    do_HEAD = do_GET
 
 
 @pytest.fixture(scope="module")
@@ -47,23 +20,23 @@ def sites(tmp_path_factory):
     media.video_with_speech(COOKING, folder / "talk.mp4")
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x180", "-frames:v", "1",
                     str(folder / "thumb.jpg")], check=True)
-    internal, internal_url = media.serve(folder, "127.0.0.1", InternalService)
-    PublicSite.internal = internal_url
+    internal_service = media.counting_handler()
+    internal, internal_url = media.serve(folder, "127.0.0.1", internal_service)
     (folder / "embedded.html").write_text(
         f'<html><head><title>Embedded</title></head><body><video src="{internal_url}/talk.mp4"></video></body></html>')
     (folder / "thumbnail.html").write_text(
         f'<html><head><title>Poster</title><meta property="og:image" content="{internal_url}/thumb.jpg"></head>'
         '<body><video src="/talk.mp4"></video></body></html>')
-    public, public_url = media.serve(folder, "127.0.0.2", PublicSite)
-    yield public_url, internal_url
+    public, public_url = media.serve(folder, "127.0.0.2", media.redirecting_handler(f"{internal_url}/talk.mp4"))
+    yield public_url, internal_url, internal_service
     public.shutdown()
     internal.shutdown()
 
 
 @pytest.fixture
-def policy_env(empty_library):
+def policy_env(empty_library, sites):
     env = dict(empty_library.env, ALLOW_PRIVATE_URLS="false", ALLOWED_PRIVATE_HOSTS="127.0.0.2")
-    InternalService.hits.clear()
+    sites[2].hits.clear()
     return env
 
 
@@ -76,24 +49,24 @@ def run_link(env, url, wrapper=()):
 
 
 def test_a_video_on_an_allowed_private_host_completes(sites, policy_env):
-    public, _ = sites
+    public, _, internal_service = sites
     job = run_link(policy_env, f"{public}/talk.mp4")
     assert job["status"] == "completed", job["error"]
-    assert InternalService.hits == []
+    assert internal_service.hits == []
 
 
 @pytest.mark.parametrize("path", ["redirect.mp4", "embedded.html", "thumbnail.html"])
 def test_media_leading_to_an_internal_host_fails_before_any_request_reaches_it(sites, policy_env, path):
-    public, _ = sites
+    public, _, internal_service = sites
     job = run_link(policy_env, f"{public}/{path}")
     assert job["status"] == "failed" and job["stage"] == "downloading"
     assert "non-public address" in job["error"] and "127.0.0.1 is a loopback address" in job["error"]
-    assert InternalService.hits == []
+    assert internal_service.hits == []
 
 
 def test_a_host_name_that_resolves_to_an_internal_address_at_connect_time_is_refused(sites, policy_env, tmp_path):
     """The name is accepted when pasted (nothing is looked up then); the connection is what gets checked."""
-    _, internal = sites
+    _, internal, internal_service = sites
     if not shutil.which("unshare"):
         pytest.fail("unshare (util-linux) is needed to give the job its own /etc/hosts")
     hosts = tmp_path / "hosts"
@@ -105,4 +78,4 @@ def test_a_host_name_that_resolves_to_an_internal_address_at_connect_time_is_ref
     job = run_link(policy_env, f"http://media.example-cdn.test:{port}/talk.mp4", wrapper)
     assert job["status"] == "failed", job
     assert "media.example-cdn.test resolves to 127.0.0.1, a loopback address" in job["error"]
-    assert InternalService.hits == []
+    assert internal_service.hits == []

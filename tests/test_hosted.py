@@ -90,7 +90,8 @@ def test_server_errors_fail_the_job_readably(hosted, fake_openai, media_server):
     assert result.returncode == 1
     [job] = json.loads(result.stdout)
     assert job["status"] == "failed" and job["stage"] == "transcribing"
-    assert "HTTP 500 after 2 retries" in job["error"] and "retried later" in job["error"]
+    assert "HTTP 500 after 2 retries" in job["error"] and "Retry resumes from transcribing" in job["error"]
+    assert "will be retried" not in job["error"]  # run without a queue: nothing will try it again by itself
     assert KEY not in result.stdout + result.stderr
 
 

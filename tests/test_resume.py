@@ -41,7 +41,7 @@ def test_killed_worker_job_resumes_from_its_stage(tmp_path, redis_url, model_cac
     media.video_with_speech(" ".join([COOKING] * 6), site / "long-talk.mp4")
     server, url = media.serve(site)
     env = make_env(tmp_path / "data", redis_url.replace("/0", "/3"), model_cache)
-    env.update(QUEUE_NAME="resume-test", WORKER_MAINTENANCE_SECONDS="5")
+    env.update(QUEUE_NAME="resume-test", WORKER_MAINTENANCE_SECONDS="5", JOB_RETRY_DELAY_SECONDS="1")
     for key in ("DATA_DIR", "REDIS_URL", "ALLOW_PRIVATE_URLS", "QUEUE_NAME"):
         monkeypatch.setenv(key, env[key])
     log = tmp_path / "worker.log"

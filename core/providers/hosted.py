@@ -38,7 +38,7 @@ _SECRET = re.compile(r"\b(sk|sess|rk)-[A-Za-z0-9_\-*.]{4,}")
 
 
 class TransientEngineError(EngineError):
-    """The hosted service is overloaded or unreachable even after retries; the job is retried later."""
+    """The hosted service is overloaded or unreachable even after retries; the queue may try the job again."""
 
 
 def _scrub(text: str) -> str:
@@ -59,19 +59,17 @@ def explain(exc: Exception, settings: Settings) -> EngineError:
         if "quota" in detail.lower() or getattr(exc, "code", None) == "insufficient_quota":
             return EngineError(f"The OpenAI account is out of quota (429 insufficient_quota): add credit or "
                                f"raise the limit, then retry. {detail}")
-        return TransientEngineError(f"{where} kept rate-limiting after {settings.openai_max_retries} retries; "
-                                    "the job will be retried later.")
+        return TransientEngineError(f"{where} kept rate-limiting after {settings.openai_max_retries} retries.")
     if isinstance(exc, (openai.BadRequestError, openai.NotFoundError, openai.UnprocessableEntityError)):
         return EngineError(f"{where} refused the request ({exc.status_code}): {detail}")
     if isinstance(exc, openai.APITimeoutError):
         return TransientEngineError(f"{where} did not answer within {settings.openai_timeout_seconds:.0f} s "
-                                    f"after {settings.openai_max_retries} retries; the job will be retried later.")
+                                    f"after {settings.openai_max_retries} retries.")
     if isinstance(exc, openai.APIConnectionError):
-        return TransientEngineError(f"{where} could not be reached after {settings.openai_max_retries} retries; "
-                                    "the job will be retried later.")
+        return TransientEngineError(f"{where} could not be reached after {settings.openai_max_retries} retries.")
     if isinstance(exc, openai.APIStatusError):
         return TransientEngineError(f"{where} failed with HTTP {exc.status_code} after "
-                                    f"{settings.openai_max_retries} retries; the job will be retried later.")
+                                    f"{settings.openai_max_retries} retries.")
     return EngineError(f"{where} call failed: {type(exc).__name__}: {detail}")
 
 
