@@ -119,7 +119,8 @@ def main() -> None:
     lost_redis = sum(job.status.value != "completed" for job in after_redis)
 
     # 2. Jobs whose worker is killed: the job's process once, then the whole worker.
-    hostile = [api.submit(f"{public_url}/{path}").job.id for path in ("redirect.mp4", "embedded.html", "thumbnail.html")]
+    hostile = [api.submit(f"{public_url}/{path}").job.id
+               for path in ("redirect.mp4", "embedded.html", "thumbnail.html")]
     second = [api.submit(f"{public_url}/talk-{n}.mp4").job.id for n in range(args.jobs, 2 * args.jobs)]
     started = time.monotonic()
     for kill in ("work horse", "whole worker"):
@@ -155,8 +156,8 @@ def main() -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
     print(f"{'what':<58} {'count':>6}")
-    print(f"{'jobs lost after a Redis kill (of %d)' % args.jobs:<58} {lost_redis:>6}")
-    print(f"{'jobs lost after worker kills (of %d)' % args.jobs:<58} {lost_kill:>6}")
+    print(f"{f'jobs lost after a Redis kill (of {args.jobs})':<58} {lost_redis:>6}")
+    print(f"{f'jobs lost after worker kills (of {args.jobs})':<58} {lost_kill:>6}")
     print(f"{'jobs or transcripts duplicated':<58} {duplicated:>6}")
     print(f"{'jobs stuck in a waiting or running stage at the end':<58} {stuck:>6}")
     print(f"{'links to an internal host that completed (of 3)':<58} {hostile_completed:>6}")

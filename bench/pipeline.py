@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +92,7 @@ def main() -> None:
     audio = job["duration"]
     print(f"\naudio: {audio:.0f} s ({audio / 60:.1f} min)")
     print(f"{'stage':<24}{'seconds':>10}")
-    for stage, following in zip(order, order[1:]):
+    for stage, following in pairwise(order):
         print(f"{stage:<24}{(times[following] - times[stage]).total_seconds():>10.2f}")
     transcribing = (times["analyzing"] - times["transcribing"]).total_seconds()
     print(f"{'whole run (process)':<24}{wall:>10.2f}")

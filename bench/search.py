@@ -99,7 +99,7 @@ def main() -> None:
     base95 = percentile(baseline, 95)
     print(f"\nhybrid search over {total:,} segments, {args.queries} queries, 10 results each")
     print(f"  p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (target: p95 under 100 ms)")
-    print(f"baseline: bare matrix product + top-50 over the same number of vectors")
+    print("baseline: bare matrix product + top-50 over the same number of vectors")
     print(f"  p95 {base95:7.1f} ms   search p95 / baseline p95 = {p95 / base95:.1f}x")
 
 

@@ -7,9 +7,9 @@ import json
 import sys
 
 from core import api
+from core.exports import FORMATS
 from core.formatting import NO_WORKER, clock, waiting_hint
 from core.models import Job, SearchFilters, Stage
-from core.exports import FORMATS
 from core.providers.analyze import CATEGORIES
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2

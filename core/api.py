@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import queue
 from core.addresses import AddressPolicy
 from core.config import Settings, get_settings
 from core.models import WORK_STAGES, Analysis, AudioFile, Job, SearchFilters, SearchHit, Stage, Transcript
 from core.platforms import InvalidURL, Source, detect, link_at
-from core import queue
 from core.queue import JobBusy, QueueStatus, QueueUnavailable, enqueue
 from core.store import DuplicateJob, LibraryUnavailable, ReadOnlyLibrary, Store, get_store
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from core.models import Job, Stage
 
@@ -71,7 +71,7 @@ def waiting_hint(job: Job, now: datetime | None = None, workers: int | None = No
         return None
     if workers == 0:
         return NO_WORKER
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     idle = (now - datetime.fromisoformat(job.updated_at)).total_seconds()
     minutes = max(1, int(idle // 60))
     if job.status == Stage.PENDING and job.error:

@@ -8,9 +8,9 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from core.addresses import AddressPolicy, guard_connections
 from core.config import Settings
@@ -38,17 +38,22 @@ _YTDLP_MESSAGES: list[tuple[tuple[str, ...], str, bool]] = [
      "This video is private. Only videos you can watch without an invitation can be processed.", False),
     (("sign in to confirm your age", "age-restricted", "age restricted", "inappropriate for some users"),
      "This video is age-restricted. Set COOKIES_FILE to a cookies.txt of a logged-in account to process it.", False),
-    (("login required", "log in", "sign in", "requires authentication", "cookies", "logged-in", "rate-limit reached or login"),
-     "This site requires you to be logged in to watch this video. Set COOKIES_FILE to a cookies.txt exported from your browser and retry.", False),
-    (("available in your country", "geo restrict", "geo-restrict", "not available from your location", "blocked it in your country"),
+    (("login required", "log in", "sign in", "requires authentication", "cookies", "logged-in",
+      "rate-limit reached or login"),
+     "This site requires you to be logged in to watch this video. Set COOKIES_FILE to a cookies.txt exported "
+     "from your browser and retry.", False),
+    (("available in your country", "geo restrict", "geo-restrict", "not available from your location",
+      "blocked it in your country"),
      "This video is not available from this server's country (geo-blocked).", False),
     (("http error 429", "too many requests", "rate limit", "rate-limit"),
      "The site is rate-limiting downloads from this server.", True),
-    (("removed", "deleted", "no longer available", "video unavailable", "does not exist", "http error 404", "not found", "has been terminated"),
+    (("removed", "deleted", "no longer available", "video unavailable", "does not exist", "http error 404",
+      "not found", "has been terminated"),
      "This video is unavailable: it was removed, deleted or never existed. Check the link.", False),
     (("unsupported url",),
      "No video was found at this link: the page has no media that the downloader recognises.", False),
-    (("timed out", "temporary failure", "connection reset", "connection refused", "network is unreachable", "http error 5", "name or service not known", "failed to resolve", "getaddrinfo"),
+    (("timed out", "temporary failure", "connection reset", "connection refused", "network is unreachable",
+      "http error 5", "name or service not known", "failed to resolve", "getaddrinfo"),
      "The site could not be reached; check the link and this server's network.", True),
 ]
 
@@ -234,7 +239,8 @@ def _fetch(url: str, workdir: Path, settings: Settings, progress: Progress) -> D
     except yt_dlp.utils.DownloadError as exc:
         raise explain_download_error(str(exc)) from None
 
-    media = [p for p in workdir.glob("source.*") if p.suffix.lower() not in THUMBNAIL_EXTS and not p.name.endswith(".part")]
+    media = [p for p in workdir.glob("source.*")
+             if p.suffix.lower() not in THUMBNAIL_EXTS and not p.name.endswith(".part")]
     if not media:
         raise MediaError("The download produced no media file: it may be larger than MAX_DOWNLOAD_MB "
                          f"({settings.max_download_mb:,} MB), or the site sent nothing playable.")

@@ -125,7 +125,8 @@ def _upload(run: Run) -> None:
     run.progress(0.8, "audio stored")
     thumb_key = None
     if prepared.thumbnail_path:
-        thumb_key = run.store.put_blob(s.supabase_thumbnail_bucket, f"{run.job.id}/thumbnail.jpg", prepared.thumbnail_path)
+        thumb_key = run.store.put_blob(s.supabase_thumbnail_bucket, f"{run.job.id}/thumbnail.jpg",
+                                       prepared.thumbnail_path)
     run.store.save_audio_file(AudioFile(
         job_id=run.job.id, audio_path=audio_key, thumbnail_path=thumb_key, duration=prepared.duration,
         size_bytes=prepared.stored_path.stat().st_size, sample_rate=16_000,
@@ -155,7 +156,8 @@ def _embed(run: Run) -> None:
     vectors = []
     for start in range(0, len(texts), batch):
         vectors.append(embedder.embed(texts[start:start + batch]))
-        run.progress(min(1.0, (start + batch) / len(texts)), f"{min(len(texts), start + batch)} of {len(texts)} segments")
+        done = min(len(texts), start + batch)
+        run.progress(done / len(texts), f"{done} of {len(texts)} segments")
     np.save(run.vectors_file, np.vstack(vectors))
     (run.workdir / "embeddings.model").write_text(embedder.model)
 

@@ -13,7 +13,8 @@ from core.addresses import AddressPolicy
 
 MAX_URL_LENGTH = 2048
 # Query parameters that only track the click; dropping them keeps the stored URL clean.
-TRACKING_PARAMS = {"si", "feature", "fbclid", "gclid", "igsh", "igshid", "ref_src", "ref_url", "is_from_webapp", "sender_device"}
+TRACKING_PARAMS = {"si", "feature", "fbclid", "gclid", "igsh", "igshid", "ref_src", "ref_url", "is_from_webapp",
+                   "sender_device"}
 
 
 class InvalidURL(ValueError):
@@ -131,7 +132,8 @@ def detect(url: str, *, policy: AddressPolicy | None = None) -> Source:
         raise InvalidURL("Please paste a video link (it was empty).")
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
-        raise InvalidURL(f"That link is {len(url):,} characters long; links over {MAX_URL_LENGTH:,} characters are refused.")
+        raise InvalidURL(f"That link is {len(url):,} characters long; links over {MAX_URL_LENGTH:,} characters "
+                         "are refused.")
     if any(ord(ch) < 32 or ord(ch) == 127 or ch.isspace() for ch in url):
         raise InvalidURL("That link contains spaces or control characters; paste one link per line.")
     url = _with_scheme(url)

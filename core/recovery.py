@@ -13,7 +13,7 @@ import logging
 import re
 import signal
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from rq.job import JobStatus
 
@@ -65,7 +65,7 @@ def recover(settings: Settings | None = None) -> Recovered:
 
 
 def _quiet_for(job: Job) -> float:
-    return (datetime.now(timezone.utc) - datetime.fromisoformat(job.updated_at)).total_seconds()
+    return (datetime.now(UTC) - datetime.fromisoformat(job.updated_at)).total_seconds()
 
 
 def gave_up_message(job: Job, rq_job, status: JobStatus) -> str:

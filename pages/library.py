@@ -3,8 +3,8 @@
 import streamlit as st
 
 from core import api
-from core.models import Job, Stage
 from core.formatting import literal
+from core.models import Job, Stage
 from pages.components import cancel_button, job_card, page_start, queue_warning
 
 page_start("📚 Library")

@@ -4,8 +4,8 @@ import streamlit as st
 
 from core import api, insights
 from core.exports import FORMATS
-from core.models import Stage
 from core.formatting import clock, literal
+from core.models import Stage
 from pages.components import cancel_button, job_facts, job_status, page_start
 
 page_start()
@@ -61,7 +61,7 @@ with transcript_tab:
         st.caption(f"Language: {transcript.language or 'unknown'} · {len(transcript.segments)} segments · "
                    f"{transcript.engine}")
         downloads = st.columns(len(FORMATS))
-        for column, fmt in zip(downloads, FORMATS):
+        for column, fmt in zip(downloads, FORMATS, strict=True):
             name, content = api.export(job.id, fmt)
             column.download_button(fmt.upper(), content, file_name=name, mime=FORMATS[fmt], key=f"export-{fmt}")
         needle = st.text_input("Find in transcript", placeholder="a word or phrase").strip().lower()

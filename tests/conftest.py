@@ -7,10 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
-
-import tempfile
 
 import pytest
 
@@ -116,7 +115,8 @@ def library(tmp_path_factory, redis_url, model_cache):
     data_dir = tmp_path_factory.mktemp("library")
     env = make_env(data_dir, redis_url, model_cache)
     log = open(data_dir / "worker.log", "w")
-    worker = subprocess.Popen([PYTHON, str(ROOT / "worker.py")], cwd=SCRATCH, env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen([PYTHON, str(ROOT / "worker.py")], cwd=SCRATCH, env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
     yield Library(data_dir, env, worker)
     worker.terminate()
     try:

@@ -55,7 +55,8 @@ class FakeOpenAI:
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
                 try:
-                    status, headers, payload = fake.answer(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                    request_headers = {k.lower(): v for k, v in self.headers.items()}
+                    status, headers, payload = fake.answer(self.path, request_headers, body)
                 finally:
                     with fake._lock:
                         fake.in_flight -= 1

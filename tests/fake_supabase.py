@@ -149,14 +149,15 @@ class FakeSupabase:
                 (function,)).fetchone()
             if found is None:
                 return self._json(404, {"code": "PGRST202", "details": None, "hint": None,
-                                        "message": f"Could not find the function public.{function} in the schema cache"})
+                                        "message": f"Could not find the function public.{function} in the schema "
+                                                   "cache"})
             returns_set, returns_void, names, types, defaults = found
             required = set(names[:len(names) - defaults])
             if not required <= set(args) <= set(names):
                 return self._json(404, {"code": "PGRST202", "details": None, "hint": None,
                                         "message": f"Could not find the function public.{function}"
                                                    f"({', '.join(sorted(args))}) in the schema cache"})
-            given = [(n, t) for n, t in zip(names, types) if n in args]
+            given = [(n, t) for n, t in zip(names, types, strict=True) if n in args]
             call = f"public.{function}(" + ", ".join(f'"{n}" := _."{n}"' for n, _ in given) + ")"
             source = (" from json_to_record(%s::json) as _(" + ", ".join(f'"{n}" {t}' for n, t in given) + ")"
                       if given else " from (select) _")
@@ -175,7 +176,8 @@ class FakeSupabase:
                 diag = exc.diag
                 state = diag.sqlstate or "XX000"
                 return self._json(_http_status(state, role), {"code": state, "message": diag.message_primary,
-                                                              "details": diag.message_detail, "hint": diag.message_hint})
+                                                              "details": diag.message_detail,
+                                                              "hint": diag.message_hint})
         if returns_void:
             return 204, {}, b""
         return self._json(200, row[0])
@@ -258,7 +260,8 @@ class FakeSupabase:
                 target = self._object(bucket, name)
                 if method == "POST" and service:
                     if not target.is_file():
-                        return self._json(400, {"statusCode": "404", "error": "not_found", "message": "Object not found"})
+                        return self._json(400, {"statusCode": "404", "error": "not_found",
+                                                "message": "Object not found"})
                     quoted = urllib.parse.quote(name)
                     return self._json(200, {"signedURL": f"/object/sign/{bucket}/{quoted}?token={token}"})
                 if method == "GET" and query.get("token") == [token] and target.is_file():
@@ -280,9 +283,11 @@ class FakeSupabase:
                 bucket, name = parts[1], urllib.parse.unquote("/".join(parts[2:]))
                 target = self._object(bucket, name)
                 if not self._bucket_file(bucket).is_file():
-                    return self._json(400, {"statusCode": "404", "error": "Bucket not found", "message": "Bucket not found"})
+                    return self._json(400, {"statusCode": "404", "error": "Bucket not found",
+                                            "message": "Bucket not found"})
                 if target.exists() and headers.get("x-upsert") != "true":
-                    return self._json(400, {"statusCode": "409", "error": "Duplicate", "message": "The resource already exists"})
+                    return self._json(400, {"statusCode": "409", "error": "Duplicate",
+                                            "message": "The resource already exists"})
                 content_type = headers.get("Content-Type", "")
                 if content_type.startswith("multipart/form-data"):  # storage3 sends the file as a form field
                     form = BytesParser(policy=email_policy).parsebytes(

@@ -14,7 +14,8 @@ def add_video(store: Store, embedder, *, video_id: str, title: str, sentences: l
     store.update_job(job.id, title=title, upload_date=upload_date, webpage_url=url, duration=len(sentences) * 5.0)
     segments = [Segment(start=i * 5.0, end=i * 5.0 + 4.5, text=text) for i, text in enumerate(sentences)]
     store.save_transcript(job.id, Transcript(text=" ".join(sentences), language="en", segments=segments, engine="test"))
-    store.save_analysis(job.id, Analysis(summary=sentences[0], topics=[], sentiment=Sentiment(label=sentiment, score=0.0),
+    store.save_analysis(job.id, Analysis(summary=sentences[0], topics=[],
+                                         sentiment=Sentiment(label=sentiment, score=0.0),
                                          category=category, language="en", engine="test"))
     if vectors is None:
         vectors = embedder.embed(sentences)

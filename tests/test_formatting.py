@@ -1,11 +1,11 @@
 """How jobs and times read."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from core.formatting import clock, highlight, waiting_hint
 from core.models import Job, Stage
 
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def job(status: Stage, idle_seconds: float) -> Job:

@@ -139,7 +139,8 @@ def many_videos(empty_library):
         ids.append(add_video(store, embedder, video_id=f"dash{number:07d}", title=f"Video {number}",
                              sentences=sentences, platform=platform, category=category, sentiment=sentiment,
                              upload_date=day))
-        store.save_analysis(ids[-1], store.get_analysis(ids[-1]).model_copy(update={"topics": ["bread", "phone"], "segment_sentiment": [0.4, -0.3]}))
+        changed = {"topics": ["bread", "phone"], "segment_sentiment": [0.4, -0.3]}
+        store.save_analysis(ids[-1], store.get_analysis(ids[-1]).model_copy(update=changed))
     return ids
 
 

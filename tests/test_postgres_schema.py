@@ -29,7 +29,8 @@ def add_job(conn, job_id, *, platform="youtube", video_id=None, status="complete
     conn.execute("insert into analysis (job_id, summary, sentiment_label, sentiment_score, category, engine)"
                  " values (%s, 's', %s, 0.5, %s, 'test')", (job_id, sentiment, category))
     for idx, vector in enumerate(vectors):
-        conn.execute("insert into segments (job_id, idx, start_seconds, end_seconds, text) values (%s, %s, %s, %s, 't')",
+        conn.execute("insert into segments (job_id, idx, start_seconds, end_seconds, text) "
+                     "values (%s, %s, %s, %s, 't')",
                      (job_id, idx, idx * 5.0, idx * 5.0 + 4))
         conn.execute("insert into embeddings (job_id, segment_idx, model, dim, embedding) values (%s, %s, 'm', %s, %s)",
                      (job_id, idx, len(vector), "[" + ",".join(f"{v:.6f}" for v in vector) + "]"))
@@ -79,7 +80,8 @@ def test_updated_at_moves(db):
 def test_embedding_dimension_must_match(db):
     add_job(db, "e")
     with pytest.raises(psycopg.errors.CheckViolation):
-        db.execute("insert into embeddings (job_id, segment_idx, model, dim, embedding) values ('e', 0, 'm', 3, '[1,2]')")
+        db.execute("insert into embeddings (job_id, segment_idx, model, dim, embedding) "
+                   "values ('e', 0, 'm', 3, '[1,2]')")
 
 
 def search(db, query, count=5, **filters):

@@ -3,10 +3,10 @@
 import pytest
 
 from core import api
+from core.config import get_settings
 from core.models import SearchFilters
 from core.platforms import link_at
 from core.providers.embed import get_embedder
-from core.config import get_settings
 from core.store import get_store
 from tests.conftest import use_supabase
 from tests.library_builder import add_video

@@ -23,7 +23,8 @@ def test_upgrade_keeps_data_and_indexes_it(tmp_path):
                      " VALUES ('j1', 'https://x/1', 'generic', 'Generic', 'v1', '2026-01-01', '2026-01-01')")
         conn.execute("INSERT INTO transcriptions (job_id, text, language, engine, created_at)"
                      " VALUES ('j1', 'Zanzibar spices', 'en', 'test', '2026-01-01')")
-        conn.execute("INSERT INTO segments (job_id, idx, start, \"end\", text) VALUES ('j1', 0, 0, 2, 'Zanzibar spices')")
+        conn.execute("INSERT INTO segments (job_id, idx, start, \"end\", text) "
+                     "VALUES ('j1', 0, 0, 2, 'Zanzibar spices')")
     store = LocalStore(tmp_path)
     assert store.schema_version >= 2
     assert store.get_transcript("j1").segments[0].text == "Zanzibar spices"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -86,7 +87,7 @@ def summarize(text: str, sentences: int) -> str:
     ordered = list(document.sentences)
     bounds = np.linspace(0, len(ordered), sentences + 1).astype(int)
     picked = [max(ordered[a:b], key=lambda sentence: ratings.get(sentence, 0.0))
-              for a, b in zip(bounds, bounds[1:]) if b > a]
+              for a, b in pairwise(bounds) if b > a]
     return " ".join(str(sentence) for sentence in picked)
 
 

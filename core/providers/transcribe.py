@@ -7,9 +7,10 @@ import os
 import shutil
 import threading
 import wave
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 import numpy as np
 

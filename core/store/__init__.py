@@ -10,7 +10,6 @@ import numpy as np
 
 from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Stage, Transcript, Usage
 
-
 JOB_FIELDS = set(Job.model_fields)
 VIDEO_VECTOR = -1  # segment_idx of the whole video's vector
 

@@ -6,7 +6,7 @@ import json
 import sqlite3
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -18,9 +18,8 @@ from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse
 
 
-
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -41,7 +40,7 @@ def _statements(sql: str) -> list[str]:
             if current.strip():
                 statements.append(current.strip())
             current = ""
-    if current.strip() and not all(l.strip().startswith("--") or not l.strip() for l in current.splitlines()):
+    if current.strip() and not all(line.strip().startswith("--") or not line.strip() for line in current.splitlines()):
         raise ValueError(f"incomplete SQL statement in migration: {current[:80]}")
     return statements
 
@@ -146,7 +145,8 @@ class LocalStore(MediaFilesMixin):
 
     def find_job(self, platform: str, video_id: str) -> Job | None:
         with self._db() as conn:
-            row = conn.execute("SELECT * FROM jobs WHERE platform = ? AND video_id = ?", (platform, video_id)).fetchone()
+            row = conn.execute("SELECT * FROM jobs WHERE platform = ? AND video_id = ?",
+                               (platform, video_id)).fetchone()
         return self._job(row) if row else None
 
     def list_jobs(self, *, statuses=None, platforms=None) -> list[Job]:

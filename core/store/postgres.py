@@ -19,7 +19,9 @@ POOL_SIZE = 4
 SUPABASE_ROLES = """
 do $$ begin
     if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin; end if;
-    if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin; end if;
+    if not exists (select 1 from pg_roles where rolname = 'authenticated') then
+        create role authenticated nologin;
+    end if;
     if not exists (select 1 from pg_roles where rolname = 'service_role') then
         create role service_role nologin bypassrls; end if;
 end $$;
@@ -52,7 +54,8 @@ class PostgresStore(FunctionStore):
             done = {row["version"] for row in conn.execute("select version from public.schema_migrations")}
             # Versions that `supabase db push` applied are recorded by the Supabase CLI, by number.
             if conn.execute("select to_regclass('supabase_migrations.schema_migrations') as t").fetchone()["t"]:
-                done |= {row["version"] for row in conn.execute("select version from supabase_migrations.schema_migrations")}
+                applied = conn.execute("select version from supabase_migrations.schema_migrations")
+                done |= {row["version"] for row in applied}
             pending = [m for m in sorted(MIGRATIONS.glob("*.sql"))
                        if m.stem not in done and m.stem.split("_", 1)[0] not in done]
             if pending:
@@ -61,7 +64,7 @@ class PostgresStore(FunctionStore):
                 conn.execute(migration.read_text())
                 conn.execute("insert into public.schema_migrations (version) values (%s)", (migration.stem,))
 
-    @lru_cache(maxsize=64)
+    @lru_cache(maxsize=64)  # noqa: B019 - one store per process, kept for its whole life
     def _call_sql(self, function: str):
         """The statement that calls public.<function> with its arguments taken from one JSON object,
         as Supabase's REST API does (json_to_record), so both ways read arguments alike."""
@@ -79,13 +82,14 @@ class PostgresStore(FunctionStore):
             raise LookupError(f"the database has no function public.{function}: are the migrations applied?")
         names = row["names"][:len(row["types"])]
         columns = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(t))
-                                     for n, t in zip(names, row["types"]))
+                                     for n, t in zip(names, row["types"], strict=True))
         call = sql.SQL("public.{}({})").format(sql.Identifier(function), sql.SQL(", ").join(
             sql.SQL("{} => _.{}").format(sql.Identifier(n), sql.Identifier(n)) for n in names))
         source = (sql.SQL(" from json_to_record(%(args)s::json) as _({})").format(columns) if names
                   else sql.SQL(" from (select) _"))
         if row["returns_set"]:
-            return sql.SQL("select coalesce(jsonb_agg(to_jsonb(r)), '[]') as result{}, lateral {} r").format(source, call)
+            return sql.SQL("select coalesce(jsonb_agg(to_jsonb(r)), '[]') as result{}, lateral {} r").format(
+                source, call)
         if row["returns_void"]:
             return sql.SQL("select {}::text as result{}").format(call, source)
         return sql.SQL("select to_jsonb({}) as result{}").format(call, source)

@@ -63,7 +63,8 @@ class SupabaseStore(FunctionStore):
         write = function in WRITES
         client = self.writer if write else self.reader
         if client is None:
-            raise ReadOnlyLibrary("This library is read-only here: set SUPABASE_SERVICE_ROLE_KEY to add or change videos.")
+            raise ReadOnlyLibrary("This library is read-only here: set SUPABASE_SERVICE_ROLE_KEY to add or change "
+                                  "videos.")
         return self._call(client, function, args, write=write)
 
     def _call(self, client, function: str, args: dict, *, write: bool) -> Any:
@@ -80,7 +81,8 @@ class SupabaseStore(FunctionStore):
             return send()
         except APIError as exc:
             if str(exc.code).startswith("5"):  # gateway errors (502/503...) and Postgres' resource classes 53-58
-                raise LibraryUnavailable(f"Supabase is not answering ({exc.code}: {exc.message}); try again shortly.") from exc
+                raise LibraryUnavailable(
+                    f"Supabase is not answering ({exc.code}: {exc.message}); try again shortly.") from exc
             if exc.code in ("42501", "401", "403") or "permission denied" in (exc.message or ""):
                 raise ReadOnlyLibrary(f"Supabase refused {function}: {exc.message}. Check the keys.") from exc
             raise
