@@ -103,7 +103,7 @@ def _stop_running(job: Job, settings: Settings) -> None:
 def _forget_results(store: Store, job_id: str, settings: Settings) -> None:
     """Back to pending with nothing kept, not even the downloaded files, so everything is redone."""
     store.reset_job(job_id)
-    shutil.rmtree(settings.data_dir / "work" / job_id, ignore_errors=True)
+    shutil.rmtree(settings.work_dir(job_id), ignore_errors=True)
 
 
 def submit(url: str, *, force: bool = False, settings: Settings | None = None) -> Submission:
@@ -173,7 +173,7 @@ def delete(job_id: str, settings: Settings | None = None) -> None:
     store = get_store()
     _stop_running(_require(store, job_id), settings)
     store.delete_job(job_id)
-    shutil.rmtree(settings.data_dir / "work" / job_id, ignore_errors=True)
+    shutil.rmtree(settings.work_dir(job_id), ignore_errors=True)
 
 
 def cancel(job_id: str, settings: Settings | None = None) -> Job:

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    def work_dir(self, job_id: str) -> Path:
+        """Where a job keeps its downloaded and converted files until it completes."""
+        return self.data_dir / "work" / job_id
+
     def uses_openai(self, engine: str) -> bool:
         choice = getattr(self, f"{engine}_engine")
         if choice == "auto":

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import audio
 from core.addresses import AddressPolicy, guard_connections
 from core.config import Settings
 
 Progress = Callable[[float, str], None]
-SAMPLE_RATE = 16_000
 THUMBNAIL_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".image")
 # Sites send whatever they like as titles and descriptions; the library keeps a sensible amount.
 MAX_TITLE_CHARS = 300
@@ -275,41 +273,24 @@ def _iso_date(value: str | None) -> str | None:
     return None
 
 
-def probe(path: Path) -> dict:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-        capture_output=True, text=True,
-    )
-    if result.returncode != 0:
-        raise MediaError(f"The downloaded file is not readable media ({result.stderr.strip()[:200]}).")
-    return json.loads(result.stdout)
-
-
-def _run_ffmpeg(args: list[str], total_seconds: float | None, progress: Progress | None) -> None:
-    command = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-progress", "pipe:1", *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in process.stdout:
-        if progress and total_seconds and line.startswith("out_time_us="):
-            try:
-                done = int(line.split("=", 1)[1]) / 1e6
-            except ValueError:
-                continue
-            progress(min(1.0, done / total_seconds), f"{done:.0f} s of {total_seconds:.0f} s")
-    stderr = process.stderr.read()
-    if process.wait() != 0:
-        raise MediaError(f"ffmpeg could not convert the media: {stderr.strip()[-300:]}")
-
-
 @dataclass
 class PreparedAudio:
-    wav_path: Path          # 16 kHz mono PCM, for speech-to-text
-    stored_path: Path       # compact mono MP3, kept for playback
+    wav_path: Path          # audio.SPEECH, for speech-to-text
+    stored_path: Path       # audio.PLAYBACK, kept for playback
     thumbnail_path: Path | None
     duration: float
+    stored_sample_rate: int  # read from the stored file itself
+
+
+def _probe(path: Path) -> dict:
+    try:
+        return audio.probe(path)
+    except audio.AudioError as exc:
+        raise MediaError(f"The downloaded file is not readable media ({exc}).") from None
 
 
 def prepare(download: Download, workdir: Path, progress: Progress, max_duration: float) -> PreparedAudio:
-    info = probe(download.media_path)
+    info = _probe(download.media_path)
     streams = info.get("streams", [])
     if not any(s.get("codec_type") == "audio" for s in streams):
         raise MediaError("This video has no sound track, so there is nothing to transcribe.")
@@ -319,31 +300,34 @@ def prepare(download: Download, workdir: Path, progress: Progress, max_duration:
                          "hours (MAX_DURATION_SECONDS).")
     wav = workdir / "audio.wav"
     stored = workdir / "audio.mp3"
-    _run_ffmpeg(
-        ["-i", str(download.media_path), "-map", "0:a:0",
-         "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le", str(wav),
-         "-vn", "-ac", "1", "-ar", "22050", "-c:a", "libmp3lame", "-b:a", "48k", str(stored)],
-        duration or None, progress,
-    )
-    if not duration:
-        duration = float(probe(wav).get("format", {}).get("duration") or 0)
+    try:
+        audio.convert(download.media_path, [(wav, audio.SPEECH), (stored, audio.PLAYBACK)], duration or None,
+                      progress)
+        if not duration:
+            duration = audio.duration_of(wav)
+        stored_rate = audio.sample_rate_of(stored)
+    except audio.AudioError as exc:
+        raise MediaError(f"ffmpeg could not convert the media: {exc}") from None
     if duration <= 0.1:
         raise MediaError("The sound track is empty.")
-    return PreparedAudio(wav, stored, make_thumbnail(download, streams, duration, workdir), duration)
+    return PreparedAudio(wav, stored, make_thumbnail(download, streams, duration, workdir), duration, stored_rate)
+
+
+THUMBNAIL_WIDTH = 480
 
 
 def make_thumbnail(download: Download, streams: list[dict], duration: float, workdir: Path) -> Path | None:
     """A 480-px JPEG from the site's thumbnail, else a frame of the video, else none."""
     target = workdir / "thumbnail.jpg"
-    sources: list[list[str]] = []
+    sources: list[tuple[Path, float | None]] = []
     if download.thumbnail_path:
-        sources.append(["-i", str(download.thumbnail_path)])
+        sources.append((download.thumbnail_path, None))
     if any(s.get("codec_type") == "video" and s.get("disposition", {}).get("attached_pic") != 1 for s in streams):
-        sources.append(["-ss", f"{min(duration * 0.1, 5.0):.2f}", "-i", str(download.media_path)])
-    for source in sources:
+        sources.append((download.media_path, min(duration * 0.1, 5.0)))
+    for source, at_seconds in sources:
         try:
-            _run_ffmpeg([*source, "-frames:v", "1", "-vf", "scale=480:-2", "-q:v", "4", str(target)], None, None)
-        except MediaError:
+            audio.still_image(source, target, THUMBNAIL_WIDTH, at_seconds)
+        except audio.AudioError:
             continue
         if target.is_file() and target.stat().st_size > 0:
             return target

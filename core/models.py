@@ -35,6 +35,9 @@ WORK_STAGES: tuple[Stage, ...] = (
     Stage.STORING,
 )
 FINAL_STATUSES = (Stage.COMPLETED, Stage.FAILED)
+#: Vectors per request, to a hosted embedding API and to the library: full requests, and progress that
+#: moves on long videos, without one request of tens of megabytes.
+VECTOR_BATCH = 256
 
 
 class Job(BaseModel):

@@ -21,7 +21,7 @@ import numpy as np
 
 from core.config import Settings, get_settings
 from core.media import Download, MediaError, PreparedAudio, TransientMediaError, download, prepare
-from core.models import AudioFile, Job, Stage
+from core.models import VECTOR_BATCH, AudioFile, Job, Stage
 from core.platforms import InvalidURL
 from core.providers import EngineError
 from core.providers.analyze import get_analyzer
@@ -90,7 +90,8 @@ class Run:
         if not (wav.is_file() and stored.is_file()):
             return None
         thumb = Path(data["thumbnail_path"]) if data.get("thumbnail_path") else None
-        return PreparedAudio(wav, stored, thumb if thumb and thumb.is_file() else None, data["duration"])
+        return PreparedAudio(wav, stored, thumb if thumb and thumb.is_file() else None, data["duration"],
+                             data["stored_sample_rate"])
 
 
 def _download(run: Run) -> None:
@@ -115,6 +116,7 @@ def _extract_audio(run: Run) -> None:
         "stored_path": str(prepared.stored_path),
         "thumbnail_path": str(prepared.thumbnail_path) if prepared.thumbnail_path else None,
         "duration": prepared.duration,
+        "stored_sample_rate": prepared.stored_sample_rate,
     }))
 
 
@@ -129,7 +131,7 @@ def _upload(run: Run) -> None:
                                        prepared.thumbnail_path)
     run.store.save_audio_file(AudioFile(
         job_id=run.job.id, audio_path=audio_key, thumbnail_path=thumb_key, duration=prepared.duration,
-        size_bytes=prepared.stored_path.stat().st_size, sample_rate=16_000,
+        size_bytes=prepared.stored_path.stat().st_size, sample_rate=prepared.stored_sample_rate,
     ))
 
 
@@ -152,7 +154,7 @@ def _embed(run: Run) -> None:
     transcript = run.store.get_transcript(run.job.id)
     embedder = get_embedder(run.settings)
     texts = [s.text for s in transcript.segments]
-    batch = 256  # one hosted request per batch; small enough for progress to move on long videos
+    batch = VECTOR_BATCH
     vectors = []
     for start in range(0, len(texts), batch):
         vectors.append(embedder.embed(texts[start:start + batch]))
@@ -276,7 +278,7 @@ def run(job_id: str, settings: Settings | None = None) -> Job:
     job = store.get_job(job_id)
     if job is None:
         raise LookupError(f"No job {job_id} in the library.")
-    run_ = Run(job=job, store=store, settings=settings, workdir=settings.data_dir / "work" / job_id)
+    run_ = Run(job=job, store=store, settings=settings, workdir=settings.work_dir(job_id))
     run_.workdir.mkdir(parents=True, exist_ok=True)
     stage = Stage.PENDING
     limit = TimeLimit(settings.job_timeout_seconds,

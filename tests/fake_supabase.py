@@ -157,7 +157,8 @@ class FakeSupabase:
                 return self._json(404, {"code": "PGRST202", "details": None, "hint": None,
                                         "message": f"Could not find the function public.{function}"
                                                    f"({', '.join(sorted(args))}) in the schema cache"})
-            given = [(n, t) for n, t in zip(names, types, strict=True) if n in args]
+            # proargnames also names a table function's output columns, after its arguments
+            given = [(n, t) for n, t in zip(names, types, strict=False) if n in args]
             call = f"public.{function}(" + ", ".join(f'"{n}" := _."{n}"' for n, _ in given) + ")"
             source = (" from json_to_record(%s::json) as _(" + ", ".join(f'"{n}" {t}' for n, t in given) + ")"
                       if given else " from (select) _")

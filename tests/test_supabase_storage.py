@@ -1,4 +1,4 @@
-"""Supabase Storage through the real storage3 client, faked at the HTTP boundary with respx."""
+"""Supabase Storage through the real `supabase` client, faked at the HTTP boundary with respx."""
 
 import json
 

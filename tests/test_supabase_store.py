@@ -99,10 +99,10 @@ def test_anon_cannot_call_writes_even_directly(project):
     """What the migrations grant, not only what the app chooses to send."""
     from postgrest.exceptions import APIError
 
-    from core.store.supabase import rest_client
+    from core.store.supabase_client import supabase_client
 
     job = new_job(get_store())
-    anon = rest_client(project.url, project.anon_key, 10)
+    anon = supabase_client(project.url, project.anon_key)
     with pytest.raises(APIError) as caught:
         anon.rpc("delete_job", {"p_id": job.id}).execute()
     assert caught.value.code == "42501"

@@ -7,7 +7,6 @@ honouring Retry-After; what still fails becomes a job error that never shows the
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -18,8 +17,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from core import audio
 from core.config import Settings
-from core.models import Analysis, Segment, Sentiment, Transcript
+from core.models import VECTOR_BATCH, Analysis, Segment, Sentiment, Transcript
 from core.providers import EngineError
 from core.providers.analyze import CATEGORIES, sentiment_label
 from core.providers.embed import normalise_rows
@@ -28,7 +28,6 @@ from core.providers.metering import record
 CHUNK_SECONDS = 600  # at 32 kb/s mono, 10 minutes is ~2.4 MB: far below the 25 MB upload limit
 OVERLAP_SECONDS = 4  # chunks overlap so no word is cut; each side keeps its half of the overlap
 ANALYSIS_CHUNK_CHARS = 24_000  # ~6k tokens of transcript per map call
-EMBEDDING_BATCH = 256
 SEGMENT_TIMESTAMP_MODELS = {"whisper-1"}  # the others answer json/text only
 LANGUAGE_CODES = {
     "english": "en", "spanish": "es", "german": "de", "french": "fr", "italian": "it", "portuguese": "pt",
@@ -122,9 +121,7 @@ class OpenAITranscriber:
         client(self.settings)
 
     def _encode(self, wav_path: Path, start: float, length: float, target: Path) -> Path:
-        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{start:.3f}", "-t", f"{length:.3f}",
-                        "-i", str(wav_path), "-ac", "1", "-ar", "16000", "-c:a", "libmp3lame", "-b:a", "32k",
-                        str(target)], check=True)
+        audio.convert(wav_path, [(target, audio.UPLOAD)], start=round(start, 3), length=round(length, 3))
         return target
 
     def _transcribe_piece(self, path: Path):
@@ -277,8 +274,8 @@ class OpenAIEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         api = client(self.settings)
         rows = []
-        for start in range(0, len(texts), EMBEDDING_BATCH):
-            batch = [text or " " for text in texts[start:start + EMBEDDING_BATCH]]
+        for start in range(0, len(texts), VECTOR_BATCH):
+            batch = [text or " " for text in texts[start:start + VECTOR_BATCH]]
             response = _call(self.settings, api.embeddings.create, model=self.model, input=batch)
             if response.usage:
                 record("openai", self.model, input_tokens=response.usage.prompt_tokens)

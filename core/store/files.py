@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from core.store.supabase_client import api_key_headers, supabase_client
+
 
 class LocalFiles:
     def __init__(self, root: Path):
@@ -32,11 +34,6 @@ class LocalFiles:
                 shutil.rmtree(bucket / job_id, ignore_errors=True)
 
 
-def api_key_headers(key: str) -> dict[str, str]:
-    """How every Supabase API (REST, Storage, resumable uploads) is told which key, and so which role, calls."""
-    return {"apikey": key, "Authorization": f"Bearer {key}"}
-
-
 class SupabaseFiles:
     """Media in Supabase Storage: audio in a private bucket served by 1-hour signed URLs, thumbnails in
     a public bucket. Buckets are created when missing. With the anon key (`can_write` False) files
@@ -47,14 +44,10 @@ class SupabaseFiles:
     RESUMABLE_ABOVE_BYTES = 6 * 1024 * 1024
     RESUMABLE_CHUNK_BYTES = 6 * 1024 * 1024
 
-    def __init__(self, url: str, key: str, audio_bucket: str, thumbnail_bucket: str, timeout: int = 60,
-                 can_write: bool = True):
-        from storage3 import create_client
-
+    def __init__(self, url: str, key: str, audio_bucket: str, thumbnail_bucket: str, can_write: bool = True):
         self.base_url = url.rstrip("/")
         self.key = key
-        self.client = create_client(f"{self.base_url}/storage/v1/", api_key_headers(key), is_async=False,
-                                    timeout=timeout)
+        self.client = supabase_client(url, key).storage
         self.public = {audio_bucket: False, thumbnail_bucket: True}
         self.can_write = can_write
         self._ready: set[str] = set()

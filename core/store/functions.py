@@ -9,12 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Stage, Transcript, Usage
+from core.models import VECTOR_BATCH, Analysis, AudioFile, Job, SearchFilters, Segment, Stage, Transcript, Usage
 from core.store import JOB_FIELDS, DuplicateJob, with_video_vector
 from core.store.files import MediaFilesMixin
 from core.store.hybrid import fuse
-
-EMBEDDINGS_PER_CALL = 256  # a long video's vectors in one request would be tens of megabytes
 
 
 def vector_text(values) -> str:
@@ -126,8 +124,8 @@ class FunctionStore(MediaFilesMixin):
         """One vector per segment, then the whole video's (their normalised mean) at index -1, last:
         the video counts as indexed only once that one is in."""
         rows = with_video_vector(vectors)
-        for start in range(0, len(rows), EMBEDDINGS_PER_CALL):
-            batch = rows[start:start + EMBEDDINGS_PER_CALL]
+        for start in range(0, len(rows), VECTOR_BATCH):
+            batch = rows[start:start + VECTOR_BATCH]
             self.call("add_embeddings", p_job_id=job_id, p_model=model, p_idxs=[int(idx) for idx, _ in batch],
                       p_vectors=[vector_text(v) for _, v in batch], p_first=start == 0)
 

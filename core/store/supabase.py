@@ -8,24 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from core.store import LibraryUnavailable, ReadOnlyLibrary
-from core.store.files import api_key_headers
 from core.store.functions import FunctionStore
+from core.store.supabase_client import supabase_client
 
 # The SQL functions that change the library; the service role alone may call them.
 WRITES = frozenset({"create_job", "update_job", "enter_stage", "fail_job", "reset_job", "delete_job",
                     "save_audio_file", "save_transcript", "save_analysis", "add_embeddings", "add_usage"})
 GATEWAY_ERRORS = frozenset({"502", "503", "504", "520", "522", "524"})
 ATTEMPTS = 4
-
-
-def rest_client(url: str, key: str, timeout: float):
-    import httpx
-    from postgrest import SyncPostgrestClient
-
-    # One HTTP client (and its kept-alive connections) per key for the life of the process.
-    http = httpx.Client(timeout=httpx.Timeout(timeout, connect=10),
-                        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4))
-    return SyncPostgrestClient(f"{url.rstrip('/')}/rest/v1", http_client=http, headers=api_key_headers(key))
 
 
 def _is_transient(exc: BaseException, write: bool) -> bool:
@@ -42,15 +32,15 @@ def _is_transient(exc: BaseException, write: bool) -> bool:
 
 
 class SupabaseStore(FunctionStore):
-    def __init__(self, url: str, service_key: str | None, anon_key: str | None, files, timeout: float = 30):
+    def __init__(self, url: str, service_key: str | None, anon_key: str | None, files):
         if not (service_key or anon_key):
             raise ValueError("Supabase needs SUPABASE_SERVICE_ROLE_KEY (to add videos) or SUPABASE_ANON_KEY (to read)")
         self.url = url.rstrip("/")
         self.files = files
-        self.writer = rest_client(url, service_key, timeout) if service_key else None
+        self.writer = supabase_client(url, service_key) if service_key else None
         self.reader = self.writer
         if anon_key:
-            anon = rest_client(url, anon_key, timeout)
+            anon = supabase_client(url, anon_key)
             # The anon key sees nothing of a library hidden from it (app_settings.library_public).
             if self.writer is None or self._call(anon, "library_is_public", {}, write=False):
                 self.reader = anon
