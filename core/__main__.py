@@ -9,8 +9,8 @@ import sys
 from core import api
 from core.exports import FORMATS
 from core.formatting import NO_WORKER, clock, waiting_hint
-from core.models import Job, SearchFilters, Stage
-from core.providers.analyze import CATEGORIES
+from core.models import CATEGORIES, Job, SearchFilters, Stage
+from core.workers import run_worker
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -163,8 +163,6 @@ def cmd_delete(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from core.queue import run_worker
-
     run_worker(burst=args.burst)
     return EXIT_OK
 

@@ -9,16 +9,22 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import queue
+from core import exports, queue
+from core.access import exposure_warning
 from core.addresses import AddressPolicy
 from core.config import Settings, get_settings
+from core.exports import FORMATS as EXPORT_FORMATS
 from core.models import WORK_STAGES, Analysis, AudioFile, Job, SearchFilters, SearchHit, Stage, Transcript
+from core.pipeline import TransientError, embed_transcript, run
 from core.platforms import InvalidURL, Source, detect, link_at
+from core.providers.embed import get_embedder
 from core.queue import JobBusy, QueueStatus, QueueUnavailable, enqueue
 from core.store import DuplicateJob, LibraryUnavailable, ReadOnlyLibrary, Store, get_store
+from core.text import content_words
 
 # Re-exported: the pages and the CLI catch these from here.
-__all__ = ["InvalidURL", "JobBusy", "LibraryUnavailable", "QueueUnavailable", "ReadOnlyLibrary"]
+__all__ = ["EXPORT_FORMATS", "InvalidURL", "JobBusy", "LibraryUnavailable", "QueueUnavailable", "ReadOnlyLibrary",
+           "exposure_warning"]
 
 
 def library_problem() -> str | None:
@@ -203,8 +209,6 @@ def queue_status(settings: Settings | None = None) -> QueueStatus:
 
 def run_now(url: str, *, force: bool = False, settings: Settings | None = None) -> Job:
     """Validate and run the whole pipeline in this process (no queue)."""
-    from core.pipeline import TransientError, run
-
     settings = settings or get_settings()
     store = get_store()
     submission = _create_or_existing(store, validate_all([url], settings)[0], force, settings)
@@ -299,9 +303,6 @@ def costs() -> dict[str, float]:
 def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
            settings: Settings | None = None) -> list[SearchHit]:
     """Transcript moments across the library, ranked by meaning and by the query's own words."""
-    from core.providers.analyze import content_words
-    from core.providers.embed import get_embedder
-
     settings = settings or get_settings()
     query = (query or "").strip()
     if not query:
@@ -330,17 +331,16 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
 
 
 def reindex(settings: Settings | None = None, progress=None) -> int:
-    """Embed again every completed video that has no vectors from the current embedding model."""
-    from core.providers.embed import get_embedder
-
+    """Embed again every completed video that has no vectors from the current embedding model, with the
+    pipeline's own embedding and storing steps."""
     settings = settings or get_settings()
-    store = get_store()
+    store = get_store(service_role=True)
     embedder = get_embedder(settings)
     missing = store.jobs_missing_embeddings(embedder.model)
     for number, job_id in enumerate(missing, 1):
         found = store.get_transcript(job_id)
         if found and found.segments:
-            store.save_embeddings(job_id, embedder.model, embedder.embed([s.text for s in found.segments]))
+            store.save_embeddings(job_id, embedder.model, embed_transcript(found, embedder))
         if progress:
             progress(number, len(missing))
     return len(missing)
@@ -358,10 +358,14 @@ def platforms_in_library() -> list[str]:
     return sorted({job.platform for job in get_store().list_jobs()})
 
 
-def export(job_id: str, fmt: str) -> tuple[str, str]:
-    """(file name, content) of a job's transcript in one of core.exports.FORMATS."""
-    from core import exports
+def transcript_files(job: Job, found: Transcript, analysis: Analysis | None) -> dict[str, tuple[str, str, str]]:
+    """Every export of a transcript already in hand: format -> (file name, content, MIME type)."""
+    return {fmt: (exports.filename(job, fmt), exports.export(job, found, analysis, fmt), mime)
+            for fmt, mime in EXPORT_FORMATS.items()}
 
+
+def export(job_id: str, fmt: str) -> tuple[str, str]:
+    """(file name, content) of a job's transcript in one of EXPORT_FORMATS."""
     store = get_store()
     job = _require(store, job_id)
     found = store.get_transcript(job_id)
@@ -370,8 +374,12 @@ def export(job_id: str, fmt: str) -> tuple[str, str]:
     return exports.filename(job, fmt), exports.export(job, found, store.get_analysis(job_id), fmt)
 
 
-def library_overview(platforms=None, categories=None, date_from=None, date_to=None):
-    """Completed videos with their analysis, filtered, for the dashboard (see core.insights)."""
-    from core.insights import library_overview as overview
-
-    return overview(get_store(), platforms=platforms, categories=categories, date_from=date_from, date_to=date_to)
+def analysed_videos() -> list[tuple[Job, Analysis]]:
+    """Every completed video with its analysis (for core.insights.library_overview)."""
+    store = get_store()
+    videos = []
+    for job in store.list_jobs(statuses=[Stage.COMPLETED.value]):
+        found = store.get_analysis(job.id)
+        if found is not None:
+            videos.append((job, found))
+    return videos

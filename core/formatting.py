@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 from core.models import Job, Stage
+from core.text import content_words, stem
 
 
 def clock(seconds: float | None) -> str:
@@ -44,11 +45,10 @@ def literal(text: str | None) -> str:
 _MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark may be escaped
 
 
-def highlight(text: str, terms: list[str]) -> str:
-    """Markdown with the query's words in bold, in any form ('strawberry' marks 'strawberries')."""
-    from core.providers.analyze import stem
-
-    terms = [stem(term) for term in terms]
+def highlight(text: str, query: str) -> str:
+    """Markdown of `text` with the query's meaningful words in bold, in any form ('strawberry' marks
+    'strawberries')."""
+    terms = [stem(term) for term in content_words(query)]
     escaped = literal(text)
     if not terms:
         return escaped

@@ -1,4 +1,4 @@
-"""Figures and tables for the pages (plotly), built from the library. The CLI can use them too."""
+"""Figures and tables for the pages (plotly), built from what core.api returns. The CLI can use them too."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from core.formatting import clock
-from core.models import Analysis, Transcript
-from core.providers.analyze import sentiment_label
-from core.store import Store
+from core.models import Analysis, Job, Transcript, sentiment_label
 
 SENTIMENT_COLOURS = {"positive": "#2E9E6B", "neutral": "#8C8AA0", "negative": "#D1495B"}
 
@@ -73,12 +71,11 @@ class LibraryOverview:
         return float(self.videos["duration"].fillna(0).sum()) / 3600
 
 
-def library_overview(store: Store, platforms=None, categories=None, date_from=None, date_to=None) -> LibraryOverview:
+def library_overview(videos: list[tuple[Job, Analysis]], platforms=None, categories=None, date_from=None,
+                     date_to=None) -> LibraryOverview:
+    """The completed videos (core.api.analysed_videos) as tables, filtered."""
     rows, topic_rows = [], []
-    for job in store.list_jobs(statuses=["completed"]):
-        analysis = store.get_analysis(job.id)
-        if analysis is None:
-            continue
+    for job, analysis in videos:
         day = job.upload_date or job.created_at[:10]
         completed = job.stage_times.get("completed", job.updated_at)[:10]
         rows.append({"job_id": job.id, "title": job.title or job.url, "platform": job.platform,

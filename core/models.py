@@ -40,6 +40,47 @@ FINAL_STATUSES = (Stage.COMPLETED, Stage.FAILED)
 VECTOR_BATCH = 256
 
 
+#: The categories a video can fall into, each described by a few typical videos; a video takes the
+#: category whose closest description is closest to what is said in it.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "news": ("breaking news report on current events", "journalists report the headlines of the day",
+             "a press conference about an incident"),
+    "education": ("a lesson or lecture explaining a subject to students", "a tutorial that teaches how to do something",
+                  "a teacher explains a course topic"),
+    "technology": ("a review of a new laptop, smartphone or gadget", "software, programming and computers",
+                   "artificial intelligence and tech companies"),
+    "science": ("scientific research and experiments", "physics, chemistry, biology and space",
+                "astronomy, planets and stars"),
+    "sports": ("a football, basketball or tennis match", "athletes, teams, goals and championships",
+               "a sports game result"),
+    "music": ("a concert with a band and a singer", "songs, albums, melodies and lyrics",
+              "musicians playing guitar, piano or drums"),
+    "travel": ("a holiday trip to a foreign city", "tourism, hotels, flights and sightseeing",
+               "exploring beaches, streets and landmarks on vacation"),
+    "food": ("cooking a recipe in the kitchen", "restaurants, dishes and tasting food",
+             "baking bread, cakes and desserts"),
+    "entertainment": ("movies, television shows and celebrities", "a film review or comedy show",
+                      "entertainment news about actors"),
+    "gaming": ("playing video games", "gameplay, consoles, levels and players", "esports and game streamers"),
+    "business": ("company earnings, sales and profits", "the stock market, investors and the economy",
+                 "startups, jobs and corporate strategy"),
+    "health": ("hospitals, doctors, nurses and patients", "illness, disease, medicine and vaccines",
+               "fitness, exercise, diet and wellbeing"),
+    "lifestyle": ("daily life vlog and personal routine", "fashion, home decoration and relationships",
+                  "family life and self improvement"),
+    "politics": ("government, elections and politicians", "parliament votes on a new law or budget",
+                 "political parties and policy debates"),
+}
+# VADER marks a sentence neutral within ±0.05; a whole video needs a clearer lean to count as
+# positive or negative, or one upbeat word in a factual talk would make it "positive".
+POSITIVE_AT = 0.1
+NEGATIVE_AT = -0.1
+
+
+def sentiment_label(score: float) -> str:
+    return "positive" if score >= POSITIVE_AT else "negative" if score <= NEGATIVE_AT else "neutral"
+
+
 class Job(BaseModel):
     id: str
     url: str

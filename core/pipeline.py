@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from core.config import Settings, get_settings
-from core.media import Download, MediaError, PreparedAudio, TransientMediaError, download, prepare
-from core.models import VECTOR_BATCH, AudioFile, Job, Stage
+from core.media import Download, MediaError, PreparedAudio, Progress, TransientMediaError, download, prepare
+from core.models import VECTOR_BATCH, AudioFile, Job, Stage, Transcript
 from core.platforms import InvalidURL
 from core.providers import EngineError
 from core.providers.analyze import get_analyzer
 from core.providers.bundled import minilm_files
-from core.providers.embed import BUNDLED_EMBEDDING_NAMES, get_embedder
+from core.providers.embed import BUNDLED_EMBEDDING_NAMES, Embedder, get_embedder
 from core.providers.hosted import TransientEngineError
 from core.providers.metering import meter
 from core.providers.transcribe import get_transcriber
@@ -150,17 +150,21 @@ def _analyze(run: Run) -> None:
     run.store.save_analysis(job.id, analysis)
 
 
-def _embed(run: Run) -> None:
-    transcript = run.store.get_transcript(run.job.id)
-    embedder = get_embedder(run.settings)
+def embed_transcript(transcript: Transcript, embedder: Embedder, progress: Progress | None = None) -> np.ndarray:
+    """One vector per segment, in batches of VECTOR_BATCH (one hosted request each)."""
     texts = [s.text for s in transcript.segments]
-    batch = VECTOR_BATCH
     vectors = []
-    for start in range(0, len(texts), batch):
-        vectors.append(embedder.embed(texts[start:start + batch]))
-        done = min(len(texts), start + batch)
-        run.progress(done / len(texts), f"{done} of {len(texts)} segments")
-    np.save(run.vectors_file, np.vstack(vectors))
+    for start in range(0, len(texts), VECTOR_BATCH):
+        vectors.append(embedder.embed(texts[start:start + VECTOR_BATCH]))
+        done = min(len(texts), start + VECTOR_BATCH)
+        if progress:
+            progress(done / len(texts), f"{done} of {len(texts)} segments")
+    return np.vstack(vectors)
+
+
+def _embed(run: Run) -> None:
+    embedder = get_embedder(run.settings)
+    np.save(run.vectors_file, embed_transcript(run.store.get_transcript(run.job.id), embedder, run.progress))
     (run.workdir / "embeddings.model").write_text(embedder.model)
 
 

@@ -10,6 +10,7 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from core.addresses import AddressPolicy
+from core.config import get_settings
 
 MAX_URL_LENGTH = 2048
 # Query parameters that only track the click; dropping them keeps the stored URL clean.
@@ -125,8 +126,6 @@ EXAMPLE_LINKS = {
 def detect(url: str, *, policy: AddressPolicy | None = None) -> Source:
     """Validate a pasted link and tell which site, extractor and video it is, as yt-dlp would."""
     if policy is None:
-        from core.config import get_settings
-
         policy = AddressPolicy.from_settings(get_settings())
     if not isinstance(url, str) or not url.strip():
         raise InvalidURL("Please paste a video link (it was empty).")

@@ -1,13 +1,12 @@
 """RQ wiring: how jobs are enqueued and stopped, which run holds a job, and the worker that runs them.
 
 The library is the source of truth and Redis a cache of work to do: whatever the queue loses is put
-back from the job rows by `core.recovery`, which every worker runs when it starts and on each
-maintenance round.
+back from the job rows by `core.recovery`, which every worker (`core.workers`) runs when it starts and
+on each maintenance round.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
@@ -217,37 +216,3 @@ class Lease:
 
     def clear(self) -> None:
         self.redis.delete(self.key)
-
-
-class PipelineWorker(Worker):
-    """An RQ worker that also puts back on the queue what the queue lost (core.recovery), when it starts
-    and on every maintenance round (RQ runs the first as the worker starts).
-    `rq worker -w core.queue.PipelineWorker` runs it too."""
-
-    def run_maintenance_tasks(self):
-        super().run_maintenance_tasks()
-        self._recover()
-
-    def _recover(self) -> None:
-        from core.recovery import recover
-
-        try:
-            recover()
-        except Exception:  # noqa: BLE001 - a library or queue hiccup must not stop the worker
-            logging.getLogger(__name__).exception("recovery round failed")
-
-
-def run_worker(burst: bool = False) -> None:
-    """Start one worker on the pipeline queue; each job runs in a forked child, as with `rq worker`."""
-    from core.pipeline import prepare_models
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
-    prepare_models(settings)
-    redis = connect(settings)
-    # The worker wakes from waiting for work every worker_ttl - 15 s; only then does it run maintenance,
-    # which is what notices jobs whose worker died, and jobs the queue lost.
-    every = settings.worker_maintenance_seconds
-    worker = PipelineWorker([Queue(settings.queue_name, connection=redis)], connection=redis,
-                            maintenance_interval=every, worker_ttl=every + 15)
-    worker.work(with_scheduler=True, burst=burst)

@@ -15,11 +15,13 @@ import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from redis.exceptions import RedisError
 from rq.job import JobStatus
 
 from core.config import Settings, get_settings
 from core.models import WORK_STAGES, Job, Stage
 from core.queue import LIVE_STATES, Lease, connect, enqueue, fetch, unavailable
+from core.store import get_store
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +34,6 @@ class Recovered:
 
 def recover(settings: Settings | None = None) -> Recovered:
     """Requeue what the queue lost and fail what it gave up on; returns the job ids of each."""
-    from redis.exceptions import RedisError
-
-    from core.store import get_store
-
     settings = settings or get_settings()
     store = get_store(service_role=True)
     result = Recovered([], [])

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core import access, api
+from core import api
 from core.formatting import NO_WORKER, clock, literal, status_line, waiting_hint
 from core.models import Job, Stage
 
@@ -38,7 +38,7 @@ def page_start(title: str | None = None) -> None:
     app's first run): sign-in, a word when the app is open to the network, the title, and a clear stop
     when the library cannot be reached instead of failing half-way down the page."""
     require_sign_in()
-    warning = access.exposure_warning(st.get_option("server.address"), _sign_in_configured())
+    warning = api.exposure_warning(st.get_option("server.address"), _sign_in_configured())
     if warning:
         st.sidebar.warning(warning, icon="🔓")
     if title:

@@ -4,12 +4,13 @@ import streamlit as st
 
 from core import api, insights
 from core.formatting import clock
-from core.providers.analyze import CATEGORIES
+from core.models import CATEGORIES
 from pages.components import page_start
 
 page_start("📊 Dashboard")
 
-everything = api.library_overview()
+videos = api.analysed_videos()  # read once; every filter works on it
+everything = insights.library_overview(videos)
 if everything.empty:
     st.info("No analysed videos yet. Once a video completes, its sentiment, topics and category show up here.",
             icon="👋")
@@ -22,7 +23,8 @@ categories = middle.multiselect("Category", sorted(CATEGORIES), placeholder="All
 dates = right.date_input("Upload date", value=())
 date_from, date_to = (dates[0].isoformat(), dates[-1].isoformat()) if dates else (None, None)
 
-overview = api.library_overview(platforms=platforms, categories=categories, date_from=date_from, date_to=date_to)
+overview = insights.library_overview(videos, platforms=platforms, categories=categories, date_from=date_from,
+                                     date_to=date_to)
 if overview.empty:
     st.warning("No videos match these filters.")
     st.stop()

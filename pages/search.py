@@ -4,8 +4,7 @@ import streamlit as st
 
 from core import api
 from core.formatting import clock, highlight, literal
-from core.models import SearchFilters
-from core.providers.analyze import CATEGORIES, content_words
+from core.models import CATEGORIES, SearchFilters
 from pages.components import VIDEO_PAGE, page_start
 
 page_start("🔎 Search")
@@ -27,7 +26,6 @@ if query:
     hits = api.search(query, limit=limit, filters=filters)
     if not hits:
         st.info("Nothing found. Completed videos become searchable as soon as they finish.")
-    terms = content_words(query)
     for hit in hits:
         with st.container(border=True):
             thumb, body = st.columns([1, 5], vertical_alignment="center")
@@ -36,6 +34,6 @@ if query:
                 thumb.image(str(image), width="stretch")
             body.markdown(f"**{literal(hit.title or hit.video_id)}** · [{clock(hit.start)}]({hit.url}) · "
                           f"match {hit.score:.0%}")
-            body.markdown(highlight(hit.text, terms))
+            body.markdown(highlight(hit.text, query))
             body.page_link(VIDEO_PAGE, label="Open at this moment", icon="▶️",
                            query_params={"job": hit.job_id, "t": str(int(hit.start))})

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from core import api, insights
-from core.exports import FORMATS
 from core.formatting import clock, literal
 from core.models import Stage
 from pages.components import cancel_button, job_facts, job_status, page_start
@@ -60,10 +59,9 @@ with transcript_tab:
     else:
         st.caption(f"Language: {transcript.language or 'unknown'} · {len(transcript.segments)} segments · "
                    f"{transcript.engine}")
-        downloads = st.columns(len(FORMATS))
-        for column, fmt in zip(downloads, FORMATS, strict=True):
-            name, content = api.export(job.id, fmt)
-            column.download_button(fmt.upper(), content, file_name=name, mime=FORMATS[fmt], key=f"export-{fmt}")
+        files = api.transcript_files(job, transcript, analysis)  # from what this page already read
+        for column, (fmt, (name, content, mime)) in zip(st.columns(len(files)), files.items(), strict=True):
+            column.download_button(fmt.upper(), content, file_name=name, mime=mime, key=f"export-{fmt}")
         needle = st.text_input("Find in transcript", placeholder="a word or phrase").strip().lower()
         scores = analysis.segment_sentiment if analysis else []
         for index, segment in enumerate(transcript.segments):

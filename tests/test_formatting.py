@@ -27,4 +27,8 @@ def test_waiting_hints():
 
 
 def test_highlight_escapes_markdown():
-    assert highlight("a *b* [c](d)", []) == "a \\*b\\* \\[c\\]\\(d\\)"
+    assert highlight("a *b* [c](d)", "") == "a \\*b\\* \\[c\\]\\(d\\)"
+
+
+def test_highlight_marks_the_query_words_in_any_form():
+    assert highlight("The strawberries are fresh.", "a strawberry tart") == "The **strawberries** are fresh\\."

@@ -10,47 +10,13 @@ from typing import Protocol
 import numpy as np
 
 from core.config import Settings
-from core.models import Analysis, Sentiment, Transcript
+from core.models import CATEGORIES, Analysis, Sentiment, Transcript, sentiment_label
 from core.providers.embed import Embedder
+from core.providers.hosted import OpenAIAnalyzer
+from core.text import WORD, stem, stemmer, stop_words
 
-#: The categories a video can fall into, each described by a few typical videos; a video takes the
-#: category whose closest description is closest to what is said in it.
-CATEGORIES: dict[str, tuple[str, ...]] = {
-    "news": ("breaking news report on current events", "journalists report the headlines of the day",
-             "a press conference about an incident"),
-    "education": ("a lesson or lecture explaining a subject to students", "a tutorial that teaches how to do something",
-                  "a teacher explains a course topic"),
-    "technology": ("a review of a new laptop, smartphone or gadget", "software, programming and computers",
-                   "artificial intelligence and tech companies"),
-    "science": ("scientific research and experiments", "physics, chemistry, biology and space",
-                "astronomy, planets and stars"),
-    "sports": ("a football, basketball or tennis match", "athletes, teams, goals and championships",
-               "a sports game result"),
-    "music": ("a concert with a band and a singer", "songs, albums, melodies and lyrics",
-              "musicians playing guitar, piano or drums"),
-    "travel": ("a holiday trip to a foreign city", "tourism, hotels, flights and sightseeing",
-               "exploring beaches, streets and landmarks on vacation"),
-    "food": ("cooking a recipe in the kitchen", "restaurants, dishes and tasting food",
-             "baking bread, cakes and desserts"),
-    "entertainment": ("movies, television shows and celebrities", "a film review or comedy show",
-                      "entertainment news about actors"),
-    "gaming": ("playing video games", "gameplay, consoles, levels and players", "esports and game streamers"),
-    "business": ("company earnings, sales and profits", "the stock market, investors and the economy",
-                 "startups, jobs and corporate strategy"),
-    "health": ("hospitals, doctors, nurses and patients", "illness, disease, medicine and vaccines",
-               "fitness, exercise, diet and wellbeing"),
-    "lifestyle": ("daily life vlog and personal routine", "fashion, home decoration and relationships",
-                  "family life and self improvement"),
-    "politics": ("government, elections and politicians", "parliament votes on a new law or budget",
-                 "political parties and policy debates"),
-}
-# VADER marks a sentence neutral within ±0.05; a whole video needs a clearer lean to count as
-# positive or negative, or one upbeat word in a factual talk would make it "positive".
-POSITIVE_AT = 0.1
-NEGATIVE_AT = -0.1
 CATEGORY_WINDOW_WORDS = 150  # the embedding model reads at most 256 tokens at a time
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_WORD = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
 
 
 class Analyzer(Protocol):
@@ -68,7 +34,7 @@ class _PlainTokenizer:
         return [s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip()]
 
     def to_words(self, sentence: str) -> list[str]:
-        return _WORD.findall(sentence)
+        return WORD.findall(sentence)
 
 
 def summarize(text: str, sentences: int) -> str:
@@ -81,8 +47,8 @@ def summarize(text: str, sentences: int) -> str:
     if len(tokenizer.to_sentences(text)) <= sentences:
         return text.strip()
     document = PlaintextParser(text, tokenizer).document
-    summarizer = TextRankSummarizer(_stemmer())
-    summarizer.stop_words = _stop_words()
+    summarizer = TextRankSummarizer(stemmer())
+    summarizer.stop_words = stop_words()
     ratings = summarizer.rate_sentences(document)
     ordered = list(document.sentences)
     bounds = np.linspace(0, len(ordered), sentences + 1).astype(int)
@@ -104,13 +70,13 @@ def key_phrases(text: str, language: str | None, limit: int = 8) -> list[str]:
     """Up to `limit` key phrases, best first, one per idea, without stop words or spoken fillers."""
     import yake
 
-    stop = set(_stop_words()) | SPOKEN_FILLERS
+    stop = set(stop_words()) | SPOKEN_FILLERS
     extractor = yake.KeywordExtractor(lan=(language or "en")[:2], n=3, dedup_lim=0.7, top=limit * 5,
                                       stopwords=stop)
     phrases: list[str] = []
     seen_stems: set[str] = set()
     for phrase, _score in extractor.extract_keywords(text):  # best first
-        words = _WORD.findall(phrase)
+        words = WORD.findall(phrase)
         meaningful = [w for w in words if w.lower() not in stop and len(w) > 2]
         if not meaningful or (len(words) == 1 and len(words[0]) < 4):
             continue
@@ -125,41 +91,10 @@ def key_phrases(text: str, language: str | None, limit: int = 8) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
-    from sumy.utils import get_stop_words
-
-    return frozenset(get_stop_words("english"))
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    from sumy.nlp.stemmers import Stemmer
-
-    return Stemmer("english")
-
-
-def stem(word: str) -> str:
-    return _stemmer()(word.lower())
-
-
-def content_words(text: str) -> list[str]:
-    """The words of a query that carry meaning (no stop words), lower-cased, in order, once each."""
-    seen: dict[str, None] = {}
-    for word in _WORD.findall(text.lower()):
-        if len(word) > 1 and word not in _stop_words():
-            seen.setdefault(word)
-    return list(seen)
-
-
-@lru_cache(maxsize=1)
 def _vader():
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()
-
-
-def sentiment_label(score: float) -> str:
-    return "positive" if score >= POSITIVE_AT else "negative" if score <= NEGATIVE_AT else "neutral"
 
 
 def _category_rows() -> list[list[int]]:
@@ -220,7 +155,5 @@ class LocalAnalyzer:
 
 def get_analyzer(settings: Settings, embedder: Embedder) -> Analyzer:
     if settings.uses_openai("analysis"):
-        from core.providers.hosted import OpenAIAnalyzer
-
         return OpenAIAnalyzer(settings)
     return LocalAnalyzer(embedder)

@@ -9,17 +9,14 @@ import numpy as np
 
 from core.config import Settings
 from core.providers import EngineError
+from core.providers.bundled import minilm_files
+from core.providers.hosted import OpenAIEmbedder
+from core.vectors import normalise_rows
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_EMBEDDING_NAMES = (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}")
 MAX_TOKENS = 256  # the model's training length; longer input is truncated by its tokenizer
 BATCH = 32
-
-
-def normalise_rows(vectors: np.ndarray) -> np.ndarray:
-    """Each row scaled to length 1 (float32), so a dot product is the cosine similarity."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    return vectors / np.clip(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12, None)
 
 
 class Embedder(Protocol):
@@ -40,8 +37,6 @@ class MiniLMOnnxEmbedder:
     def __init__(self):
         import onnxruntime
         from tokenizers import Tokenizer
-
-        from core.providers.bundled import minilm_files
 
         model_file, tokenizer_file = minilm_files()
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
@@ -96,7 +91,5 @@ def _embedder(name: str) -> Embedder:
 
 def get_embedder(settings: Settings) -> Embedder:
     if settings.uses_openai("embedding"):
-        from core.providers.hosted import OpenAIEmbedder
-
         return OpenAIEmbedder(settings)
     return _embedder(settings.embedding_model)

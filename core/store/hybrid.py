@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.providers.analyze import content_words, stem
+from core.text import content_words, stem
 
 Key = tuple[str, int]  # (job_id, segment index)
 KEYWORD_WEIGHT = 0.2  # added to the cosine similarity of a segment holding every word of the query

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentiment, Stage, Transcript, Usage
-from core.store import JOB_FIELDS, DuplicateJob, with_video_vector
+from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse
+from core.vectors import with_video_vector
 
 
 def now_iso() -> str:

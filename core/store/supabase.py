@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.store import LibraryUnavailable, ReadOnlyLibrary
+from core.store.base import LibraryUnavailable, ReadOnlyLibrary
 from core.store.functions import FunctionStore
 from core.store.supabase_client import supabase_client
 

@@ -1,0 +1,36 @@
+"""Words: how text is split into words, stemmed, and stripped of stop words, the same for analysis,
+keyword search and highlighting."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+WORD = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    from sumy.utils import get_stop_words  # loaded on first use: sumy is large
+
+    return frozenset(get_stop_words("english"))
+
+
+@lru_cache(maxsize=1)
+def stemmer():
+    from sumy.nlp.stemmers import Stemmer
+
+    return Stemmer("english")
+
+
+def stem(word: str) -> str:
+    return stemmer()(word.lower())
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a text that carry meaning (no stop words), lower-cased, in order, once each."""
+    seen: dict[str, None] = {}
+    for word in WORD.findall(text.lower()):
+        if len(word) > 1 and word not in stop_words():
+            seen.setdefault(word)
+    return list(seen)
