@@ -242,6 +242,17 @@ def get_job(job_id: str) -> Job | None:
     return get_store().get_job(job_id)
 
 
+def get_jobs(job_ids: list[str]) -> list[Job]:
+    """The jobs of these ids that exist, in the order given, in one read."""
+    found = get_store().get_jobs(job_ids)
+    return [found[job_id] for job_id in job_ids if job_id in found]
+
+
+def filter_jobs(jobs: list[Job], statuses: list[str] | None = None, platforms: list[str] | None = None) -> list[Job]:
+    return [job for job in jobs if (not statuses or job.status.value in statuses)
+            and (not platforms or job.platform in platforms)]
+
+
 def list_jobs(statuses: list[str] | None = None, platforms: list[str] | None = None) -> list[Job]:
     return get_store().list_jobs(statuses=statuses, platforms=platforms)
 
@@ -312,13 +323,11 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
     found = store.search_segments(embedder.embed([query])[0], content_words(query), embedder.model, limit,
                                   filters or SearchFilters())
     segments = store.get_segments([(job_id, idx) for job_id, idx, _, _ in found])
-    jobs: dict[str, tuple[Job | None, AudioFile | None]] = {}
+    ids = [job_id for job_id, _, _, _ in found]
+    jobs, audio_files = store.get_jobs(ids), store.get_audio_files(ids)
     hits = []
     for job_id, idx, similarity, keyword_match in found:
-        segment = segments.get((job_id, idx))
-        if job_id not in jobs:
-            jobs[job_id] = (store.get_job(job_id), store.get_audio_file(job_id))
-        job, audio = jobs[job_id]
+        segment, job, audio = segments.get((job_id, idx)), jobs.get(job_id), audio_files.get(job_id)
         if segment is None or job is None:
             continue
         hits.append(SearchHit(
@@ -354,8 +363,18 @@ def status_counts(jobs: list[Job]) -> dict[str, int]:
     return dict(Counter(job.status.value for job in jobs))
 
 
-def platforms_in_library() -> list[str]:
-    return sorted({job.platform for job in get_store().list_jobs()})
+def platforms_in_library(jobs: list[Job] | None = None) -> list[str]:
+    """The platforms of these jobs (of the whole library when not given)."""
+    return sorted({job.platform for job in (get_store().list_jobs() if jobs is None else jobs)})
+
+
+def thumbnails(jobs: list[Job]) -> dict[str, Path | str]:
+    """Where each job's thumbnail is (a file or a URL), for those that have one, in one read."""
+    store = get_store()
+    found = store.get_audio_files([job.id for job in jobs])
+    located = {job_id: store.media_location(audio.thumbnail_path) for job_id, audio in found.items()
+               if audio.thumbnail_path}
+    return {job_id: where for job_id, where in located.items() if where}
 
 
 def transcript_files(job: Job, found: Transcript, analysis: Analysis | None) -> dict[str, tuple[str, str, str]]:
@@ -377,9 +396,6 @@ def export(job_id: str, fmt: str) -> tuple[str, str]:
 def analysed_videos() -> list[tuple[Job, Analysis]]:
     """Every completed video with its analysis (for core.insights.library_overview)."""
     store = get_store()
-    videos = []
-    for job in store.list_jobs(statuses=[Stage.COMPLETED.value]):
-        found = store.get_analysis(job.id)
-        if found is not None:
-            videos.append((job, found))
-    return videos
+    jobs = store.list_jobs(statuses=[Stage.COMPLETED.value])
+    analyses = store.get_analyses([job.id for job in jobs])
+    return [(job, analyses[job.id]) for job in jobs if job.id in analyses]

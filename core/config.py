@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -120,6 +121,21 @@ class Settings(BaseSettings):
         return choice == "openai"
 
 
+SETTINGS_FILES = (".env", ".streamlit/secrets.toml")
+
+
 def get_settings() -> Settings:
-    """Fresh settings each call, so a changed environment (tests, a restarted app) is honoured."""
+    """The settings, read once and again only when they may have changed: another environment, another
+    working folder, or a settings file written since."""
+    files = []
+    for name in SETTINGS_FILES:
+        try:
+            files.append(os.stat(name).st_mtime_ns)
+        except OSError:
+            files.append(None)
+    return _read_settings(frozenset(os.environ.items()), os.getcwd(), tuple(files))
+
+
+@lru_cache(maxsize=4)
+def _read_settings(environment: frozenset, cwd: str, file_times: tuple) -> Settings:
     return Settings()

@@ -97,13 +97,19 @@ def job_facts(job: Job, cost: float | None = None) -> str:
     ]))
 
 
-def job_card(job: Job, *, show_open: bool = True, actions: Callable[[Job], None] | None = None,
+def job_cards(jobs: list[Job], *, actions: Callable[[Job], None] | None = None,
+              costs: dict[str, float] | None = None) -> None:
+    """A card for each job, their thumbnails found in one read."""
+    images = api.thumbnails(jobs)
+    for job in jobs:
+        job_card(job, image=images.get(job.id), actions=actions, cost=(costs or {}).get(job.id))
+
+
+def job_card(job: Job, *, image=None, show_open: bool = True, actions: Callable[[Job], None] | None = None,
              cost: float | None = None) -> None:
     """A job's thumbnail, title, details and live status; `actions` draws buttons in the card."""
     with st.container(border=True):
         thumb, body = st.columns([1, 4], vertical_alignment="center")
-        audio = api.audio_file(job.id)
-        image = api.media_file(audio.thumbnail_path) if audio else None
         if image:
             thumb.image(str(image), width="stretch")
         else:

@@ -5,7 +5,7 @@ import streamlit as st
 from core import api
 from core.formatting import literal
 from core.models import Job, Stage
-from pages.components import cancel_button, job_card, page_start, queue_warning
+from pages.components import cancel_button, job_cards, page_start, queue_warning
 
 page_start("📚 Library")
 
@@ -44,9 +44,9 @@ def confirm_delete(job_id: str, title: str) -> None:
 
 left, middle, right = st.columns([3, 3, 1])
 statuses = left.multiselect("Status", sorted(counts), placeholder="All statuses")
-platforms = middle.multiselect("Platform", api.platforms_in_library(), placeholder="All platforms")
+platforms = middle.multiselect("Platform", api.platforms_in_library(all_jobs), placeholder="All platforms")
 PAGE_SIZE = 20
-matching = len(api.list_jobs(statuses=statuses or None, platforms=platforms or None))
+matching = len(api.filter_jobs(all_jobs, statuses=statuses, platforms=platforms))
 pages = max(1, -(-matching // PAGE_SIZE))
 page = right.number_input("Page", min_value=1, max_value=pages, value=1, step=1) if pages > 1 else 1
 
@@ -60,9 +60,7 @@ def job_list() -> None:
     if len(jobs) > PAGE_SIZE:
         st.caption(f"{(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + len(shown)} of {len(jobs)} videos")
     queue_warning(jobs)
-    costs = api.costs()
-    for job in shown:
-        job_card(job, actions=job_actions, cost=costs.get(job.id))
+    job_cards(shown, actions=job_actions, costs=api.costs())
 
 
 def job_actions(job: Job) -> None:

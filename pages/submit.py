@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import api
 from core.formatting import literal
-from pages.components import cancel_button, job_card, page_start, queue_warning
+from pages.components import cancel_button, job_cards, page_start, queue_warning
 
 page_start("🎬 Video Insight Studio")
 st.caption("Paste video links from YouTube, TikTok, Instagram, Facebook, X, Vimeo, Reddit and "
@@ -42,12 +42,11 @@ if sent:
 
 @st.fragment(run_every=2)
 def live_status() -> None:
-    jobs = [job for job in (api.get_job(job_id) for job_id in tracked) if job]
+    jobs = api.get_jobs(tracked)
     if jobs:
         st.subheader("Your jobs")
         queue_warning(jobs)
-    for job in jobs:
-        job_card(job, actions=lambda job: cancel_button(job, rerun_scope="fragment"))
+    job_cards(jobs, actions=lambda job: cancel_button(job, rerun_scope="fragment"))
 
 
 live_status()

@@ -53,6 +53,11 @@ class FunctionStore(MediaFilesMixin):
         row = self.call("get_job", p_id=job_id)
         return Job(**row) if row else None
 
+    def get_jobs(self, job_ids: list[str]) -> dict[str, Job]:
+        if not job_ids:
+            return {}
+        return {key: Job(**row) for key, row in self.call("get_jobs", p_ids=list(dict.fromkeys(job_ids))).items()}
+
     def find_job(self, platform: str, video_id: str) -> Job | None:
         row = self.call("find_job", p_platform=platform, p_video_id=video_id)
         return Job(**row) if row else None
@@ -95,6 +100,12 @@ class FunctionStore(MediaFilesMixin):
         row = self.call("get_audio_file", p_job_id=job_id)
         return AudioFile(**row) if row else None
 
+    def get_audio_files(self, job_ids: list[str]) -> dict[str, AudioFile]:
+        if not job_ids:
+            return {}
+        rows = self.call("get_audio_files", p_job_ids=list(dict.fromkeys(job_ids)))
+        return {key: AudioFile(**row) for key, row in rows.items()}
+
     # --- results --------------------------------------------------------------------------
     def save_transcript(self, job_id: str, transcript: Transcript) -> None:
         self.call("save_transcript", p_job_id=job_id, p_text=transcript.text, p_language=transcript.language,
@@ -120,6 +131,12 @@ class FunctionStore(MediaFilesMixin):
     def get_analysis(self, job_id: str) -> Analysis | None:
         row = self.call("get_analysis", p_job_id=job_id)
         return Analysis(**row) if row else None
+
+    def get_analyses(self, job_ids: list[str]) -> dict[str, Analysis]:
+        if not job_ids:
+            return {}
+        rows = self.call("get_analyses", p_job_ids=list(dict.fromkeys(job_ids)))
+        return {key: Analysis(**row) for key, row in rows.items()}
 
     def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray) -> None:
         """One vector per segment, then the whole video's (their normalised mean) at index -1, last:

@@ -139,10 +139,22 @@ class LocalStore(MediaFilesMixin):
             raise DuplicateJob(existing) from None
         return self.get_job(job_id)
 
-    def get_job(self, job_id: str) -> Job | None:
+    def _rows_by_id(self, sql: str, ids: list[str]) -> list[sqlite3.Row]:
+        """Rows of `sql` (with one `{ids}` placeholder list) for many ids, in chunks SQLite accepts."""
+        ids = list(dict.fromkeys(ids))
+        rows = []
         with self._db() as conn:
-            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return self._job(row) if row else None
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows += conn.execute(sql.format(ids=",".join("?" * len(chunk))), chunk).fetchall()
+        return rows
+
+    def get_job(self, job_id: str) -> Job | None:
+        return self.get_jobs([job_id]).get(job_id)
+
+    def get_jobs(self, job_ids: list[str]) -> dict[str, Job]:
+        rows = self._rows_by_id("SELECT * FROM jobs WHERE id IN ({ids})", job_ids)
+        return {row["id"]: self._job(row) for row in rows}
 
     def find_job(self, platform: str, video_id: str) -> Job | None:
         with self._db() as conn:
@@ -219,13 +231,11 @@ class LocalStore(MediaFilesMixin):
             )
 
     def get_audio_file(self, job_id: str) -> AudioFile | None:
-        with self._db() as conn:
-            row = conn.execute("SELECT * FROM audio_files WHERE job_id = ?", (job_id,)).fetchone()
-        if not row:
-            return None
-        data = dict(row)
-        data.pop("created_at")
-        return AudioFile(**data)
+        return self.get_audio_files([job_id]).get(job_id)
+
+    def get_audio_files(self, job_ids: list[str]) -> dict[str, AudioFile]:
+        rows = self._rows_by_id("SELECT * FROM audio_files WHERE job_id IN ({ids})", job_ids)
+        return {row["job_id"]: AudioFile(**{k: row[k] for k in row.keys() if k != "created_at"}) for row in rows}
 
     # --- results --------------------------------------------------------------------------
     def save_transcript(self, job_id: str, transcript: Transcript) -> None:
@@ -278,16 +288,15 @@ class LocalStore(MediaFilesMixin):
             )
 
     def get_analysis(self, job_id: str) -> Analysis | None:
-        with self._db() as conn:
-            row = conn.execute("SELECT * FROM analysis WHERE job_id = ?", (job_id,)).fetchone()
-        if not row:
-            return None
-        return Analysis(
+        return self.get_analyses([job_id]).get(job_id)
+
+    def get_analyses(self, job_ids: list[str]) -> dict[str, Analysis]:
+        return {row["job_id"]: Analysis(
             summary=row["summary"], topics=json.loads(row["topics"]),
             sentiment=Sentiment(label=row["sentiment_label"], score=row["sentiment_score"]),
             segment_sentiment=json.loads(row["segment_sentiment"]), category=row["category"],
             language=row["language"], engine=row["engine"],
-        )
+        ) for row in self._rows_by_id("SELECT * FROM analysis WHERE job_id IN ({ids})", job_ids)}
 
     def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray) -> None:
         """One vector per segment, plus the whole video's (their normalised mean) at index -1."""
