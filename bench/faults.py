@@ -25,7 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.media import counting_handler, free_port, redirecting_handler, serve, video_with_speech  # noqa: E402
+from testkit.media import (  # noqa: E402
+    counting_handler,
+    free_port,
+    redirecting_handler,
+    serve,
+    still_picture,
+    video_with_speech,
+)
 
 TALK = ("Welcome to this short talk about rooftop gardens. Rain barrels and drip irrigation save water, "
         "and neighbours who garden together share tools and harvests. ")
@@ -83,8 +90,7 @@ def main() -> None:
     site.mkdir()
     for n in range(2 * args.jobs):
         video_with_speech(f"Talk number {n}. {TALK * 3}", site / f"talk-{n}.mp4")
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x180", "-frames:v", "1",
-                    str(site / "thumb.jpg")], check=True)
+    still_picture(site / "thumb.jpg")
     internal_service = counting_handler()
     internal, internal_url = serve(site, "127.0.0.1", internal_service)
     (site / "embedded.html").write_text(f'<html><body><video src="{internal_url}/talk-0.mp4"></video></body></html>')

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.media import serve, video_with_speech  # noqa: E402
+from testkit.media import serve, video_with_speech  # noqa: E402
 
 PARAGRAPHS = [
     "Good morning and welcome to this talk about how cities can grow food on their rooftops. "

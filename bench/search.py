@@ -57,7 +57,7 @@ def main() -> None:
         from core.config import get_settings
         from core.providers.embed import get_embedder
         from core.store import get_store
-        from tests.library_builder import add_video
+        from testkit.library import add_video
 
         store, embedder = get_store(), get_embedder(get_settings())
         rng = np.random.default_rng(7)

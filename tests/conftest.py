@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from core.config import Settings
-from tests import media
-from tests.media import free_port  # noqa: F401 - the tests import it from here
+from testkit import media
+from testkit.media import free_port  # noqa: F401 - the tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -210,7 +210,7 @@ def supabase_database(postgres_server) -> str:
 @pytest.fixture
 def supabase_project(postgres_server, tmp_path):
     """A Supabase project over HTTP (tests/fake_supabase.py) on a fresh, migrated database."""
-    from tests.fake_supabase import FakeSupabase, make_key
+    from testkit.fake_supabase import FakeSupabase, make_key
 
     fake = FakeSupabase(supabase_database(postgres_server), tmp_path / "supabase-storage")
     fake.service_key, fake.anon_key = make_key("service_role"), make_key("anon")

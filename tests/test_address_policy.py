@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tests import media
+from testkit import media
 from tests.conftest import COOKING, PYTHON, SCRATCH
 
 
@@ -18,8 +18,7 @@ from tests.conftest import COOKING, PYTHON, SCRATCH
 def sites(tmp_path_factory):
     folder = tmp_path_factory.mktemp("address-policy-site")
     media.video_with_speech(COOKING, folder / "talk.mp4")
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x180", "-frames:v", "1",
-                    str(folder / "thumb.jpg")], check=True)
+    media.still_picture(folder / "thumb.jpg")
     internal_service = media.counting_handler()
     internal, internal_url = media.serve(folder, "127.0.0.1", internal_service)
     (folder / "embedded.html").write_text(

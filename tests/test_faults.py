@@ -11,7 +11,7 @@ from rq.job import Job as RQJob
 
 from core import api
 from core.queue import connect, rq_job_id
-from tests import media
+from testkit import media
 from tests.conftest import COOKING, PYTHON, ROOT, SCRATCH, free_port, make_env, wait_for
 
 LONG_TALK = " ".join([COOKING] * 6)  # about a minute of speech: time to act while it is transcribed

@@ -1,7 +1,6 @@
 """Hosted engines through the real openai client, against a local OpenAI-compatible server."""
 
 import json
-import subprocess
 from itertools import pairwise
 from pathlib import Path
 
@@ -9,7 +8,8 @@ import pytest
 
 from core.config import Settings
 from core.providers.hosted import OpenAIEmbedder, OpenAITranscriber
-from tests.fake_openai import FakeOpenAI
+from testkit import media
+from testkit.fake_openai import FakeOpenAI
 
 KEY = "sk-test-THIS-KEY-MUST-NEVER-SHOW-1234567890"
 
@@ -56,8 +56,7 @@ def test_whole_pipeline_on_hosted_engines_with_costs(hosted, fake_openai, media_
 
 def test_long_audio_is_split_sent_in_parallel_and_stitched(fake_openai, tmp_path):
     wav = tmp_path / "thirty-minutes.wav"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=16000:d=1800",
-                    "-ac", "1", str(wav)], check=True)
+    media.tone(wav, 1800)
     settings = settings_for(fake_openai, tmp_path, openai_parallel_requests=3)
     progress = []
     transcript = OpenAITranscriber(settings).transcribe(wav, 1800.0, lambda f, d: progress.append(f))

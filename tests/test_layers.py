@@ -74,3 +74,19 @@ def test_modules_of_ours_are_imported_at_the_top_and_form_no_cycle():
 
     for name in sorted(graph):
         visit(name, [])
+
+
+def test_tests_and_benchmarks_share_testkit_and_import_not_each_other():
+    def imported(folder):
+        names = set()
+        for path in (ROOT / folder).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names.add((path.name, node.module.split(".")[0]))
+                elif isinstance(node, ast.Import):
+                    names |= {(path.name, a.name.split(".")[0]) for a in node.names}
+        return names
+
+    assert not [pair for pair in imported("tests") if pair[1] == "bench"]
+    assert not [pair for pair in imported("bench") if pair[1] == "tests"]
+    assert not [pair for pair in imported("testkit") if pair[1] in ("tests", "bench")]

@@ -127,7 +127,7 @@ def many_videos(empty_library):
     from core.config import get_settings
     from core.providers.embed import get_embedder
     from core.store import get_store
-    from tests.library_builder import add_video
+    from testkit.library import add_video
 
     store, embedder = get_store(), get_embedder(get_settings())
     subjects = [("youtube", "food", "positive", "2026-01-10", ["We bake bread.", "The crust is golden."]),

@@ -103,7 +103,7 @@ def test_dead_redis_gives_a_clear_error_and_keeps_the_job(empty_library, media_s
 
 
 def test_long_audio_is_transcribed_in_pieces_with_word_times(empty_library, media_server, tmp_path):
-    from tests import media
+    from testkit import media
     from tests.conftest import COOKING, FOOTBALL
 
     site = tmp_path / "site"

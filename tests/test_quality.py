@@ -2,12 +2,12 @@
 
 import pytest
 
-from bench import quality
+from testkit import quality
 
 
 @pytest.fixture(scope="module")
 def clips_site(tmp_path_factory):
-    from tests.media import serve
+    from testkit.media import serve
 
     folder = tmp_path_factory.mktemp("quality-site")
     videos = quality.make_clips(folder)

@@ -9,8 +9,8 @@ from core.config import get_settings
 from core.models import AudioFile
 from core.providers.embed import get_embedder
 from core.store import get_store
+from testkit.library import add_video
 from tests.conftest import ROOT, use_supabase
-from tests.library_builder import add_video
 
 TOPICS = ["rooftop gardens and tomatoes", "baking bread at home", "repairing an old bicycle",
           "saving money on groceries"]

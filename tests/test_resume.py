@@ -6,7 +6,7 @@ import subprocess
 import time
 
 from core import api
-from tests import media
+from testkit import media
 from tests.conftest import COOKING, PYTHON, ROOT, SCRATCH, make_env
 
 

@@ -8,8 +8,8 @@ from core.models import SearchFilters
 from core.platforms import link_at
 from core.providers.embed import get_embedder
 from core.store import get_store
+from testkit.library import add_video
 from tests.conftest import use_supabase
-from tests.library_builder import add_video
 
 
 @pytest.fixture(params=["sqlite", "postgres", "supabase"])

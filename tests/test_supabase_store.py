@@ -171,8 +171,8 @@ def test_read_only_app_browses_and_searches_but_offers_no_submit(supabase_projec
 
     from core.config import get_settings
     from core.providers.embed import get_embedder
+    from testkit.library import add_video
     from tests.conftest import ROOT
-    from tests.library_builder import add_video
     from tests.test_pages import texts
 
     use_supabase(supabase_project, empty_library.env, monkeypatch, anon=False)

@@ -10,14 +10,16 @@ import hashlib
 import http.server
 import json
 import re
-import subprocess
 import tempfile
 import threading
 import time
 from email.parser import BytesParser
 from email.policy import default as email_policy
+from pathlib import Path
 
 import numpy as np
+
+from core import audio
 
 EMBEDDING_DIM = 64
 
@@ -107,14 +109,13 @@ class FakeOpenAI:
         message = BytesParser(policy=email_policy).parsebytes(
             f"Content-Type: {headers['content-type']}\r\n\r\n".encode() + body)
         fields = {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}
-        audio = fields["file"].get_payload(decode=True)
+        sound = fields["file"].get_payload(decode=True)
         model = fields["model"].get_content().strip()
         with tempfile.NamedTemporaryFile(suffix=".mp3") as upload:
-            upload.write(audio)
+            upload.write(sound)
             upload.flush()
-            duration = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
-                                             "csv=p=0", upload.name], capture_output=True, text=True).stdout)
-        entry.update(model=model, duration=duration, upload_bytes=len(audio))
+            duration = audio.duration_of(Path(upload.name))
+        entry.update(model=model, duration=duration, upload_bytes=len(sound))
         time.sleep(0.2)  # long enough for parallel uploads to overlap
         # One segment every 30 s of the upload, so stitching the pieces back together can be checked.
         segments = [{"id": i, "start": start, "end": min(duration, start + 29.0),

@@ -9,7 +9,9 @@ import subprocess
 import threading
 from pathlib import Path
 
-VIDEO_CODEC = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+import ffmpeg
+
+VIDEO_OPTIONS = {"vcodec": "libx264", "preset": "ultrafast", "pix_fmt": "yuv420p"}
 
 
 def speak(text: str, wav: Path, voice: str = "en-us", speed: int = 150) -> Path:
@@ -17,39 +19,57 @@ def speak(text: str, wav: Path, voice: str = "en-us", speed: int = 150) -> Path:
     return wav
 
 
-def _test_pattern_video(target: Path, sound: list[str] | None, seconds: float | None = None) -> Path:
-    """An MP4 with a moving test pattern and the given ffmpeg audio input (or no sound track)."""
-    pattern = "testsrc=size=320x240:rate=10" + (f":duration={seconds}" if seconds else "")
-    command = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", pattern]
-    if sound:
-        command += [*sound, "-shortest", *VIDEO_CODEC, "-c:a", "aac"]
+def _generated(source: str):
+    """A stream from one of ffmpeg's own generators (lavfi): test patterns, silence, tones."""
+    return ffmpeg.input(source, f="lavfi")
+
+
+def _test_pattern_video(target: Path, sound=None, seconds: float | None = None) -> Path:
+    """An MP4 with a moving test pattern and the given audio stream (or no sound track)."""
+    pattern = _generated("testsrc=size=320x240:rate=10" + (f":duration={seconds}" if seconds else "")).video
+    if sound is None:
+        graph = ffmpeg.output(pattern, str(target), **VIDEO_OPTIONS)
     else:
-        command += VIDEO_CODEC
-    subprocess.run([*command, str(target)], check=True)
+        graph = ffmpeg.output(pattern, sound, str(target), shortest=None, acodec="aac", **VIDEO_OPTIONS)
+    graph.global_args("-v", "error").overwrite_output().run()
     return target
 
 
 def video_with_speech(text: str, target: Path) -> Path:
     """A small MP4: a test pattern with the spoken text as its sound track."""
     wav = speak(text, target.with_suffix(".wav"))
-    _test_pattern_video(target, ["-i", str(wav)])
+    _test_pattern_video(target, ffmpeg.input(str(wav)).audio)
     wav.unlink()
     return target
 
 
 def silent_video(target: Path, seconds: int = 5) -> Path:
-    return _test_pattern_video(target, ["-f", "lavfi", "-i", f"anullsrc=r=16000:cl=mono:d={seconds}"], seconds)
+    return _test_pattern_video(target, _generated(f"anullsrc=r=16000:cl=mono:d={seconds}").audio, seconds)
 
 
 def instrumental_video(target: Path, seconds: int = 12) -> Path:
     """A chord with vibrato and tremolo: music without any voice."""
     chord = ("0.3*sin(2*PI*261.6*t)*(1+0.5*sin(2*PI*2*t))+0.3*sin(2*PI*329.6*t)"
              "+0.2*sin(2*PI*392*t*(1+0.01*sin(2*PI*0.5*t)))")
-    return _test_pattern_video(target, ["-f", "lavfi", "-i", f"aevalsrc={chord}:s=16000:d={seconds}"], seconds)
+    return _test_pattern_video(target, _generated(f"aevalsrc={chord}:s=16000:d={seconds}").audio, seconds)
 
 
 def video_without_audio(target: Path, seconds: int = 3) -> Path:
     return _test_pattern_video(target, None, seconds)
+
+
+def tone(target: Path, seconds: float, frequency: int = 220) -> Path:
+    """A mono 16 kHz WAV of a steady tone."""
+    ffmpeg.output(_generated(f"sine=frequency={frequency}:sample_rate=16000:d={seconds}").audio, str(target),
+                  ac=1).global_args("-v", "error").overwrite_output().run()
+    return target
+
+
+def still_picture(target: Path) -> Path:
+    """A JPEG of the test pattern, as a site's thumbnail."""
+    ffmpeg.output(_generated("testsrc=size=320x180").video, str(target), vframes=1).global_args(
+        "-v", "error").overwrite_output().run()
+    return target
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
