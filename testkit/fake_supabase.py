@@ -20,11 +20,16 @@ import http.server
 import json
 import threading
 import urllib.parse
+import uuid
 from email.parser import BytesParser
 from email.policy import default as email_policy
 from pathlib import Path
 
 import psycopg
+
+from core.store.postgres import SUPABASE_ROLES
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "supabase" / "migrations"
 
 SECRET = b"test-jwt-secret-with-at-least-32-characters"
 
@@ -300,3 +305,38 @@ class FakeSupabase:
                 return self._json(200, {"Key": f"{bucket}/{name}", "Id": hashlib.md5(body).hexdigest()})
         return self._json(403 if not service else 400, {"statusCode": "403", "error": "Unauthorized",
                                                         "message": "new row violates row-level security policy"})
+
+
+def new_database(postgres_server) -> str:
+    """A new, empty database on a pgserver Postgres."""
+    name = f"t{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    return postgres_server.get_uri(database=name)
+
+
+def supabase_baseline() -> str:
+    """What a Supabase project's database has before any migration: the API roles and their default grants."""
+    return SUPABASE_ROLES + """
+grant usage on schema public to anon, authenticated, service_role;
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+"""
+
+
+def supabase_database(postgres_server) -> str:
+    """A new database set up as `supabase db push` leaves a project: baseline, then every migration."""
+    url = new_database(postgres_server)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(supabase_baseline())
+        for migration in sorted(MIGRATIONS.glob("*.sql")):
+            conn.execute(migration.read_text())
+    return url
+
+
+def supabase_project_on(postgres_server, storage_dir: Path) -> FakeSupabase:
+    """A Supabase project over HTTP on a fresh, migrated database of `postgres_server`, with its two keys
+    as `service_key` and `anon_key`."""
+    fake = FakeSupabase(supabase_database(postgres_server), storage_dir)
+    fake.service_key, fake.anon_key = make_key("service_role"), make_key("anon")
+    return fake

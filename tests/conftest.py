@@ -15,6 +15,7 @@ import pytest
 
 from core.config import Settings
 from testkit import media
+from testkit.fake_supabase import new_database, supabase_baseline, supabase_database, supabase_project_on  # noqa: F401
 from testkit.media import free_port  # noqa: F401 - the tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,53 +168,16 @@ def postgres_server(tmp_path_factory):
     server.cleanup()
 
 
-def new_database(postgres_server) -> str:
-    import uuid
-
-    import psycopg
-
-    name = f"t{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
-        conn.execute(f"create database {name}")
-    return postgres_server.get_uri(database=name)
-
-
 @pytest.fixture
 def postgres_url(postgres_server):
     """A new, empty database for one test."""
     return new_database(postgres_server)
 
 
-def supabase_baseline() -> str:
-    """What a Supabase project's database has before any migration: the API roles and their default grants."""
-    from core.store.postgres import SUPABASE_ROLES
-
-    return SUPABASE_ROLES + """
-grant usage on schema public to anon, authenticated, service_role;
-alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
-"""
-
-
-def supabase_database(postgres_server) -> str:
-    """A new database set up as `supabase db push` leaves a project: baseline, then every migration."""
-    import psycopg
-
-    url = new_database(postgres_server)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(supabase_baseline())
-        for migration in sorted((ROOT / "supabase" / "migrations").glob("*.sql")):
-            conn.execute(migration.read_text())
-    return url
-
-
 @pytest.fixture
 def supabase_project(postgres_server, tmp_path):
-    """A Supabase project over HTTP (tests/fake_supabase.py) on a fresh, migrated database."""
-    from testkit.fake_supabase import FakeSupabase, make_key
-
-    fake = FakeSupabase(supabase_database(postgres_server), tmp_path / "supabase-storage")
-    fake.service_key, fake.anon_key = make_key("service_role"), make_key("anon")
+    """A Supabase project over HTTP (testkit/fake_supabase.py) on a fresh, migrated database."""
+    fake = supabase_project_on(postgres_server, tmp_path / "supabase-storage")
     yield fake
     fake.close()
 
