@@ -40,7 +40,6 @@ def main() -> None:
     os.environ.update(DATA_DIR=str(tmp / "data"), SUPABASE_URL=project.url,
                       SUPABASE_SERVICE_ROLE_KEY=project.service_key, SUPABASE_ANON_KEY=project.anon_key)
     os.chdir(tmp)
-    from core import api
     from core.config import get_settings
     from core.models import AudioFile
     from core.providers.embed import get_embedder
