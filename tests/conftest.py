@@ -192,3 +192,19 @@ def use_supabase(project, env: dict[str, str], monkeypatch, *, anon: bool = True
     for key, value in values.items():
         monkeypatch.setenv(key, value)
         env[key] = value
+
+
+@pytest.fixture(params=["sqlite", "postgres", "supabase"])
+def backend(request, empty_library, monkeypatch):
+    """The same search tests on the embedded store, on Postgres + pgvector, and on a Supabase project
+    reached by its keys (REST API over the same Postgres)."""
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        monkeypatch.setenv("DATABASE_URL", url)
+        empty_library.env["DATABASE_URL"] = url
+        return url
+    if request.param == "supabase":
+        project = request.getfixturevalue("supabase_project")
+        use_supabase(project, empty_library.env, monkeypatch)
+        return project.database_url
+    return None

@@ -9,23 +9,6 @@ from core.platforms import link_at
 from core.providers.embed import get_embedder
 from core.store import get_store
 from testkit.library import add_video
-from tests.conftest import use_supabase
-
-
-@pytest.fixture(params=["sqlite", "postgres", "supabase"])
-def backend(request, empty_library, monkeypatch):
-    """The same search tests on the embedded store, on Postgres + pgvector, and on a Supabase project
-    reached by its keys (REST API over the same Postgres)."""
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        monkeypatch.setenv("DATABASE_URL", url)
-        empty_library.env["DATABASE_URL"] = url
-        return url
-    if request.param == "supabase":
-        project = request.getfixturevalue("supabase_project")
-        use_supabase(project, empty_library.env, monkeypatch)
-        return project.database_url
-    return None
 
 
 def _delete_vectors(database_url: str | None, job_id: str, model: str) -> None:

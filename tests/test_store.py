@@ -1,4 +1,5 @@
-"""The embedded store's schema: versioned migrations that upgrade an existing library in place."""
+"""The embedded store's own concerns: versioned migrations that upgrade an existing library in place, and
+media paths that stay inside its folder. (What every store does is in test_store_contract.py.)"""
 
 import sqlite3
 from importlib import resources
@@ -29,17 +30,6 @@ def test_upgrade_keeps_data_and_indexes_it(tmp_path):
     assert store.schema_version >= 2
     assert store.get_transcript("j1").segments[0].text == "Zanzibar spices"
     assert store.keyword_segments(["zanzibar"], {"j1"}, 5) == [("j1", 0, "Zanzibar spices")]
-
-
-def test_deleting_a_job_removes_everything(tmp_path):
-    store = LocalStore(tmp_path)
-    job = store.create_job(url="https://x/2", platform="generic", extractor="Generic", video_id="v2")
-    source = tmp_path / "a.mp3"
-    source.write_bytes(b"abc")
-    key = store.put_blob("temp-audio", f"{job.id}/audio.mp3", source)
-    assert store.media_location(key).read_bytes() == b"abc"
-    store.delete_job(job.id)
-    assert store.get_job(job.id) is None and store.media_location(key) is None
 
 
 def test_blob_paths_cannot_escape_the_storage_folder(tmp_path):

@@ -16,7 +16,7 @@ from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentim
 from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse
-from core.vectors import with_video_vector
+from core.vectors import VIDEO_VECTOR, with_video_vector
 
 
 def now_iso() -> str:
@@ -307,18 +307,20 @@ class LocalStore(MediaFilesMixin):
                 "INSERT INTO embeddings (job_id, segment_idx, model, dim, vector) VALUES (?, ?, ?, ?, ?)", rows)
 
     def jobs_missing_embeddings(self, model: str) -> list[str]:
-        """Completed jobs with no vectors from this model (embedded with another one)."""
+        """Completed jobs not fully indexed with this model (embedded with another one, or half-written)."""
         with self._db() as conn:
             rows = conn.execute(
                 "SELECT id FROM jobs j WHERE status = 'completed' AND NOT EXISTS"
-                " (SELECT 1 FROM embeddings e WHERE e.job_id = j.id AND e.model = ?)", (model,)).fetchall()
+                " (SELECT 1 FROM embeddings e WHERE e.job_id = j.id AND e.model = ? AND e.segment_idx = ?)"
+                " ORDER BY created_at", (model, VIDEO_VECTOR)).fetchall()
         return [row[0] for row in rows]
 
     def has_embeddings(self, job_id: str, model: str) -> bool:
+        """Whether the video is indexed: its whole-video vector, written last, is there."""
         with self._db() as conn:
             return conn.execute(
-                "SELECT 1 FROM embeddings WHERE job_id = ? AND model = ? LIMIT 1", (job_id, model)
-            ).fetchone() is not None
+                "SELECT 1 FROM embeddings WHERE job_id = ? AND model = ? AND segment_idx = ?",
+                (job_id, model, VIDEO_VECTOR)).fetchone() is not None
 
     # --- usage and cost -------------------------------------------------------------------
     def add_usage(self, job_id: str, records: list[Usage]) -> None:

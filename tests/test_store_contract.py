@@ -1,0 +1,252 @@
+"""One contract for every store: the same behaviour on the embedded SQLite store, on Postgres + pgvector
+(DATABASE_URL) and on a Supabase project reached by its keys (REST API over the same Postgres)."""
+
+import time
+
+import numpy as np
+import psycopg
+import pytest
+import requests
+
+from core.models import Analysis, AudioFile, SearchFilters, Segment, Sentiment, Stage, Transcript, Usage, Word
+from core.store import DuplicateJob, ReadOnlyLibrary, get_store
+from core.store.supabase import SupabaseStore
+from core.vectors import VIDEO_VECTOR, normalise_rows
+
+
+@pytest.fixture
+def store(backend):
+    return get_store(service_role=True)
+
+
+def run_sql(backend, sqlite_statement: str, postgres_statement: str, args: tuple) -> None:
+    """A change made behind the store's back, to set up a state its API cannot reach (a half-written video)."""
+    if backend is None:
+        with get_store()._tx() as conn:
+            conn.execute(sqlite_statement, args)
+    else:
+        with psycopg.connect(backend) as conn:
+            conn.execute(postgres_statement, args)
+
+
+def media_exists(location) -> bool:
+    """Whether a stored file is really there: a local path, or a URL the storage answers (a public
+    bucket's URL is made without asking the storage, so it is fetched)."""
+    if location is None:
+        return False
+    if isinstance(location, str):
+        return requests.get(location, timeout=10).ok
+    return location.is_file()
+
+
+def new_job(store, video_id="vid00000001", platform="youtube"):
+    return store.create_job(url=f"https://example.com/{video_id}", platform=platform,
+                            extractor=platform.capitalize(), video_id=video_id)
+
+
+TRANSCRIPT = Transcript(text="Hello there. General Kenobi.", language="en", engine="test", segments=[
+    Segment(start=0.0, end=1.5, text="Hello there.", words=[Word(start=0.0, end=0.6, text="Hello"),
+                                                          Word(start=0.7, end=1.5, text="there.")]),
+    Segment(start=1.6, end=3.0, text="General Kenobi."),
+])
+ANALYSIS = Analysis(summary="A greeting.", topics=["greetings", "star wars"], category="entertainment",
+                    sentiment=Sentiment(label="positive", score=0.42), segment_sentiment=[0.4, 0.1],
+                    language="en", engine="test")
+
+
+def vectors(count: int, seed: int = 0) -> np.ndarray:
+    return normalise_rows(np.random.default_rng(seed).normal(size=(count, 8)))
+
+
+def test_create_and_dedupe(store):
+    job = new_job(store)
+    assert (job.status, job.stage, job.progress) == (Stage.PENDING, Stage.PENDING, 0.0)
+    assert set(job.stage_times) == {"pending"} and job.error is None
+    with pytest.raises(DuplicateJob) as duplicate:
+        new_job(store)
+    assert duplicate.value.existing.id == job.id
+    assert new_job(store, platform="vimeo").id != job.id  # the same id on another site is another video
+    assert store.find_job("youtube", "vid00000001").id == job.id and store.find_job("youtube", "nope") is None
+
+
+def test_reads_one_and_many(store):
+    first, second = new_job(store, "a0000000001"), new_job(store, "b0000000002", platform="vimeo")
+    assert store.get_job(first.id).url == first.url and store.get_job("missing") is None
+    assert set(store.get_jobs([first.id, second.id, "missing"])) == {first.id, second.id}
+    assert store.get_jobs([]) == {}
+    assert [j.id for j in store.list_jobs()] == [second.id, first.id]  # newest first
+    assert [j.id for j in store.list_jobs(platforms=["vimeo"])] == [second.id]
+    store.fail_job(first.id, Stage.DOWNLOADING, "gone")
+    assert [j.id for j in store.list_jobs(statuses=["failed"])] == [first.id]
+
+
+def test_update_keeps_what_it_is_not_told_and_refuses_unknown_fields(store):
+    job = new_job(store)
+    store.update_job(job.id, title="A title", duration=12.5, progress_detail="half way")
+    updated = store.get_job(job.id)
+    assert (updated.title, updated.duration, updated.progress_detail, updated.url) == \
+        ("A title", 12.5, "half way", job.url)
+    assert updated.updated_at >= job.updated_at
+    with pytest.raises(ValueError):
+        store.update_job(job.id, colour="blue")
+
+
+def test_stages_failure_and_retry(store):
+    job = new_job(store)
+    store.update_job(job.id, error="old problem")
+    store.enter_stage(job.id, Stage.TRANSCRIBING, "loading")
+    running = store.get_job(job.id)
+    assert (running.status, running.stage, running.progress, running.progress_detail, running.error) == \
+        (Stage.TRANSCRIBING, Stage.TRANSCRIBING, 0.0, "loading", None)
+    assert {"pending", "transcribing"} <= set(running.stage_times)
+    store.fail_job(job.id, Stage.TRANSCRIBING, "No speech")
+    failed = store.get_job(job.id)
+    assert (failed.status, failed.stage, failed.error) == (Stage.FAILED, Stage.TRANSCRIBING, "No speech")
+    assert "failed" in failed.stage_times
+    store.update_job(job.id, status=Stage.PENDING, error=None, progress=0.0, progress_detail="")  # Retry
+    again = store.get_job(job.id)
+    assert (again.status, again.stage, again.error) == (Stage.PENDING, Stage.TRANSCRIBING, None)
+    store.enter_stage(job.id, Stage.COMPLETED)
+    done = store.get_job(job.id)
+    assert (done.status, done.progress, done.is_final) == (Stage.COMPLETED, 1.0, True)
+
+
+def test_transcripts_with_words_and_segments(store):
+    job = new_job(store)
+    assert store.get_transcript(job.id) is None
+    store.save_transcript(job.id, TRANSCRIPT)
+    store.save_transcript(job.id, TRANSCRIPT)  # saving again replaces, never duplicates
+    assert store.get_transcript(job.id) == TRANSCRIPT
+    assert store.get_segments([(job.id, 1), (job.id, 5)]) == {(job.id, 1): TRANSCRIPT.segments[1]}
+
+
+def test_analysis_and_audio(store, tmp_path):
+    job = new_job(store)
+    assert store.get_analysis(job.id) is None and store.get_analyses([job.id]) == {}
+    store.save_analysis(job.id, ANALYSIS)
+    assert store.get_analysis(job.id) == ANALYSIS
+    assert store.get_analyses([job.id, "missing"]) == {job.id: ANALYSIS}
+    audio = AudioFile(job_id=job.id, audio_path=f"temp-audio/{job.id}/audio.mp3",
+                      thumbnail_path=f"thumbnails/{job.id}/thumbnail.jpg", duration=3.0, size_bytes=10,
+                      sample_rate=22050)
+    store.save_audio_file(audio)
+    assert store.get_audio_file(job.id) == audio and store.get_audio_files([job.id]) == {job.id: audio}
+
+
+def test_embeddings_count_only_once_the_whole_video_vector_is_in(store, backend):
+    job = new_job(store)
+    store.enter_stage(job.id, Stage.COMPLETED)
+    assert not store.has_embeddings(job.id, "m")
+    assert store.jobs_missing_embeddings("m") == [job.id]
+    store.save_embeddings(job.id, "m", vectors(3))
+    assert store.has_embeddings(job.id, "m") and not store.has_embeddings(job.id, "other-model")
+    assert store.jobs_missing_embeddings("m") == [] and store.jobs_missing_embeddings("other-model") == [job.id]
+    # A video whose writing stopped before its last (whole-video) vector is not indexed yet.
+    run_sql(backend, "DELETE FROM embeddings WHERE job_id = ? AND segment_idx = ?",
+            "delete from embeddings where job_id = %s and segment_idx = %s", (job.id, VIDEO_VECTOR))
+    assert not store.has_embeddings(job.id, "m")
+    store.save_embeddings(job.id, "m", vectors(3))  # written again in full: no duplicate rows
+    assert store.has_embeddings(job.id, "m")
+
+
+def test_usage_and_costs(store):
+    job, free = new_job(store, "a0000000001"), new_job(store, "b0000000002")
+    store.add_usage(job.id, [Usage(stage="transcribing", engine="openai", model="whisper-1", audio_seconds=60,
+                                   cost_usd=0.006),
+                             Usage(stage="analyzing", engine="openai", model="gpt-4.1-mini", input_tokens=1000,
+                                   output_tokens=100, cost_usd=0.00056),
+                             Usage(stage="analyzing", engine="openai", model="self-hosted", input_tokens=5)])
+    assert [(u.stage, u.model) for u in store.get_usage(job.id)] == \
+        [("transcribing", "whisper-1"), ("analyzing", "gpt-4.1-mini"), ("analyzing", "self-hosted")]
+    assert store.costs() == {job.id: pytest.approx(0.00656)}
+    assert store.get_usage(free.id) == []
+
+
+def test_reset_forgets_every_result(store, tmp_path):
+    job = new_job(store)
+    source = tmp_path / "audio.mp3"
+    source.write_bytes(b"ID3 audio")
+    key = store.put_blob("temp-audio", f"{job.id}/audio.mp3", source)
+    store.save_audio_file(AudioFile(job_id=job.id, audio_path=key, duration=1.0, size_bytes=9, sample_rate=22050))
+    store.save_transcript(job.id, TRANSCRIPT)
+    store.save_analysis(job.id, ANALYSIS)
+    store.save_embeddings(job.id, "m", vectors(2))
+    store.add_usage(job.id, [Usage(stage="analyzing", engine="openai", model="gpt-4.1-mini", cost_usd=0.1)])
+    store.fail_job(job.id, Stage.ANALYZING, "boom")
+    store.reset_job(job.id)
+    reset = store.get_job(job.id)
+    assert (reset.status, reset.stage, reset.error, set(reset.stage_times)) == \
+        (Stage.PENDING, Stage.PENDING, None, {"pending"})
+    assert store.get_transcript(job.id) is None and store.get_analysis(job.id) is None
+    assert store.get_audio_file(job.id) is None and not store.has_embeddings(job.id, "m")
+    assert store.get_usage(job.id) == [] and not media_exists(store.media_location(key))
+
+
+def test_delete_removes_everything(store, tmp_path):
+    job, other = new_job(store, "a0000000001"), new_job(store, "b0000000002")
+    source = tmp_path / "thumbnail.jpg"
+    source.write_bytes(b"\xff\xd8 jpeg")
+    key = store.put_blob("thumbnails", f"{job.id}/thumbnail.jpg", source)
+    for found in (job, other):
+        store.save_transcript(found.id, TRANSCRIPT)
+        store.save_analysis(found.id, ANALYSIS)
+        store.save_embeddings(found.id, "m", vectors(2))
+    assert media_exists(store.media_location(key))
+    store.delete_job(job.id)
+    assert store.get_job(job.id) is None and store.get_transcript(job.id) is None
+    assert store.get_analysis(job.id) is None and store.get_segments([(job.id, 0)]) == {}
+    assert not media_exists(store.media_location(key))
+    assert store.get_transcript(other.id) == TRANSCRIPT and store.has_embeddings(other.id, "m")
+
+
+def test_search_with_each_filter(store):
+    rng_vectors = vectors(4, seed=7)
+    specs = [("a0000000001", "youtube", "food", "positive", "2026-01-10"),
+             ("b0000000002", "vimeo", "sports", "negative", "2026-05-20"),
+             ("c0000000003", "youtube", "sports", "neutral", None)]
+    ids = []
+    for n, (video_id, platform, category, label, uploaded) in enumerate(specs):
+        job = new_job(store, video_id, platform)
+        store.update_job(job.id, upload_date=uploaded)
+        store.save_transcript(job.id, Transcript(text="x", language="en", engine="t", segments=[
+            Segment(start=0, end=1, text=f"Segment about {category} number {n}"),
+            Segment(start=1, end=2, text="Zanzibar spices" if n == 1 else "plain words")]))
+        store.save_analysis(job.id, ANALYSIS.model_copy(update={
+            "category": category, "sentiment": Sentiment(label=label, score=0.0)}))
+        store.save_embeddings(job.id, "m", np.vstack([rng_vectors[n], rng_vectors[3]]))
+        store.enter_stage(job.id, Stage.COMPLETED)
+        ids.append(job.id)
+    query = rng_vectors[1]
+
+    def found(terms=(), **filters):
+        return [(job_id, idx) for job_id, idx, _, _ in
+                store.search_segments(query, list(terms), "m", 10, SearchFilters(**filters))]
+
+    assert found()[0] == (ids[1], 0)  # the closest meaning first
+    assert found(["zanzibar"])[0] == (ids[1], 1) or (ids[1], 1) in found(["zanzibar"])
+    hits = store.search_segments(query, ["zanzibar"], "m", 10, SearchFilters())
+    assert any(keyword for job_id, idx, _, keyword in hits if (job_id, idx) == (ids[1], 1))
+    assert {j for j, _ in found(platforms=["vimeo"])} == {ids[1]}
+    assert {j for j, _ in found(categories=["sports"])} == {ids[1], ids[2]}
+    assert {j for j, _ in found(sentiments=["positive"])} == {ids[0]}
+    assert {j for j, _ in found(date_from="2026-05-01", date_to="2026-06-01")} == {ids[1]}
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert ids[2] in {j for j, _ in found(date_from=today)}  # no upload date: the day it was added counts
+    assert found(platforms=["tiktok"]) == []
+    assert store.search_segments(query, [], "other-model", 10, SearchFilters()) == []
+
+
+def test_a_store_with_only_the_anon_key_refuses_to_write(backend, request):
+    if request.node.callspec.params["backend"] != "supabase":
+        assert not getattr(get_store(), "read_only", False)  # the other stores are always writable
+        return
+    project = request.getfixturevalue("supabase_project")
+    writer = get_store(service_role=True)
+    job = new_job(writer)
+    reader = SupabaseStore(project.url, None, project.anon_key, files=writer.files)
+    assert reader.read_only and reader.get_job(job.id).id == job.id
+    for write in (lambda: reader.update_job(job.id, title="x"), lambda: reader.delete_job(job.id),
+                  lambda: new_job(reader, "z0000000009")):
+        with pytest.raises(ReadOnlyLibrary):
+            write()
+    assert writer.get_job(job.id).title is None
