@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 profile="${1:-app}"
 
 packages=(redis-server ffmpeg python3-venv)
-[ "$profile" = dev ] && packages+=(espeak-ng chromium fonts-noto-color-emoji)
+[ "$profile" = dev ] && packages+=(espeak-ng chromium fonts-noto-color-emoji util-linux)
+# The tests apply the migrations with the Supabase CLI, which comes from npm.
+[ "$profile" = dev ] && ! command -v npm >/dev/null && packages+=(nodejs npm)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -34,4 +36,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$digest" ]; then
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
   [ "$profile" = dev ] && .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
   echo "$digest" > "$stamp"
+fi
+
+if [ "$profile" = dev ]; then
+  # The Supabase CLI at the version package-lock.json records (from the npm registry; its binary is an npm package too).
+  lock_digest=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -x node_modules/.bin/supabase ] || [ "$(cat node_modules/.installed-lock 2>/dev/null)" != "$lock_digest" ]; then
+    echo "Installing the Supabase CLI (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$lock_digest" > node_modules/.installed-lock
+  fi
 fi
