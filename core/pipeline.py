@@ -22,7 +22,6 @@ import numpy as np
 from core.config import Settings, get_settings
 from core.media import Download, MediaError, PreparedAudio, Progress, TransientMediaError, download, prepare
 from core.models import VECTOR_BATCH, AudioFile, Job, Stage, Transcript
-from core.platforms import InvalidURL
 from core.providers import EngineError
 from core.providers.analyze import get_analyzer
 from core.providers.bundled import minilm_files
@@ -304,7 +303,7 @@ def run(job_id: str, settings: Settings | None = None) -> Job:
                     limit.allow_for(store.get_job(job_id).duration)
             except (TransientMediaError, TransientEngineError, LibraryUnavailable) as exc:
                 return _after_transient_failure(store, job_id, stage, str(exc), settings)
-            except (MediaError, EngineError, InvalidURL) as exc:
+            except (MediaError, EngineError) as exc:
                 store.fail_job(job_id, stage, str(exc))
                 return store.get_job(job_id)
             except JobTimedOut as exc:

@@ -79,7 +79,10 @@ def gave_up_message(job: Job, rq_job, status: JobStatus) -> str:
     killed = re.search(r"signal (\d+)", reason)
     if killed:
         number = int(killed.group(1))
-        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else f"signal {number}"
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
         why = (f"its process was killed ({name}: the system may have run out of memory)" if name == "SIGKILL"
                else f"its process was ended by {name}")
         return f"The worker stopped {times} while {where}: {why}. {resume}"
