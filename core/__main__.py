@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 
+from pydantic import BaseModel
+
 from core import api
 from core.exports import FORMATS
 from core.formatting import NO_WORKER, clock, waiting_hint
-from core.models import CATEGORIES, Job, SearchFilters, Stage
+from core.models import CATEGORIES, Job, JobView, SearchFilters, Stage
 from core.workers import run_worker
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -35,16 +37,15 @@ def _workers_or_none() -> int | None:
         return None
 
 
-def _job_json(job: Job) -> dict:
-    return {k: v for k, v in job.public_dict().items()
-            if k in ("id", "url", "platform", "video_id", "status", "stage", "progress", "progress_detail",
-                     "error", "title", "duration",
-                     "uploader", "upload_date", "thumbnail_url", "webpage_url", "created_at", "stage_times")}
+def _print_json(models: list[BaseModel] | BaseModel) -> None:
+    data = ([m.model_dump(mode="json") for m in models] if isinstance(models, list)
+            else models.model_dump(mode="json"))
+    print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _finish(jobs: list[Job], as_json: bool, failed_is_error: bool = True) -> int:
     if as_json:
-        print(json.dumps([_job_json(j) for j in jobs], indent=2))
+        _print_json([JobView.of(j) for j in jobs])
     else:
         for job in jobs:
             _print_job(job)
@@ -70,7 +71,7 @@ def cmd_run(args) -> int:
 def cmd_jobs(args) -> int:
     jobs = api.list_jobs(statuses=[args.status] if args.status else None)
     if args.json:
-        print(json.dumps([_job_json(j) for j in jobs], indent=2))
+        _print_json([JobView.of(j) for j in jobs])
         return EXIT_OK
     waiting = [job for job in jobs if not job.is_final]
     workers = _workers_or_none() if waiting else None
@@ -90,29 +91,17 @@ def cmd_show(args) -> int:
         print(f"No job {args.job_id} in the library.", file=sys.stderr)
         return EXIT_INVALID
     if args.json:
-        data = _job_json(api.get_job(args.job_id))
-        transcript, analysis = details["transcript"], details["analysis"]
-        data["transcript"] = transcript and {
-            "text": transcript["text"], "language": transcript["language"],
-            "segments": [{"start": s["start"], "end": s["end"], "text": s["text"]} for s in transcript["segments"]],
-        }
-        data["cost"] = details["cost"]
-        data["analysis"] = analysis and {
-            "summary": analysis["summary"], "topics": analysis["topics"], "sentiment": analysis["sentiment"],
-            "category": analysis["category"], "language": analysis["language"],
-        }
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        _print_json(details)
         return EXIT_OK
-    job = api.get_job(args.job_id)
-    _print_job(job)
-    if details["analysis"]:
-        a = details["analysis"]
-        print(f"\nSummary: {a['summary']}\nTopics: {', '.join(a['topics'])}\n"
-              f"Sentiment: {a['sentiment']['label']} ({a['sentiment']['score']:+.2f})  Category: {a['category']}")
-    if details["transcript"]:
-        print(f"\nTranscript ({details['transcript']['language']}):")
-        for s in details["transcript"]["segments"]:
-            print(f"  [{clock(s['start'])} - {clock(s['end'])}] {s['text']}")
+    _print_job(api.get_job(args.job_id))
+    if details.analysis:
+        a = details.analysis
+        print(f"\nSummary: {a.summary}\nTopics: {', '.join(a.topics)}\n"
+              f"Sentiment: {a.sentiment.label} ({a.sentiment.score:+.2f})  Category: {a.category}")
+    if details.transcript:
+        print(f"\nTranscript ({details.transcript.language}):")
+        for s in details.transcript.segments:
+            print(f"  [{clock(s.start)} - {clock(s.end)}] {s.text}")
     return EXIT_OK
 
 
@@ -121,9 +110,7 @@ def cmd_search(args) -> int:
                             sentiments=args.sentiment or [], date_from=args.date_from, date_to=args.date_to)
     hits = api.search(args.query, limit=args.limit, filters=filters)
     if args.json:
-        print(json.dumps([{"job_id": h.job_id, "video_id": h.video_id, "title": h.title, "start": h.start,
-                           "end": h.end, "text": h.text, "score": h.score, "url": h.url,
-                           "keyword_match": h.keyword_match} for h in hits], indent=2, ensure_ascii=False))
+        _print_json(hits)
     else:
         for h in hits:
             print(f"{h.score:.3f}  {h.job_id}  {clock(h.start)}  {h.title or h.video_id}\n        {h.text}")

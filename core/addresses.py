@@ -8,8 +8,12 @@ fragments alike, and a DNS answer that changed since the link was pasted.
 from __future__ import annotations
 
 import ipaddress
+import multiprocessing
+import os
 import socket
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -142,3 +146,70 @@ def guard_connections(policy: AddressPolicy) -> ConnectionGuard:
 
     socket.getaddrinfo = checked_getaddrinfo
     return guard
+
+
+class RefusedConnection(Exception):
+    """Work in a guarded process tried to reach a host the policy refuses; the message says which."""
+
+
+class ProcessEnded(Exception):
+    """A guarded process ended without an answer (killed, or crashed)."""
+
+
+def run_guarded(policy: AddressPolicy, work: Callable, args: tuple = (), on_report: Callable | None = None):
+    """`work(report, *args)` in a forked child that does nothing else, with every connection it makes checked
+    by `guard_connections(policy)`. What it returns comes back; what it raises is raised here; each
+    `report(*values)` calls `on_report(*values)` here, as it happens. If it tried to reach a refused host
+    (even when it went on without that, as yt-dlp does with a thumbnail), RefusedConnection is raised."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_guarded_child, args=(sender, policy, work, args), name="guarded", daemon=True)
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                kind, *payload = receiver.recv()
+            except EOFError:
+                break
+            if kind == "report":
+                if on_report:
+                    on_report(*payload)
+            elif kind == "done":
+                return payload[0]
+            else:
+                raise payload[0]
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+    raise ProcessEnded(f"its process ended with {child.exitcode}")
+
+
+def _guarded_child(sender, policy: AddressPolicy, work: Callable, args: tuple) -> None:
+    _end_with_parent()
+    guard = guard_connections(policy)
+    try:
+        outcome = ("done", work(lambda *values: sender.send(("report", *values)), *args))
+    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
+        outcome = ("error", exc)
+    if guard.refused:
+        outcome = ("error", RefusedConnection(guard.refused[0]))
+    try:
+        sender.send(outcome)
+    except Exception as exc:  # noqa: BLE001 - an exception that cannot be pickled
+        sender.send(("error", RuntimeError(f"{type(outcome[1]).__name__}: {outcome[1]} ({exc})")))
+    sender.close()
+
+
+def _end_with_parent() -> None:
+    """Stop when the process that asked is gone (killed, timed out), instead of working for nobody."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()

@@ -14,7 +14,19 @@ from core.access import exposure_warning
 from core.addresses import AddressPolicy
 from core.config import Settings, get_settings
 from core.exports import FORMATS as EXPORT_FORMATS
-from core.models import WORK_STAGES, Analysis, AudioFile, Job, SearchFilters, SearchHit, Stage, Transcript
+from core.models import (
+    WORK_STAGES,
+    Analysis,
+    AnalysisView,
+    AudioFile,
+    Job,
+    JobDetails,
+    SearchFilters,
+    SearchHit,
+    Stage,
+    Transcript,
+    TranscriptView,
+)
 from core.pipeline import TransientError, embed_transcript, run
 from core.platforms import InvalidURL, Source, detect, link_at
 from core.providers.embed import get_embedder
@@ -270,22 +282,18 @@ def media_file(key: str | None) -> Path | str | None:
     return get_store().media_location(key) if key else None
 
 
-def job_details(job_id: str) -> dict | None:
-    """A job with its transcript and analysis, as plain data (the CLI's `show --json`)."""
+def job_details(job_id: str) -> JobDetails | None:
+    """A job with its transcript, analysis and hosted cost (the CLI's `show --json`, the HTTP API)."""
     store = get_store()
     job = store.get_job(job_id)
     if job is None:
         return None
     found_transcript = store.get_transcript(job_id)
     found_analysis = store.get_analysis(job_id)
-    audio = store.get_audio_file(job_id)
-    usage = store.get_usage(job_id)
-    return job.public_dict() | {
-        "cost": _cost_summary(usage),
-        "transcript": found_transcript.model_dump(mode="json") if found_transcript else None,
-        "analysis": found_analysis.model_dump(mode="json") if found_analysis else None,
-        "audio": audio.model_dump(mode="json") if audio else None,
-    }
+    return JobDetails.of(
+        job, cost=_cost_summary(store.get_usage(job_id)),
+        transcript=TranscriptView.model_validate(found_transcript.model_dump()) if found_transcript else None,
+        analysis=AnalysisView.model_validate(found_analysis.model_dump()) if found_analysis else None)
 
 
 def _cost_summary(usage) -> dict | None:

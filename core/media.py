@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from core import audio
-from core.addresses import AddressPolicy, guard_connections
+from core.addresses import AddressPolicy, ProcessEnded, RefusedConnection, run_guarded
 from core.config import Settings
 
 Progress = Callable[[float, str], None]
@@ -133,76 +130,32 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress) ->
     """Fetch metadata, refuse what is too long, then download (audio only where possible).
 
     The fetching runs in a child process in which every connection is checked against the address
-    policy as it is made (see core.addresses); progress and the outcome come back over a pipe.
+    policy as it is made (see core.addresses); progress and the outcome come back from it.
     """
-    policy = AddressPolicy.from_settings(settings)
     workdir.mkdir(parents=True, exist_ok=True)
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_download_process, args=(sender, policy, url, workdir, settings),
-                            name="media-download", daemon=True)
-    child.start()
-    sender.close()
-    try:
-        while True:
-            try:
-                kind, *payload = receiver.recv()
-            except EOFError:
-                break
-            if kind == "progress":
-                progress(*payload)
-            elif kind == "done":
-                return payload[0]
-            else:
-                raise payload[0]
-    finally:
-        receiver.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
-    raise TransientMediaError(f"The download stopped unexpectedly (its process ended with {child.exitcode}).")
-
-
-def _download_process(sender, policy: AddressPolicy, url: str, workdir: Path, settings: Settings) -> None:
-    """The child: guard every connection, fetch, report. Nothing here talks to the library or the queue."""
-    _end_with_parent()
-    guard = guard_connections(policy)
     last = [0.0]
 
-    def report(fraction: float, detail: str) -> None:
+    def throttled(fraction: float, detail: str) -> None:
         now = time.monotonic()
         if now - last[0] >= 0.2 or fraction >= 1.0:
             last[0] = now
-            sender.send(("progress", fraction, detail))
+            progress(fraction, detail)
 
     try:
-        result = _fetch(url, workdir, settings, report)
-        outcome = ("done", result)
-    except MediaError as exc:
-        outcome = ("error", exc)
+        return run_guarded(AddressPolicy.from_settings(settings), _fetch, (url, workdir, settings), throttled)
+    except RefusedConnection as exc:  # also when yt-dlp only warned, e.g. about a thumbnail it could not fetch
+        raise MediaError(f"The link leads to a non-public address, which is refused: {exc}. Only public "
+                         "addresses are fetched (ALLOWED_PRIVATE_HOSTS lists private hosts that may be used)."
+                         ) from None
+    except ProcessEnded as exc:
+        raise TransientMediaError(f"The download stopped unexpectedly ({exc}).") from None
+    except MediaError:
+        raise
     except Exception as exc:  # noqa: BLE001 - reported to the job, which fails with it
-        outcome = ("error", MediaError(f"The download failed unexpectedly: {type(exc).__name__}: {exc}"))
-    if guard.refused:  # also when yt-dlp only warned, e.g. about a thumbnail it could not fetch
-        outcome = ("error", MediaError(
-            f"The link leads to a non-public address, which is refused: {guard.refused[0]}. Only public "
-            "addresses are fetched (ALLOWED_PRIVATE_HOSTS lists private hosts that may be used)."))
-    sender.send(outcome)
-    sender.close()
+        raise MediaError(f"The download failed unexpectedly: {type(exc).__name__}: {exc}") from None
 
 
-def _end_with_parent() -> None:
-    """Stop when the job's process is gone (killed, timed out), instead of downloading for nobody."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _fetch(url: str, workdir: Path, settings: Settings, progress: Progress) -> Download:
+def _fetch(progress: Progress, url: str, workdir: Path, settings: Settings) -> Download:
     import yt_dlp
 
     def hook(status: dict) -> None:

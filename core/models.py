@@ -105,6 +105,8 @@ class Job(BaseModel):
     updated_at: str
     #: ISO timestamp at which each stage started.
     stage_times: dict[str, str] = Field(default_factory=dict)
+    #: Where the job's JSON is POSTed when it completes or fails (given through the HTTP API).
+    callback_url: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -168,6 +170,75 @@ class AudioFile(BaseModel):
     duration: float
     size_bytes: int
     sample_rate: int
+
+
+class JobView(BaseModel):
+    """A job as programs see it: what the CLI's --json prints and the HTTP API answers."""
+
+    id: str
+    url: str
+    platform: str
+    video_id: str
+    status: Stage
+    stage: Stage
+    progress: float
+    progress_detail: str
+    error: str | None
+    title: str | None
+    duration: float | None
+    uploader: str | None
+    upload_date: str | None
+    thumbnail_url: str | None
+    webpage_url: str | None
+    created_at: str
+    updated_at: str
+    stage_times: dict[str, str]
+    callback_url: str | None = None
+
+    @classmethod
+    def of(cls, job: Job, **extra) -> JobView:
+        return cls(**job.model_dump(include=set(JobView.model_fields)), **extra)
+
+
+class SubmittedJob(JobView):
+    """A link handed in: the job (created, or the one already in the library for that video)."""
+
+    job_id: str
+    created: bool
+
+    @classmethod
+    def of(cls, job: Job, created: bool = True) -> SubmittedJob:
+        return super().of(job, job_id=job.id, created=created)
+
+
+class SegmentView(BaseModel):
+    start: float
+    end: float
+    text: str
+
+
+class TranscriptView(BaseModel):
+    text: str
+    language: str | None
+    engine: str
+    segments: list[SegmentView]
+
+
+class AnalysisView(BaseModel):
+    summary: str
+    topics: list[str]
+    sentiment: Sentiment
+    category: str
+    language: str | None
+
+
+class JobDetails(JobView):
+    """A job with its transcript and analysis (`show --json`, `GET /jobs/{id}?details=true`)."""
+
+    transcript: TranscriptView | None = None
+    analysis: AnalysisView | None = None
+    #: Hosted-engine use per stage and estimated dollars; None when only local engines ran.
+    cost: dict | None = None
 
 
 class SearchHit(BaseModel):
