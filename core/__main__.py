@@ -9,6 +9,8 @@ import sys
 from pydantic import BaseModel
 
 from core import api
+from core.access import api_address
+from core.config import get_settings
 from core.exports import FORMATS
 from core.formatting import NO_WORKER, clock, waiting_hint
 from core.models import CATEGORIES, Job, JobView, SearchFilters, Stage
@@ -149,6 +151,16 @@ def cmd_delete(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    import uvicorn  # loaded only to serve
+
+    settings = get_settings()
+    host, note = api_address(args.host, bool(settings.keys("api_keys") or settings.keys("api_read_keys")))
+    print(f"{note}\nVideo Insight Studio API on http://{host}:{args.port} (documentation: /docs)", flush=True)
+    uvicorn.run("core.server:app", host=host, port=args.port, log_level="info")
+    return EXIT_OK
+
+
 def cmd_worker(args) -> int:
     run_worker(burst=args.burst)
     return EXIT_OK
@@ -215,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("delete", help="remove jobs and everything stored for them")
     p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
     p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("serve", help="run the HTTP API (documentation at /docs)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run a pipeline worker (same as worker.py)")
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import exports, queue
+from core import exports, queue, webhooks
 from core.access import exposure_warning
 from core.addresses import AddressPolicy
 from core.config import Settings, get_settings
@@ -28,7 +28,7 @@ from core.models import (
     TranscriptView,
 )
 from core.pipeline import TransientError, embed_transcript, run
-from core.platforms import InvalidURL, Source, detect, link_at
+from core.platforms import InvalidURL, Source, check_callback_url, detect, link_at
 from core.providers.embed import get_embedder
 from core.queue import JobBusy, QueueStatus, QueueUnavailable, enqueue
 from core.store import DuplicateJob, LibraryUnavailable, ReadOnlyLibrary, Store, get_store
@@ -124,22 +124,32 @@ def _forget_results(store: Store, job_id: str, settings: Settings) -> None:
     shutil.rmtree(settings.work_dir(job_id), ignore_errors=True)
 
 
-def submit(url: str, *, force: bool = False, settings: Settings | None = None) -> Submission:
+def submit(url: str, *, force: bool = False, callback_url: str | None = None,
+           settings: Settings | None = None) -> Submission:
     """Validate, dedupe and enqueue one link. With force, an existing video is processed again."""
-    return submit_many([url], force=force, settings=settings)[0]
+    return submit_many([url], force=force, callback_url=callback_url, settings=settings)[0]
 
 
-def submit_many(urls: list[str], *, force: bool = False, settings: Settings | None = None) -> list[Submission]:
+def submit_many(urls: list[str], *, force: bool = False, callback_url: str | None = None,
+                settings: Settings | None = None) -> list[Submission]:
+    """Validate every link, then create (or find) and enqueue each. `callback_url` hears when each ends."""
     settings = settings or get_settings()
-    return [_enqueue_source(source, force, settings) for source in validate_all(urls, settings)]
+    sources = validate_all(urls, settings)
+    if callback_url is not None:
+        callback_url = check_callback_url(callback_url, AddressPolicy.from_settings(settings))
+    return [_enqueue_source(source, force, callback_url, settings) for source in sources]
 
 
-def _enqueue_source(source: Source, force: bool, settings: Settings) -> Submission:
+def _enqueue_source(source: Source, force: bool, callback_url: str | None, settings: Settings) -> Submission:
     store = get_store()
     submission = _create_or_existing(store, source, force, settings)
+    if callback_url:
+        store.update_job(submission.job.id, callback_url=callback_url)
     if submission.created:
         _start(store, submission.job.id, settings)
-        submission.job = store.get_job(submission.job.id)
+    submission.job = store.get_job(submission.job.id)
+    if callback_url and submission.job.is_final:  # already done: say so now rather than never
+        webhooks.job_ended(submission.job, settings)
     return submission
 
 
@@ -211,7 +221,9 @@ def cancel(job_id: str, settings: Settings | None = None) -> Job:
     else:
         message = "Cancelled before it started. Retry starts it."
     store.fail_job(job_id, job.stage, message)
-    return store.get_job(job_id)
+    job = store.get_job(job_id)
+    webhooks.job_ended(job, settings)
+    return job
 
 
 def queue_status(settings: Settings | None = None) -> QueueStatus:

@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     #: How often a worker looks for jobs whose worker died, or that the queue lost, to run them again.
     worker_maintenance_seconds: int = 60
 
+    # HTTP API (python -m core serve)
+    #: Comma-separated keys that may use the whole API (Authorization: Bearer <key>); unset = no keys, and
+    #: the API then listens on 127.0.0.1 only.
+    api_keys: SecretStr | None = None
+    #: Comma-separated keys that may only read (403 on anything that changes the library).
+    api_read_keys: SecretStr | None = None
+    #: Links each key may submit per minute (429 with Retry-After beyond it).
+    api_rate_limit: int = Field(60, ge=1)
+    #: Signs webhook bodies (HMAC-SHA256, X-Video-Insight-Signature: sha256=<hex>).
+    webhook_secret: SecretStr | None = None
+
     # Embedded store; with DATABASE_URL (Postgres + pgvector, e.g. a Supabase project's database) the
     # library's rows live there instead, and DATA_DIR keeps only media and work files.
     data_dir: Path = Path("./data")
@@ -107,6 +118,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    def keys(self, name: str) -> list[str]:
+        """The comma-separated keys of API_KEYS or API_READ_KEYS."""
+        value = getattr(self, name)
+        return [k.strip() for k in value.get_secret_value().split(",") if k.strip()] if value else []
 
     def work_dir(self, job_id: str) -> Path:
         """Where a job keeps its downloaded and converted files until it completes."""

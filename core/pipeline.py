@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core import webhooks
 from core.config import Settings, get_settings
 from core.media import Download, MediaError, PreparedAudio, Progress, TransientMediaError, download, prepare
 from core.models import VECTOR_BATCH, AudioFile, Job, Stage, Transcript
@@ -269,6 +270,15 @@ def _out_of_time(stage: Stage, seconds: float) -> str:
 
 
 def run(job_id: str, settings: Settings | None = None) -> Job:
+    """Take one job through every remaining stage (see `_run`); a program that gave a callback URL hears
+    when it ends."""
+    settings = settings or get_settings()
+    job = _run(job_id, settings)
+    webhooks.job_ended(job, settings)
+    return job
+
+
+def _run(job_id: str, settings: Settings) -> Job:
     """Take one job through every remaining stage. Returns the job as it ended.
 
     Problems with the video or its content, bugs and a used-up time limit fail the job with a readable
@@ -276,7 +286,6 @@ def run(job_id: str, settings: Settings | None = None) -> Job:
     when this runs from the queue with retries left (TransientError is raised for RQ); otherwise they
     fail the job too, saying that Retry resumes it.
     """
-    settings = settings or get_settings()
     store = get_store(service_role=True)
     job = store.get_job(job_id)
     if job is None:

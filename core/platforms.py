@@ -174,6 +174,23 @@ def detect(url: str, *, policy: AddressPolicy | None = None) -> Source:
     return Source(platform=platform, extractor=key, video_id=str(video_id), url=cleaned)
 
 
+def check_callback_url(url: str, policy: AddressPolicy) -> str:
+    """A webhook address given with links: http(s), no credentials, on a host the policy allows (judged
+    without a lookup here, and again on every address when the notification connects)."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidURL("The callback URL is empty.")
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidURL("The callback URL must be an http:// or https:// address.")
+    if len(url) > MAX_URL_LENGTH or parts.username is not None or any(ord(ch) < 33 for ch in url):
+        raise InvalidURL("The callback URL is malformed (too long, credentials or spaces in it).")
+    problem = policy.link_host_problem(parts.hostname)
+    if problem:
+        raise InvalidURL(f"The callback URL is refused: {problem}; notifications go to public addresses only.")
+    return url
+
+
 def link_at(url: str, platform: str, seconds: float) -> str:
     """The original video's link, starting at a moment, for the sites whose players accept one."""
     second = max(0, int(seconds))

@@ -104,6 +104,18 @@ def enqueue(job_id: str, settings: Settings | None = None) -> None:
         raise unavailable(settings, exc) from None
 
 
+def enqueue_task(function: str, *args, retry_delays: list[int], description: str,
+                 settings: Settings | None = None) -> None:
+    """A short task (by its dotted name) ahead of the queued pipeline jobs, tried again after each delay."""
+    settings = settings or get_settings()
+    try:
+        Queue(settings.queue_name, connection=connect(settings)).enqueue(
+            function, *args, retry=Retry(max=len(retry_delays), interval=retry_delays), at_front=True,
+            result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600, description=description)
+    except RedisError as exc:
+        raise unavailable(settings, exc) from None
+
+
 def stop(job_id: str, settings: Settings | None = None) -> None:
     """Take the job off the queue, or stop its running work (RQ's stop-job command) and wait until it has
     stopped, so nothing it was doing can write to the library afterwards."""

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from redis.exceptions import RedisError
 from rq.job import JobStatus
 
+from core import webhooks
 from core.config import Settings, get_settings
 from core.models import WORK_STAGES, Job, Stage
 from core.queue import LIVE_STATES, Lease, connect, enqueue, fetch, unavailable
@@ -49,6 +50,7 @@ def recover(settings: Settings | None = None) -> Recovered:
                 continue
             if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
                 store.fail_job(job.id, job.stage, gave_up_message(job, found, status))
+                webhooks.job_ended(store.get_job(job.id), settings)
                 result.failed.append(job.id)
             elif job.status == Stage.PENDING or _quiet_for(job) > Lease.TTL * 2:
                 # Lost by the queue. A job in a work stage whose record vanished may still be running (Redis

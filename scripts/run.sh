@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole app on this machine: Redis, one pipeline worker and Streamlit. Ctrl-C stops all three.
+# Runs the whole app on this machine: Redis, one pipeline worker, Streamlit and the HTTP API. Ctrl-C stops them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh app
@@ -7,9 +7,10 @@ scripts/setup.sh app
 export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
 export DATA_DIR="${DATA_DIR:-./data}"
 port="${PORT:-8501}"
+api_port="${API_PORT:-8000}"
 mkdir -p "$DATA_DIR/redis"
 # Each service runs in its own session, so Ctrl-C reaches only this script, which then stops them in
-# order: the app and the worker first (the worker finishes its current step), Redis last.
+# order: the app, the API and the worker first (the worker finishes its current step), Redis last.
 app_pids=()
 redis_pid=""
 stop() {
@@ -39,5 +40,9 @@ app_pids+=($!)
 
 echo "Starting Streamlit on http://localhost:$port"
 setsid .venv/bin/streamlit run streamlit_app.py --server.port "$port" --server.headless true &
+app_pids+=($!)
+
+echo "Starting the HTTP API on http://localhost:$api_port (documentation: /docs)"
+setsid .venv/bin/python -m core serve --port "$api_port" &
 app_pids+=($!)
 wait -n "${app_pids[@]}" $redis_pid

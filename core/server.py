@@ -1,0 +1,350 @@
+"""The HTTP API: `python -m core serve`. A third face over core.api, beside the pages and the CLI, with no
+logic of its own: it checks who calls, turns requests into core.api calls, and answers the same pydantic
+models the CLI's --json prints. Interactive documentation at /docs, the schema at /openapi.json."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import math
+import time
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core import api
+from core.config import Settings, get_settings
+from core.models import Analysis, JobDetails, JobView, SearchFilters, SearchHit, SubmittedJob, Transcript
+from core.queue import unavailable
+
+EVENT_POLL_SECONDS = 0.5
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+class CreateJob(BaseModel):
+    url: str = Field(description="A video link, as pasted on the Submit page")
+    force: bool = Field(False, description="Process again a video already in the library")
+    callback_url: str | None = Field(None, description="POSTed the job's JSON when it completes or fails")
+
+
+class CreateJobs(BaseModel):
+    urls: list[str] = Field(description="Video links; one bad link refuses them all, and nothing is stored")
+    force: bool = False
+    callback_url: str | None = None
+
+
+class JobList(BaseModel):
+    jobs: list[JobView]
+    total: int
+    limit: int
+    offset: int
+
+
+class Health(BaseModel):
+    library: str
+    queue: str
+    workers: int | None
+    queued: int | None
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+# --- who calls ------------------------------------------------------------------------------------
+def _caller(request: Request, write: bool) -> str:
+    """Who calls (a digest of the key, for rate limits; never the key), or 401/403."""
+    settings = get_settings()
+    full, read_only = settings.keys("api_keys"), settings.keys("api_read_keys")
+    if not full and not read_only:
+        return "local"  # no keys: the API listens on this machine only
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "This API needs a key: send Authorization: Bearer <key>.",
+                       {"WWW-Authenticate": "Bearer"})
+    may_write = _one_of(token, full)
+    may_read = may_write or _one_of(token, read_only)
+    if not may_read:
+        raise ApiError(401, "Unknown API key.", {"WWW-Authenticate": "Bearer"})
+    if write and not may_write:
+        raise ApiError(403, "This key may only read (API_READ_KEYS).")
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def _one_of(token: str, keys: list[str]) -> bool:
+    found = False
+    for key in keys:  # every key compared, in constant time each
+        found |= hmac.compare_digest(token.encode(), key.encode())
+    return found
+
+
+def reader(request: Request) -> str:
+    return _caller(request, write=False)
+
+
+def writer(request: Request) -> str:
+    return _caller(request, write=True)
+
+
+Reader = Annotated[str, Depends(reader)]
+Writer = Annotated[str, Depends(writer)]
+
+
+def _limit_submissions(caller: str, links: int, settings: Settings) -> None:
+    """At most API_RATE_LIMIT links a minute per key, counted in Redis so every API process agrees."""
+    from limits import RateLimitItemPerMinute
+
+    item = RateLimitItemPerMinute(settings.api_rate_limit)
+    limiter = _limiter(settings.redis_url)
+    try:
+        allowed = limiter.hit(item, "submissions", caller, cost=links)
+        reset = limiter.get_window_stats(item, "submissions", caller).reset_time
+    except Exception as exc:  # noqa: BLE001 - Redis unreachable: no submission could be queued either
+        raise unavailable(settings, exc) from None
+    if not allowed:
+        wait = max(1, math.ceil(reset - time.time()))
+        raise ApiError(429, f"At most {settings.api_rate_limit} links a minute per key (API_RATE_LIMIT); "
+                            f"try again in {wait} s.", {"Retry-After": str(wait)})
+
+
+@lru_cache(maxsize=4)
+def _limiter(redis_url: str):
+    from limits import strategies
+    from limits.storage import storage_from_string
+
+    return strategies.MovingWindowRateLimiter(storage_from_string(redis_url))
+
+
+# --- the application ------------------------------------------------------------------------------
+app = FastAPI(
+    title="Video Insight Studio API",
+    summary="Turn video links into transcripts, analyses and searchable moments.",
+    version="1.0",
+    responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 403: {"model": ErrorBody},
+               404: {"model": ErrorBody}, 429: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
+
+
+def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+@app.exception_handler(ApiError)
+async def _api_error(request, exc: ApiError):
+    return _error(exc.status, exc.message, exc.headers)
+
+
+@app.exception_handler(api.InvalidURL)
+async def _invalid(request, exc):
+    return _error(400, str(exc))
+
+
+@app.exception_handler(LookupError)
+async def _missing(request, exc):
+    return _error(404, str(exc.args[0] if exc.args else exc))
+
+
+@app.exception_handler(api.QueueUnavailable)
+@app.exception_handler(api.LibraryUnavailable)
+async def _unavailable(request, exc):
+    return _error(503, str(exc), {"Retry-After": "30"})
+
+
+@app.exception_handler(api.ReadOnlyLibrary)
+async def _read_only(request, exc):
+    return _error(403, str(exc))
+
+
+@app.exception_handler(api.JobBusy)
+async def _busy(request, exc):
+    return _error(409, str(exc))
+
+
+@app.exception_handler(RequestValidationError)
+async def _malformed(request, exc: RequestValidationError):
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
+    return _error(400, f"The request is malformed: {problems}")
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _http(request, exc: StarletteHTTPException):
+    return _error(exc.status_code, str(exc.detail))
+
+
+@app.exception_handler(Exception)
+async def _unexpected(request, exc):
+    return _error(500, "Something went wrong on the server; the error is in its log.")
+
+
+def _job(job_id: str):
+    job = api.get_job(job_id)
+    if job is None:
+        raise LookupError(f"No job {job_id} in the library.")
+    return job
+
+
+@app.post("/jobs/create", status_code=201, response_model=SubmittedJob, tags=["jobs"],
+          responses={200: {"model": SubmittedJob, "description": "The video was already in the library"}})
+def create_job(body: CreateJob, response: Response, caller: Writer) -> SubmittedJob:
+    """Submit one link: `201` with the new job, or `200` with the job already holding that video."""
+    settings = get_settings()
+    api.validate_all([body.url], settings)  # a bad link is a 400 whatever the queue's state
+    _limit_submissions(caller, 1, settings)
+    submission = api.submit(body.url, force=body.force, callback_url=body.callback_url)
+    response.status_code = 201 if submission.created else 200
+    return SubmittedJob.of(submission.job, submission.created)
+
+
+@app.post("/jobs", status_code=201, response_model=list[SubmittedJob], tags=["jobs"])
+def create_jobs(body: CreateJobs, response: Response, caller: Writer) -> list[SubmittedJob]:
+    """Submit many links at once, with the same rules as the Submit page."""
+    settings = get_settings()
+    api.validate_all(body.urls, settings)
+    _limit_submissions(caller, max(1, len(body.urls)), settings)
+    submissions = api.submit_many(body.urls, force=body.force, callback_url=body.callback_url)
+    response.status_code = 201 if any(s.created for s in submissions) else 200
+    return [SubmittedJob.of(s.job, s.created) for s in submissions]
+
+
+@app.get("/jobs", response_model=JobList, tags=["jobs"])
+def list_jobs(caller: Reader, status: Annotated[list[str] | None, Query()] = None,
+              platform: Annotated[list[str] | None, Query()] = None,
+              limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> JobList:
+    """The library, newest first, filtered by status and platform (each repeatable), a page at a time."""
+    jobs = api.list_jobs(statuses=status, platforms=platform)
+    return JobList(jobs=[JobView.of(j) for j in jobs[offset:offset + limit]], total=len(jobs), limit=limit,
+                   offset=offset)
+
+
+@app.get("/jobs/{job_id}", response_model=JobDetails, response_model_exclude_none=False, tags=["jobs"])
+def get_job(job_id: str, caller: Reader, details: bool = False) -> JobView | JobDetails:
+    """A job's status, stage, progress, error, stage times and video facts; `details=true` adds its
+    transcript, analysis and hosted cost (as `show --json`)."""
+    if details:
+        found = api.job_details(job_id)
+        if found is None:
+            raise LookupError(f"No job {job_id} in the library.")
+        return found
+    return JobDetails.of(_job(job_id))
+
+
+@app.get("/jobs/{job_id}/transcript", tags=["results"],
+         responses={200: {"content": {"application/json": {}, "text/plain": {}}}})
+def get_transcript(job_id: str, caller: Reader,
+                   format: Annotated[str, Query(pattern="^(json|srt|vtt|txt|md)$")] = "json"):  # noqa: A002
+    """The timed transcript as JSON (segments with word times), or as an SRT, VTT, TXT or Markdown file."""
+    job = _job(job_id)
+    if format == "json":
+        found = api.transcript(job_id)
+        if found is None:
+            raise ApiError(409, f"Job {job_id} has no transcript yet ({job.status.value}).")
+        return JSONResponse(Transcript.model_validate(found).model_dump(mode="json"))
+    try:
+        name, content = api.export(job_id, format)
+    except LookupError as exc:
+        raise ApiError(409, str(exc)) from None
+    return PlainTextResponse(content, media_type=api.EXPORT_FORMATS[format],
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@app.get("/jobs/{job_id}/analysis", response_model=Analysis, tags=["results"])
+def get_analysis(job_id: str, caller: Reader) -> Analysis:
+    """Summary, topics, sentiment (overall and per segment), category and language."""
+    job = _job(job_id)
+    found = api.analysis(job_id)
+    if found is None:
+        raise ApiError(409, f"Job {job_id} has no analysis yet ({job.status.value}).")
+    return found
+
+
+@app.get("/jobs/{job_id}/events", tags=["jobs"],
+         responses={200: {"content": {"text/event-stream": {}},
+                          "description": "One `job` event per change of stage or progress, the last one final"}})
+async def job_events(job_id: str, caller: Reader):
+    """Live status without polling: Server-Sent Events, each the job's JSON, ending with its final state."""
+    from sse_starlette.sse import EventSourceResponse
+
+    first = await asyncio.to_thread(_job, job_id)
+
+    async def events():
+        job, seen = first, None
+        while True:
+            state = (job.status, job.stage, round(job.progress, 2), job.progress_detail, job.error)
+            if state != seen:
+                seen = state
+                yield {"event": "job", "data": JobView.of(job).model_dump_json()}
+            if job.is_final:
+                return
+            await asyncio.sleep(EVENT_POLL_SECONDS)
+            job = await asyncio.to_thread(api.get_job, job_id)
+            if job is None:
+                yield {"event": "deleted", "data": "{}"}
+                return
+
+    return EventSourceResponse(events(), ping=15)
+
+
+@app.get("/search", response_model=list[SearchHit], tags=["results"])
+def search(caller: Reader, q: Annotated[str, Query(min_length=1, description="What to find, in any words")],
+           limit: Annotated[int, Query(ge=1, le=100)] = 10,
+           platform: Annotated[list[str] | None, Query()] = None,
+           category: Annotated[list[str] | None, Query()] = None,
+           sentiment: Annotated[list[str] | None, Query()] = None,
+           date_from: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+           date_to: Annotated[str | None, Query(alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+           ) -> list[SearchHit]:
+    """Moments across the library by meaning (and the query's own words), with the Search page's filters."""
+    return api.search(q, limit=limit, filters=SearchFilters(
+        platforms=platform or [], categories=category or [], sentiments=sentiment or [], date_from=date_from,
+        date_to=date_to))
+
+
+@app.post("/jobs/{job_id}/retry", response_model=JobView, tags=["jobs"])
+def retry(job_id: str, caller: Writer) -> JobView:
+    """Queue a failed job again; it resumes from the stage that failed."""
+    return JobView.of(api.retry(job_id))
+
+
+@app.post("/jobs/{job_id}/reprocess", response_model=JobView, tags=["jobs"])
+def reprocess(job_id: str, caller: Writer) -> JobView:
+    """Forget a video's results and run the whole pipeline again (stopping its run first)."""
+    return JobView.of(api.reprocess(job_id))
+
+
+@app.post("/jobs/{job_id}/cancel", response_model=JobView, tags=["jobs"])
+def cancel(job_id: str, caller: Writer) -> JobView:
+    """Stop a waiting or running job; it ends failed, "Cancelled", and retry resumes it."""
+    return JobView.of(api.cancel(job_id))
+
+
+@app.delete("/jobs/{job_id}", status_code=204, tags=["jobs"])
+def delete(job_id: str, caller: Writer) -> Response:
+    """Remove a job and everything stored for it."""
+    _job(job_id)
+    api.delete(job_id)
+    return Response(status_code=204)
+
+
+@app.get("/health", response_model=Health, tags=["service"], responses={503: {"model": Health}})
+def health() -> JSONResponse:
+    """Whether the library and the queue answer, how many workers serve the queue, how many jobs wait."""
+    library = api.library_problem()
+    try:
+        status = api.queue_status()
+        queue, workers, queued = "ok", status.workers, status.queued
+    except api.QueueUnavailable as exc:
+        queue, workers, queued = str(exc), None, None
+    body = Health(library=library or "ok", queue=queue, workers=workers, queued=queued)
+    return JSONResponse(body.model_dump(), status_code=200 if not library and queue == "ok" else 503)
