@@ -13,7 +13,7 @@ from core.access import api_address
 from core.config import get_settings
 from core.exports import FORMATS
 from core.formatting import NO_WORKER, clock, waiting_hint
-from core.models import CATEGORIES, Job, JobView, SearchFilters, Stage
+from core.models import CATEGORIES, Job, JobView, SearchFilters, Stage, SubmittedJob
 from core.workers import run_worker
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -63,7 +63,10 @@ def cmd_submit(args) -> int:
     jobs = [s.job for s in submissions]
     if args.wait:
         jobs = api.wait([j.id for j in jobs], timeout=args.timeout)
-    return _finish(jobs, args.json)
+    if args.json:  # as POST /jobs answers: each job, with whether it was created
+        _print_json([SubmittedJob.of(job, s.created) for job, s in zip(jobs, submissions, strict=True)])
+        return EXIT_FAILED if any(j.status == Stage.FAILED for j in jobs) else EXIT_OK
+    return _finish(jobs, as_json=False)
 
 
 def cmd_run(args) -> int:

@@ -142,13 +142,20 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress) ->
             progress(fraction, detail)
 
     try:
-        return run_guarded(AddressPolicy.from_settings(settings), _fetch, (url, workdir, settings), throttled)
+        return run_guarded(AddressPolicy.from_settings(settings), _fetch_or_explain, (url, workdir, settings),
+                           throttled)
     except RefusedConnection as exc:  # also when yt-dlp only warned, e.g. about a thumbnail it could not fetch
         raise MediaError(f"The link leads to a non-public address, which is refused: {exc}. Only public "
                          "addresses are fetched (ALLOWED_PRIVATE_HOSTS lists private hosts that may be used)."
                          ) from None
     except ProcessEnded as exc:
         raise TransientMediaError(f"The download stopped unexpectedly ({exc}).") from None
+
+
+def _fetch_or_explain(progress: Progress, url: str, workdir: Path, settings: Settings) -> Download:
+    """In the download's process: whatever goes wrong there comes back as a MediaError for the job."""
+    try:
+        return _fetch(progress, url, workdir, settings)
     except MediaError:
         raise
     except Exception as exc:  # noqa: BLE001 - reported to the job, which fails with it

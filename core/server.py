@@ -338,7 +338,7 @@ def delete(job_id: str, caller: Writer) -> Response:
 
 
 @app.get("/health", response_model=Health, tags=["service"], responses={503: {"model": Health}})
-def health() -> JSONResponse:
+def health(caller: Reader) -> JSONResponse:
     """Whether the library and the queue answer, how many workers serve the queue, how many jobs wait."""
     library = api.library_problem()
     try:

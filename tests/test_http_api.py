@@ -213,6 +213,7 @@ def test_a_callback_to_a_private_address_is_refused_at_submit(service, media_ser
 def test_health_and_documentation(service, client):
     health = client.get("/health")
     assert health.status_code == 200, health.text
+    assert httpx.get(f"{service[0]}/health").status_code == 401  # with keys set, every request needs one
     assert health.json()["library"] == "ok" and health.json()["queue"] == "ok" and health.json()["workers"] >= 1
     schema = client.get("/openapi.json").json()
     assert {"/jobs/create", "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/events", "/search", "/health"} <= \
@@ -230,7 +231,8 @@ def test_an_unreachable_queue_answers_503(empty_library):
         wait_for(lambda: httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200, what="the API")
         answer = httpx.post(f"{url}/jobs/create", json={"url": "https://vimeo.com/56015672"}, timeout=30)
         assert answer.status_code == 503 and "Redis" in answer.json()["error"]
-        assert httpx.get(f"{url}/health", timeout=30).status_code == 503
+        health = httpx.get(f"{url}/health", timeout=30)
+        assert health.status_code == 503 and health.json()["library"] == "ok" and "Redis" in health.json()["queue"]
         assert httpx.get(f"{url}/jobs", timeout=30).json()["jobs"] == []  # nothing stored
     finally:
         server.terminate()
