@@ -157,7 +157,7 @@ def test_reprocess_and_cancel_stop_the_running_job_first(queue_env, site):
     transcript = api.transcript(job.id)
     starts = [segment.start for segment in transcript.segments]
     assert starts == sorted(set(starts))  # no segment twice
-    assert transcript.text.lower().count("welcome to the cooking show") == 6
+    assert 4 <= transcript.text.lower().count("chocolate") <= 6  # said 6 times; a doubled run would hold 12
 
     other = api.submit(f"{site}/cooking.mp4").job
     wait_for_status(other.id, "transcribing", log, timeout=120)
