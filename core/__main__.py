@@ -8,7 +8,7 @@ import sys
 
 from pydantic import BaseModel
 
-from core import api
+from core import api, retention
 from core.access import api_address
 from core.config import get_settings
 from core.exports import FORMATS
@@ -164,6 +164,15 @@ def cmd_serve(args) -> int:
     return EXIT_OK
 
 
+def cmd_cleanup(args) -> int:
+    days = get_settings().audio_retention_days
+    if not days:
+        print("AUDIO_RETENTION_DAYS is not set: audio is kept for ever, nothing to clean up.")
+        return EXIT_OK
+    print(f"removed the stored audio of {retention.cleanup()} videos older than {days:g} days")
+    return EXIT_OK
+
+
 def cmd_worker(args) -> int:
     run_worker(burst=args.burst)
     return EXIT_OK
@@ -235,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("cleanup", help="remove stored audio older than AUDIO_RETENTION_DAYS (workers do it hourly)")
+    p.set_defaults(func=cmd_cleanup)
 
     p = sub.add_parser("worker", help="run a pipeline worker (same as worker.py)")
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")

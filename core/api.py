@@ -375,6 +375,11 @@ def reindex(settings: Settings | None = None, progress=None) -> int:
     return len(missing)
 
 
+def moment_link(job: Job, seconds: float) -> str:
+    """The original video at a moment, where its site supports a start time."""
+    return link_at(job.webpage_url or job.url, job.platform, seconds)
+
+
 def audio_file(job_id: str) -> AudioFile | None:
     return get_store().get_audio_file(job_id)
 

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     #: on the office network; every other private address stays refused.
     allowed_private_hosts: Annotated[list[str], NoDecode] = []
     max_links_per_submission: int = 100
+    #: Days stored audio is kept (for the player); empty or 0 keeps it for ever. Transcripts, analyses, search
+    #: and thumbnails always stay.
+    audio_retention_days: float | None = None
     max_duration_seconds: int = 4 * 3600
     max_download_mb: int = 4096
     cookies_file: Path | None = None
@@ -111,6 +114,11 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
+
+    @field_validator("audio_retention_days", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("allowed_private_hosts", mode="before")
     @classmethod

@@ -170,6 +170,8 @@ class AudioFile(BaseModel):
     duration: float
     size_bytes: int
     sample_rate: int
+    #: When the audio was removed because AUDIO_RETENTION_DAYS passed; None while it is kept.
+    audio_removed_at: str | None = None
 
 
 class JobView(BaseModel):

@@ -6,6 +6,7 @@ import logging
 
 from rq import Queue, Worker
 
+from core import retention
 from core.config import get_settings
 from core.pipeline import prepare_models
 from core.queue import connect
@@ -24,6 +25,7 @@ class PipelineWorker(Worker):
     def _recover(self) -> None:
         try:
             recover()
+            retention.schedule(get_settings(), self.connection)
         except Exception:  # noqa: BLE001 - a library or queue hiccup must not stop the worker
             logging.getLogger(__name__).exception("recovery round failed")
 

@@ -46,9 +46,13 @@ if job.status == Stage.FAILED:
 # A search result opens the page at its moment (?t=SECONDS); clicking a segment seeks from there on.
 seek = st.session_state.get(f"seek-{job.id}", float(st.query_params.get("t", 0) or 0))
 audio = api.audio_file(job.id)
-audio_path = api.media_file(audio.audio_path) if audio else None
+audio_path = api.media_file(audio.audio_path) if audio and not audio.audio_removed_at else None
 if audio_path:
     st.audio(str(audio_path), start_time=int(seek))
+elif audio and audio.audio_removed_at:
+    st.info(f"The audio is no longer kept here (removed on {audio.audio_removed_at[:10]}, after "
+            "AUDIO_RETENTION_DAYS). The transcript, analysis and search stay, and each time below opens the "
+            "original at that moment.", icon="🗄️")
 
 transcript = api.transcript(job.id)
 analysis = api.analysis(job.id)
@@ -68,11 +72,14 @@ with transcript_tab:
             if needle and needle not in segment.text.lower():
                 continue
             time_col, text_col = st.columns([1, 9])
-            if time_col.button(clock(segment.start), key=f"seg-{index}", help="Play from here"):
+            if not audio_path:
+                time_col.link_button(clock(segment.start), api.moment_link(job, segment.start),
+                                     help="Open the original here")
+            elif time_col.button(clock(segment.start), key=f"seg-{index}", help="Play from here"):
                 st.session_state[f"seek-{job.id}"] = segment.start
                 st.rerun()
             mood = insights.segment_mood(scores, index)
-            text_col.markdown(f":{insights.MOOD_MARKS[mood]}[▍] {segment.text}")
+            text_col.markdown(f":{insights.MOOD_MARKS[mood]}[▍] {literal(segment.text)}")
 
 with analysis_tab:
     if analysis is None:

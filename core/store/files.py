@@ -29,6 +29,11 @@ class LocalFiles:
             return None
         return path
 
+    def remove(self, key: str) -> None:
+        path = self.url(key)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
     def remove_job(self, job_id: str) -> None:
         if self.root.is_dir():
             for bucket in self.root.iterdir():
@@ -103,6 +108,12 @@ class SupabaseFiles:
             return self.client.from_(bucket).create_signed_url(name, self.SIGNED_URL_SECONDS)["signedURL"]
         except StorageApiError:
             return None  # gone, or this key may not read the private bucket: the page shows no player
+
+    def remove(self, key: str) -> None:
+        if not self.can_write:
+            raise ReadOnlyLibrary("Removing media needs SUPABASE_SERVICE_ROLE_KEY.")
+        bucket, _, name = key.partition("/")
+        self._bucket(bucket).remove([name])
 
     def remove_job(self, job_id: str) -> None:
         if not self.can_write:

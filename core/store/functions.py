@@ -96,6 +96,13 @@ class FunctionStore(MediaFilesMixin):
     def save_audio_file(self, audio: AudioFile) -> None:
         self.call("save_audio_file", p_audio=audio.model_dump(mode="json"))
 
+    def expired_audio(self, before: str) -> list[AudioFile]:
+        return [AudioFile(**row) for row in self.call("expired_audio", p_before=before)]
+
+    def remove_audio(self, audio: AudioFile) -> None:
+        self.files.remove(audio.audio_path)
+        self.call("mark_audio_removed", p_job_id=audio.job_id)
+
     def get_audio_file(self, job_id: str) -> AudioFile | None:
         row = self.call("get_audio_file", p_job_id=job_id)
         return AudioFile(**row) if row else None

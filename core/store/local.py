@@ -230,6 +230,17 @@ class LocalStore(MediaFilesMixin):
                  audio.sample_rate, now_iso()),
             )
 
+    def expired_audio(self, before: str) -> list[AudioFile]:
+        with self._db() as conn:
+            rows = conn.execute("SELECT * FROM audio_files WHERE created_at < ? AND audio_removed_at IS NULL"
+                                " ORDER BY created_at", (before,)).fetchall()
+        return [AudioFile(**{k: row[k] for k in row.keys() if k != "created_at"}) for row in rows]
+
+    def remove_audio(self, audio: AudioFile) -> None:
+        self.files.remove(audio.audio_path)
+        with self._tx() as conn:
+            conn.execute("UPDATE audio_files SET audio_removed_at = ? WHERE job_id = ?", (now_iso(), audio.job_id))
+
     def get_audio_file(self, job_id: str) -> AudioFile | None:
         return self.get_audio_files([job_id]).get(job_id)
 

@@ -13,7 +13,8 @@ from core.store.supabase_client import supabase_client
 
 # The SQL functions that change the library; the service role alone may call them.
 WRITES = frozenset({"create_job", "update_job", "enter_stage", "fail_job", "reset_job", "delete_job",
-                    "save_audio_file", "save_transcript", "save_analysis", "add_embeddings", "add_usage"})
+                    "save_audio_file", "save_transcript", "save_analysis", "add_embeddings", "add_usage",
+                    "expired_audio", "mark_audio_removed"})  # (expired_audio reads, for the worker alone)
 GATEWAY_ERRORS = frozenset({"502", "503", "504", "520", "522", "524"})
 ATTEMPTS = 4
 
