@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     #: on the office network; every other private address stays refused.
     allowed_private_hosts: Annotated[list[str], NoDecode] = []
     max_links_per_submission: int = 100
+    #: Creator captions become the transcript (no speech-to-text): `creator` (their own track, in the video's
+    #: language), `also-automatic` (else the site's automatic captions in that language) or `never`.
+    platform_captions: Literal["creator", "also-automatic", "never"] = "creator"
     #: Days stored audio is kept (for the player); empty or 0 keeps it for ever. Transcripts, analyses, search
     #: and thumbnails always stay.
     audio_retention_days: float | None = None

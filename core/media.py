@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core import audio
 from core.addresses import AddressPolicy, ProcessEnded, RefusedConnection, run_guarded
+from core.captions import choose_track
 from core.config import Settings
 
 Progress = Callable[[float, str], None]
@@ -194,6 +195,7 @@ def _fetch(progress: Progress, url: str, workdir: Path, settings: Settings) -> D
             if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming", "post_live"):
                 raise MediaError("This is a live or upcoming stream; process it once the recording is available.")
             info = ydl.process_ie_result(info, download=True)
+            captions = _fetch_captions(ydl, info, workdir, settings.platform_captions)
     except yt_dlp.utils.DownloadError as exc:
         raise explain_download_error(str(exc)) from None
 
@@ -212,8 +214,24 @@ def _fetch(progress: Progress, url: str, workdir: Path, settings: Settings) -> D
         "description": _capped(info.get("description"), MAX_DESCRIPTION_CHARS),
         "thumbnail_url": info.get("thumbnail"),
         "webpage_url": info.get("webpage_url") or url,
+        "captions": captions,
     }
     return Download(media_path=media[0], thumbnail_path=thumbs[0] if thumbs else None, metadata=metadata)
+
+
+def _fetch_captions(ydl, info: dict, workdir: Path, mode: str) -> dict | None:
+    """The creator's captions (see core.captions.choose_track) saved beside the media, or None."""
+    chosen = choose_track(info, mode)
+    if chosen is None:
+        return None
+    language, track = chosen
+    try:
+        content = ydl.urlopen(track["url"]).read()
+    except Exception:  # noqa: BLE001 - captions are a shortcut; without them the audio is transcribed
+        return None
+    path = workdir / f"captions.{track['ext']}"
+    path.write_bytes(content)
+    return {"path": str(path), "format": track["ext"], "language": language}
 
 
 def _capped(text: str | None, limit: int, one_line: bool = False) -> str | None:
