@@ -107,6 +107,8 @@ class Job(BaseModel):
     stage_times: dict[str, str] = Field(default_factory=dict)
     #: Where the job's JSON is POSTed when it completes or fails (given through the HTTP API).
     callback_url: str | None = None
+    #: The playlist, channel or multi-video page the video came with, if any.
+    collection_id: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -174,6 +176,22 @@ class AudioFile(BaseModel):
     audio_removed_at: str | None = None
 
 
+class Collection(BaseModel):
+    """The videos of one playlist, channel, profile or multi-video page."""
+
+    id: str
+    url: str
+    platform: str
+    #: The playlist's or channel's own id on its site (a digest of the page's address for other pages).
+    source_id: str
+    title: str | None = None
+
+
+class CollectionRef(BaseModel):
+    id: str
+    title: str | None
+
+
 class JobView(BaseModel):
     """A job as programs see it: what the CLI's --json prints and the HTTP API answers."""
 
@@ -196,10 +214,14 @@ class JobView(BaseModel):
     updated_at: str
     stage_times: dict[str, str]
     callback_url: str | None = None
+    #: `{"id": ..., "title": ...}` of the playlist or channel it came with; null for a single video.
+    collection: CollectionRef | None = None
 
     @classmethod
-    def of(cls, job: Job, **extra) -> JobView:
-        return cls(**job.model_dump(include=set(JobView.model_fields)), **extra)
+    def of(cls, job: Job, collection: Collection | None = None, **extra) -> JobView:
+        fields = job.model_dump(include=set(JobView.model_fields) - {"collection"})
+        reference = CollectionRef(id=collection.id, title=collection.title) if collection else None
+        return cls(**fields, collection=reference, **extra)
 
 
 class SubmittedJob(JobView):
@@ -209,8 +231,8 @@ class SubmittedJob(JobView):
     created: bool
 
     @classmethod
-    def of(cls, job: Job, created: bool = True) -> SubmittedJob:
-        return super().of(job, job_id=job.id, created=created)
+    def of(cls, job: Job, created: bool = True, collection: Collection | None = None) -> SubmittedJob:
+        return super().of(job, collection, job_id=job.id, created=created)
 
 
 class SegmentView(BaseModel):

@@ -250,3 +250,22 @@ def test_a_store_with_only_the_anon_key_refuses_to_write(backend, request):
         with pytest.raises(ReadOnlyLibrary):
             write()
     assert writer.get_job(job.id).title is None
+
+
+def test_collections_group_jobs(store):
+    playlist = store.save_collection(url="https://www.youtube.com/playlist?list=PL1", platform="youtube",
+                                     source_id="PL1", title="Garden talks")
+    again = store.save_collection(url="https://www.youtube.com/playlist?list=PL1", platform="youtube",
+                                  source_id="PL1", title=None)
+    assert again.id == playlist.id and again.title == "Garden talks"  # one collection per (site, playlist)
+    other = store.save_collection(url="https://vimeo.com/channels/x", platform="vimeo", source_id="x", title="X")
+    first, second, alone = new_job(store, "a0000000001"), new_job(store, "b0000000002"), new_job(store, "c0000000003")
+    for job in (first, second):
+        store.update_job(job.id, collection_id=playlist.id)
+    assert store.get_job(first.id).collection_id == playlist.id and store.get_job(alone.id).collection_id is None
+    assert {j.id for j in store.list_jobs(collections=[playlist.id])} == {first.id, second.id}
+    assert store.list_jobs(collections=[other.id]) == []
+    assert [c.id for c in store.get_collections([playlist.id, "missing"])] == [playlist.id]
+    assert {c.id for c in store.get_collections()} == {playlist.id, other.id}
+    store.delete_job(first.id)
+    assert [j.id for j in store.list_jobs(collections=[playlist.id])] == [second.id]

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Stage, Transcript, Usage
+from core.models import Analysis, AudioFile, Collection, Job, SearchFilters, Segment, Stage, Transcript, Usage
 
 JOB_FIELDS = set(Job.model_fields)
 class DuplicateJob(Exception):
@@ -31,7 +31,12 @@ class Store(Protocol):
     def get_jobs(self, job_ids: list[str]) -> dict[str, Job]:
         """The jobs of those ids that exist, by id, in one read."""
     def find_job(self, platform: str, video_id: str) -> Job | None: ...
-    def list_jobs(self, *, statuses: list[str] | None = None, platforms: list[str] | None = None) -> list[Job]: ...
+    def list_jobs(self, *, statuses: list[str] | None = None, platforms: list[str] | None = None,
+                  collections: list[str] | None = None) -> list[Job]: ...
+    def save_collection(self, *, url: str, platform: str, source_id: str, title: str | None) -> Collection:
+        """The collection of (platform, source_id): created, or the existing one (retitled when a title is given)."""
+    def get_collections(self, ids: list[str] | None = None) -> list[Collection]:
+        """These collections (all of them when None), newest first."""
     def update_job(self, job_id: str, **fields) -> None: ...
     def enter_stage(self, job_id: str, stage: Stage, detail: str = "") -> None: ...
     def fail_job(self, job_id: str, stage: Stage, error: str) -> None: ...

@@ -9,7 +9,18 @@ from typing import Any
 
 import numpy as np
 
-from core.models import VECTOR_BATCH, Analysis, AudioFile, Job, SearchFilters, Segment, Stage, Transcript, Usage
+from core.models import (
+    VECTOR_BATCH,
+    Analysis,
+    AudioFile,
+    Collection,
+    Job,
+    SearchFilters,
+    Segment,
+    Stage,
+    Transcript,
+    Usage,
+)
 from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import MediaFilesMixin
 from core.store.hybrid import fuse
@@ -62,10 +73,21 @@ class FunctionStore(MediaFilesMixin):
         row = self.call("find_job", p_platform=platform, p_video_id=video_id)
         return Job(**row) if row else None
 
-    def list_jobs(self, *, statuses=None, platforms=None) -> list[Job]:
+    def list_jobs(self, *, statuses=None, platforms=None, collections=None) -> list[Job]:
         rows = self.call("list_jobs", p_statuses=list(statuses) if statuses else None,
-                         p_platforms=list(platforms) if platforms else None)
+                         p_platforms=list(platforms) if platforms else None,
+                         p_collections=list(collections) if collections else None)
         return [Job(**row) for row in rows]
+
+    def save_collection(self, *, url: str, platform: str, source_id: str, title: str | None) -> Collection:
+        return Collection(**self.call("save_collection", p_id=uuid.uuid4().hex[:12], p_url=url, p_platform=platform,
+                                      p_source_id=source_id, p_title=title))
+
+    def get_collections(self, ids: list[str] | None = None) -> list[Collection]:
+        if ids is not None and not ids:
+            return []
+        return [Collection(**row) for row in self.call("get_collections", p_ids=list(dict.fromkeys(ids))
+                                                       if ids is not None else None)]
 
     def update_job(self, job_id: str, **fields) -> None:
         unknown = set(fields) - JOB_FIELDS

@@ -12,7 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
-from core.models import Analysis, AudioFile, Job, SearchFilters, Segment, Sentiment, Stage, Transcript, Usage
+from core.models import (
+    Analysis,
+    AudioFile,
+    Collection,
+    Job,
+    SearchFilters,
+    Segment,
+    Sentiment,
+    Stage,
+    Transcript,
+    Usage,
+)
 from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse
@@ -162,15 +173,34 @@ class LocalStore(MediaFilesMixin):
                                (platform, video_id)).fetchone()
         return self._job(row) if row else None
 
-    def list_jobs(self, *, statuses=None, platforms=None) -> list[Job]:
+    def list_jobs(self, *, statuses=None, platforms=None, collections=None) -> list[Job]:
         sql, args = "SELECT * FROM jobs WHERE 1=1", []
-        for column, values in (("status", statuses), ("platform", platforms)):
+        for column, values in (("status", statuses), ("platform", platforms), ("collection_id", collections)):
             if values:
                 sql += f" AND {column} IN ({','.join('?' * len(values))})"
                 args += list(values)
         with self._db() as conn:
             rows = conn.execute(sql + " ORDER BY created_at DESC, rowid DESC", args).fetchall()
         return [self._job(row) for row in rows]
+
+    def save_collection(self, *, url: str, platform: str, source_id: str, title: str | None) -> Collection:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO collections (id, url, platform, source_id, title, created_at)"
+                         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, source_id) DO UPDATE SET"
+                         " title = coalesce(excluded.title, collections.title)",
+                         (uuid.uuid4().hex[:12], url, platform, source_id, title, now_iso()))
+            row = conn.execute("SELECT * FROM collections WHERE platform = ? AND source_id = ?",
+                               (platform, source_id)).fetchone()
+        return Collection(**{k: row[k] for k in row.keys() if k != "created_at"})
+
+    def get_collections(self, ids: list[str] | None = None) -> list[Collection]:
+        if ids is None:
+            with self._db() as conn:
+                rows = conn.execute("SELECT * FROM collections").fetchall()
+        else:
+            rows = self._rows_by_id("SELECT * FROM collections WHERE id IN ({ids})", ids)
+        rows = sorted(rows, key=lambda row: row["created_at"], reverse=True)
+        return [Collection(**{k: row[k] for k in row.keys() if k != "created_at"}) for row in rows]
 
     def update_job(self, job_id: str, **fields) -> None:
         unknown = set(fields) - JOB_FIELDS

@@ -11,10 +11,11 @@ from core.store.base import LibraryUnavailable, ReadOnlyLibrary
 from core.store.functions import FunctionStore
 from core.store.supabase_client import supabase_client
 
-# The SQL functions that change the library; the service role alone may call them.
+# The SQL functions the service role alone may call: those that change the library, and expired_audio
+# (a read for the worker's clean-up).
 WRITES = frozenset({"create_job", "update_job", "enter_stage", "fail_job", "reset_job", "delete_job",
                     "save_audio_file", "save_transcript", "save_analysis", "add_embeddings", "add_usage",
-                    "expired_audio", "mark_audio_removed"})  # (expired_audio reads, for the worker alone)
+                    "expired_audio", "mark_audio_removed", "save_collection"})
 GATEWAY_ERRORS = frozenset({"502", "503", "504", "520", "522", "524"})
 ATTEMPTS = 4
 
