@@ -13,7 +13,7 @@ from core.access import api_address
 from core.config import get_settings
 from core.exports import FORMATS
 from core.formatting import NO_WORKER, clock, waiting_hint
-from core.models import CATEGORIES, Job, JobView, SearchFilters, Stage, SubmittedJob
+from core.models import CATEGORIES, Job, SearchFilters, Stage
 from core.workers import run_worker
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -47,7 +47,7 @@ def _print_json(models: list[BaseModel] | BaseModel) -> None:
 
 def _finish(jobs: list[Job], as_json: bool, failed_is_error: bool = True) -> int:
     if as_json:
-        _print_json([JobView.of(j) for j in jobs])
+        _print_json(api.job_views(jobs))
     else:
         for job in jobs:
             _print_job(job)
@@ -55,7 +55,9 @@ def _finish(jobs: list[Job], as_json: bool, failed_is_error: bool = True) -> int
 
 
 def cmd_submit(args) -> int:
-    submissions = api.submit_many(args.urls, force=args.force)
+    submissions = api.submit_many(args.urls, force=args.force, limit=args.limit)
+    for summary in api.collection_summaries(submissions):
+        print(summary, file=sys.stderr)
     for s in submissions:
         if not s.created and not args.json:
             print(f"already in the library: {s.job.id} ({s.job.status.value}); use --force to process it again",
@@ -64,7 +66,7 @@ def cmd_submit(args) -> int:
     if args.wait:
         jobs = api.wait([j.id for j in jobs], timeout=args.timeout)
     if args.json:  # as POST /jobs answers: each job, with whether it was created
-        _print_json([SubmittedJob.of(job, s.created) for job, s in zip(jobs, submissions, strict=True)])
+        _print_json(api.submitted_views(submissions, jobs))
         return EXIT_FAILED if any(j.status == Stage.FAILED for j in jobs) else EXIT_OK
     return _finish(jobs, as_json=False)
 
@@ -74,9 +76,10 @@ def cmd_run(args) -> int:
 
 
 def cmd_jobs(args) -> int:
-    jobs = api.list_jobs(statuses=[args.status] if args.status else None)
+    jobs = api.list_jobs(statuses=[args.status] if args.status else None,
+                         collections=[args.collection] if args.collection else None)
     if args.json:
-        _print_json([JobView.of(j) for j in jobs])
+        _print_json(api.job_views(jobs))
         return EXIT_OK
     waiting = [job for job in jobs if not job.is_final]
     workers = _workers_or_none() if waiting else None
@@ -187,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait until every job completed or failed")
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait at most (with --wait)")
     p.add_argument("--force", action="store_true", help="process again videos already in the library")
+    p.add_argument("--limit", type=int, metavar="N",
+                   help="videos to take from a playlist, channel or multi-video page (default MAX_PLAYLIST_ITEMS)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_submit)
 
@@ -198,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("jobs", help="list the library")
     p.add_argument("--status", choices=[s.value for s in Stage])
+    p.add_argument("--collection", metavar="ID", help="only the videos of this collection (playlist, channel...)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_jobs)
 

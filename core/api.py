@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core import exports, queue, webhooks
 from core.access import exposure_warning
 from core.addresses import AddressPolicy
-from core.config import Settings, get_settings
+from core.config import MAX_PLAYLIST_HARD_CAP, Settings, get_settings
 from core.exports import FORMATS as EXPORT_FORMATS
+from core.media import Listing, list_videos
 from core.models import (
     WORK_STAGES,
     Analysis,
     AnalysisView,
     AudioFile,
+    Collection,
     Job,
     JobDetails,
+    JobView,
     SearchFilters,
     SearchHit,
     Stage,
+    SubmittedJob,
     Transcript,
     TranscriptView,
 )
@@ -34,9 +39,9 @@ from core.queue import JobBusy, QueueStatus, QueueUnavailable, enqueue
 from core.store import DuplicateJob, LibraryUnavailable, ReadOnlyLibrary, Store, get_store
 from core.text import content_words
 
-# Re-exported: the pages and the CLI catch these from here.
-__all__ = ["EXPORT_FORMATS", "InvalidURL", "JobBusy", "LibraryUnavailable", "QueueUnavailable", "ReadOnlyLibrary",
-           "exposure_warning"]
+# Re-exported: the pages and the CLI use these from here.
+__all__ = ["EXPORT_FORMATS", "MAX_PLAYLIST_HARD_CAP", "InvalidURL", "JobBusy", "LibraryUnavailable",
+           "QueueUnavailable", "ReadOnlyLibrary", "exposure_warning"]
 
 
 def library_problem() -> str | None:
@@ -58,6 +63,8 @@ class Submission:
     job: Job
     #: False when the video was already in the library and the existing job was returned.
     created: bool
+    #: The playlist, channel or page it came with, when the link was one.
+    collection: Collection | None = None
 
 
 def split_urls(text: str) -> list[str]:
@@ -124,27 +131,82 @@ def _forget_results(store: Store, job_id: str, settings: Settings) -> None:
     shutil.rmtree(settings.work_dir(job_id), ignore_errors=True)
 
 
-def submit(url: str, *, force: bool = False, callback_url: str | None = None,
+def submit(url: str, *, force: bool = False, callback_url: str | None = None, limit: int | None = None,
            settings: Settings | None = None) -> Submission:
-    """Validate, dedupe and enqueue one link. With force, an existing video is processed again."""
-    return submit_many([url], force=force, callback_url=callback_url, settings=settings)[0]
+    """Validate, dedupe and enqueue one link. With force, an existing video is processed again. (For a
+    collection link, the first of its videos; submit_many gives them all.)"""
+    submissions = submit_many([url], force=force, callback_url=callback_url, limit=limit, settings=settings)
+    if not submissions:
+        raise InvalidURL("That playlist or page lists no video that can be processed.")
+    return submissions[0]
 
 
-def submit_many(urls: list[str], *, force: bool = False, callback_url: str | None = None,
+def default_playlist_items() -> int:
+    return get_settings().max_playlist_items
+
+
+def collection_summaries(submissions: list[Submission]) -> list[str]:
+    """'Garden talks: 3 videos, 1 new' for each collection among the submissions."""
+    counts: dict[str, list] = {}
+    for submission in submissions:
+        if submission.collection:
+            entry = counts.setdefault(submission.collection.id, [submission.collection, 0, 0])
+            entry[1] += 1
+            entry[2] += submission.created
+    return [f"{collection.title or collection.url}: {total} video{'s' if total != 1 else ''}, {new} new"
+            for collection, total, new in counts.values()]
+
+
+def submit_many(urls: list[str], *, force: bool = False, callback_url: str | None = None, limit: int | None = None,
                 settings: Settings | None = None) -> list[Submission]:
-    """Validate every link, then create (or find) and enqueue each. `callback_url` hears when each ends."""
+    """Validate every link, then create (or find) and enqueue each. A playlist, channel or multi-video page
+    becomes a collection of up to `limit` videos (MAX_PLAYLIST_ITEMS by default, at most
+    MAX_PLAYLIST_HARD_CAP), each validated and deduped like a pasted link. `callback_url` hears when each ends."""
     settings = settings or get_settings()
     sources = validate_all(urls, settings)
     if callback_url is not None:
         callback_url = check_callback_url(callback_url, AddressPolicy.from_settings(settings))
-    return [_enqueue_source(source, force, callback_url, settings) for source in sources]
+    most = max(1, min(limit or settings.max_playlist_items, MAX_PLAYLIST_HARD_CAP))
+    submissions = []
+    for source in sources:
+        listing = list_videos(source.url, settings, most) if source.kind != "video" else None
+        if listing is None:
+            submissions.append(_enqueue_source(source, force, callback_url, settings))
+        else:
+            submissions += _enqueue_collection(source, listing, force, callback_url, settings)
+    return submissions
 
 
-def _enqueue_source(source: Source, force: bool, callback_url: str | None, settings: Settings) -> Submission:
+def _enqueue_collection(source: Source, listing: Listing, force: bool, callback_url: str | None,
+                        settings: Settings) -> list[Submission]:
+    if source.kind == "page" or not listing.source_id:  # an unknown site: the page's address names it
+        source_id = hashlib.sha256(source.url.encode()).hexdigest()[:16]
+    else:
+        source_id = listing.source_id
+    collection = get_store().save_collection(url=source.url, platform=source.platform, source_id=source_id,
+                                             title=listing.title)
+    policy = AddressPolicy.from_settings(settings)
+    submissions = []
+    for url in listing.urls:
+        try:
+            entry = detect(url, policy=policy)
+        except InvalidURL:
+            continue  # an entry the app would refuse pasted: left out, as it would be
+        if entry.kind == "collection":
+            continue  # a playlist inside a channel: its own link adds it
+        submissions.append(_enqueue_source(replace(entry, kind="video"), force, callback_url, settings, collection))
+    return submissions
+
+
+def _enqueue_source(source: Source, force: bool, callback_url: str | None, settings: Settings,
+                    collection: Collection | None = None) -> Submission:
     store = get_store()
     submission = _create_or_existing(store, source, force, settings)
+    submission.collection = collection
     if callback_url:
         store.update_job(submission.job.id, callback_url=callback_url)
+    if collection and submission.job.collection_id is None:
+        store.update_job(submission.job.id, collection_id=collection.id)
     if submission.created:
         _start(store, submission.job.id, settings)
     submission.job = store.get_job(submission.job.id)
@@ -272,13 +334,42 @@ def get_jobs(job_ids: list[str]) -> list[Job]:
     return [found[job_id] for job_id in job_ids if job_id in found]
 
 
-def filter_jobs(jobs: list[Job], statuses: list[str] | None = None, platforms: list[str] | None = None) -> list[Job]:
+def filter_jobs(jobs: list[Job], statuses: list[str] | None = None, platforms: list[str] | None = None,
+                collections: list[str] | None = None) -> list[Job]:
     return [job for job in jobs if (not statuses or job.status.value in statuses)
-            and (not platforms or job.platform in platforms)]
+            and (not platforms or job.platform in platforms)
+            and (not collections or job.collection_id in collections)]
 
 
-def list_jobs(statuses: list[str] | None = None, platforms: list[str] | None = None) -> list[Job]:
-    return get_store().list_jobs(statuses=statuses, platforms=platforms)
+def list_jobs(statuses: list[str] | None = None, platforms: list[str] | None = None,
+              collections: list[str] | None = None) -> list[Job]:
+    return get_store().list_jobs(statuses=statuses, platforms=platforms, collections=collections)
+
+
+def collections(ids: list[str] | None = None) -> list[Collection]:
+    """The library's collections (playlists, channels, multi-video pages), newest first."""
+    return get_store().get_collections(ids)
+
+
+def collections_of(jobs: list[Job]) -> dict[str, Collection]:
+    """The collections these jobs came with, by id, in one read."""
+    ids = sorted({job.collection_id for job in jobs if job.collection_id})
+    return {c.id: c for c in get_store().get_collections(ids)} if ids else {}
+
+
+def submitted_views(submissions: list[Submission], jobs: list[Job] | None = None) -> list[SubmittedJob]:
+    """What a submission answers programs: each job (as `jobs` has it now, when given), with whether it was
+    created and the collection it belongs to."""
+    jobs = jobs or [s.job for s in submissions]
+    found = collections_of(jobs)
+    return [SubmittedJob.of(job, s.created, found.get(job.collection_id))
+            for job, s in zip(jobs, submissions, strict=True)]
+
+
+def job_views(jobs: list[Job]) -> list[JobView]:
+    """Jobs as programs see them (CLI --json, HTTP API), each with its collection."""
+    found = collections_of(jobs)
+    return [JobView.of(job, found.get(job.collection_id)) for job in jobs]
 
 
 def transcript(job_id: str) -> Transcript | None:
@@ -303,7 +394,7 @@ def job_details(job_id: str) -> JobDetails | None:
     found_transcript = store.get_transcript(job_id)
     found_analysis = store.get_analysis(job_id)
     return JobDetails.of(
-        job, cost=_cost_summary(store.get_usage(job_id)),
+        job, collections_of([job]).get(job.collection_id), cost=_cost_summary(store.get_usage(job_id)),
         transcript=TranscriptView.model_validate(found_transcript.model_dump()) if found_transcript else None,
         analysis=AnalysisView.model_validate(found_analysis.model_dump()) if found_analysis else None)
 

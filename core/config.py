@@ -16,6 +16,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+MAX_PLAYLIST_HARD_CAP = 500  # videos from one collection link, whatever is asked
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -83,6 +85,9 @@ class Settings(BaseSettings):
     #: on the office network; every other private address stays refused.
     allowed_private_hosts: Annotated[list[str], NoDecode] = []
     max_links_per_submission: int = 100
+    #: Videos taken from a playlist, channel or multi-video page unless asked otherwise (at most
+    #: MAX_PLAYLIST_HARD_CAP).
+    max_playlist_items: int = Field(50, ge=1)
     #: Creator captions become the transcript (no speech-to-text): `creator` (their own track, in the video's
     #: language), `also-automatic` (else the site's automatic captions in that language) or `never`.
     platform_captions: Literal["creator", "also-automatic", "never"] = "creator"

@@ -72,10 +72,12 @@ class LibraryOverview:
 
 
 def library_overview(videos: list[tuple[Job, Analysis]], platforms=None, categories=None, date_from=None,
-                     date_to=None) -> LibraryOverview:
+                     date_to=None, collections=None) -> LibraryOverview:
     """The completed videos (core.api.analysed_videos) as tables, filtered."""
     rows, topic_rows = [], []
     for job, analysis in videos:
+        if collections and job.collection_id not in collections:
+            continue
         day = job.upload_date or job.created_at[:10]
         completed = job.stage_times.get("completed", job.updated_at)[:10]
         rows.append({"job_id": job.id, "title": job.title or job.url, "platform": job.platform,

@@ -153,6 +153,43 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress) ->
         raise TransientMediaError(f"The download stopped unexpectedly ({exc}).") from None
 
 
+@dataclass
+class Listing:
+    """The videos of a playlist, channel or multi-video page, as yt-dlp lists them (nothing downloaded)."""
+
+    title: str | None
+    source_id: str | None
+    urls: list[str]
+
+
+def list_videos(url: str, settings: Settings, limit: int) -> Listing | None:
+    """The first `limit` videos of a collection link (yt-dlp's flat extraction, in a guarded process), or
+    None when the link turns out to be one video, or cannot be listed (its job then says why)."""
+    try:
+        return run_guarded(AddressPolicy.from_settings(settings), _flat_list, (url, settings, limit))
+    except RefusedConnection as exc:
+        raise MediaError(f"The link leads to a non-public address, which is refused: {exc}.") from None
+    except Exception:  # noqa: BLE001 - not listable now: processed as one video, whose job reports the problem
+        return None
+
+
+def _flat_list(report, url: str, settings: Settings, limit: int) -> Listing | None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        options = _ydl_options(settings, Path(scratch)) | {"extract_flat": "in_playlist", "playlistend": limit,
+                                                           "noplaylist": False}
+        with _native_downloader_class()(options) as ydl:
+            info = ydl.extract_info(url, download=False)
+    if info.get("_type") not in ("playlist", "multi_video"):
+        return None
+    urls = [entry["url"] for entry in info.get("entries") or [] if entry and entry.get("url")][:limit]
+    if info.get("extractor_key") == "Generic" and len(urls) < 2:
+        return None  # a page with one video is that video
+    return Listing(title=_capped(info.get("title"), MAX_TITLE_CHARS, one_line=True),
+                   source_id=str(info["id"]) if info.get("id") else None, urls=urls)
+
+
 def _fetch_or_explain(progress: Progress, url: str, workdir: Path, settings: Settings) -> Download:
     """In the download's process: whatever goes wrong there comes back as a MediaError for the job."""
     try:

@@ -26,8 +26,12 @@ class InvalidURL(ValueError):
 class Source:
     platform: str
     extractor: str
+    #: The video's id on its site; for a collection, the playlist's or channel's.
     video_id: str
     url: str
+    #: "video"; "collection" (a playlist, channel or profile); or "page", a page of an unknown site that may
+    #: hold one video or several (core.api lists it to tell).
+    kind: str = "video"
 
 
 @lru_cache(maxsize=1)
@@ -106,8 +110,6 @@ def _not_a_video(url: str, extractor) -> str | None:
         return f"This is a page of search results, not a video: {NOT_A_VIDEO_HINT}."
     if key in FEED_EXTRACTORS or (key == "YoutubeTab" and parts.path.startswith("/feed")):
         return f"This is a YouTube feed (home, subscriptions, trending, history...), not a video: {NOT_A_VIDEO_HINT}."
-    if key in ("YoutubeTab", "YoutubeYtUser") or extractor._RETURN_TYPE == "playlist":
-        return f"This link is a playlist or a channel, not a single video: {NOT_A_VIDEO_HINT}."
     if key == "Generic" and site:
         return (f"This {site} link is not a video page ({parts.netloc}{parts.path[:60]}): {NOT_A_VIDEO_HINT}; "
                 "video links look like " + EXAMPLE_LINKS.get(site, "the address of the video's own page") + ".")
@@ -163,6 +165,7 @@ def detect(url: str, *, policy: AddressPolicy | None = None) -> Source:
     if problem:
         raise InvalidURL(problem)
     key = extractor.ie_key()
+    kind = _kind(url, extractor)
     video_id = extractor.get_temp_id(url)
     cleaned = _clean(url)
     if not extractor.suitable(cleaned) or extractor.get_temp_id(cleaned) != video_id:
@@ -171,7 +174,19 @@ def detect(url: str, *, policy: AddressPolicy | None = None) -> Source:
         # No site-specific id: the clean URL itself identifies the video.
         video_id = hashlib.sha256(cleaned.encode()).hexdigest()[:16]
     platform = extractor.IE_NAME.split(":")[0].lower()
-    return Source(platform=platform, extractor=key, video_id=str(video_id), url=cleaned)
+    return Source(platform=platform, extractor=key, video_id=str(video_id), url=cleaned, kind=kind)
+
+
+MEDIA_FILE_SUFFIXES = (".mp4", ".m4a", ".m4v", ".mov", ".webm", ".mkv", ".mp3", ".ogg", ".opus", ".wav", ".flac",
+                       ".aac", ".m3u8", ".mpd", ".ts", ".avi", ".flv")
+
+
+def _kind(url: str, extractor) -> str:
+    if extractor.ie_key() in ("YoutubeTab", "YoutubeYtUser") or extractor._RETURN_TYPE == "playlist":
+        return "collection"
+    if extractor.ie_key() == "Generic" and not urlsplit(url).path.lower().endswith(MEDIA_FILE_SUFFIXES):
+        return "page"
+    return "video"
 
 
 def check_callback_url(url: str, policy: AddressPolicy) -> str:

@@ -36,12 +36,14 @@ class CreateJob(BaseModel):
     url: str = Field(description="A video link, as pasted on the Submit page")
     force: bool = Field(False, description="Process again a video already in the library")
     callback_url: str | None = Field(None, description="POSTed the job's JSON when it completes or fails")
+    limit: int | None = Field(None, ge=1, description="Videos to take from a playlist or channel link")
 
 
 class CreateJobs(BaseModel):
     urls: list[str] = Field(description="Video links; one bad link refuses them all, and nothing is stored")
     force: bool = False
     callback_url: str | None = None
+    limit: int | None = Field(None, ge=1, description="Videos to take from each playlist or channel link")
 
 
 class JobList(BaseModel):
@@ -202,9 +204,9 @@ def create_job(body: CreateJob, response: Response, caller: Writer) -> Submitted
     settings = get_settings()
     api.validate_all([body.url], settings)  # a bad link is a 400 whatever the queue's state
     _limit_submissions(caller, 1, settings)
-    submission = api.submit(body.url, force=body.force, callback_url=body.callback_url)
+    submission = api.submit(body.url, force=body.force, callback_url=body.callback_url, limit=body.limit)
     response.status_code = 201 if submission.created else 200
-    return SubmittedJob.of(submission.job, submission.created)
+    return api.submitted_views([submission])[0]
 
 
 @app.post("/jobs", status_code=201, response_model=list[SubmittedJob], tags=["jobs"])
@@ -213,18 +215,19 @@ def create_jobs(body: CreateJobs, response: Response, caller: Writer) -> list[Su
     settings = get_settings()
     api.validate_all(body.urls, settings)
     _limit_submissions(caller, max(1, len(body.urls)), settings)
-    submissions = api.submit_many(body.urls, force=body.force, callback_url=body.callback_url)
+    submissions = api.submit_many(body.urls, force=body.force, callback_url=body.callback_url, limit=body.limit)
     response.status_code = 201 if any(s.created for s in submissions) else 200
-    return [SubmittedJob.of(s.job, s.created) for s in submissions]
+    return api.submitted_views(submissions)
 
 
 @app.get("/jobs", response_model=JobList, tags=["jobs"])
 def list_jobs(caller: Reader, status: Annotated[list[str] | None, Query()] = None,
+              collection: Annotated[list[str] | None, Query()] = None,
               platform: Annotated[list[str] | None, Query()] = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> JobList:
     """The library, newest first, filtered by status and platform (each repeatable), a page at a time."""
-    jobs = api.list_jobs(statuses=status, platforms=platform)
-    return JobList(jobs=[JobView.of(j) for j in jobs[offset:offset + limit]], total=len(jobs), limit=limit,
+    jobs = api.list_jobs(statuses=status, platforms=platform, collections=collection)
+    return JobList(jobs=api.job_views(jobs[offset:offset + limit]), total=len(jobs), limit=limit,
                    offset=offset)
 
 
@@ -284,7 +287,7 @@ async def job_events(job_id: str, caller: Reader):
             state = (job.status, job.stage, round(job.progress, 2), job.progress_detail, job.error)
             if state != seen:
                 seen = state
-                yield {"event": "job", "data": JobView.of(job).model_dump_json()}
+                yield {"event": "job", "data": api.job_views([job])[0].model_dump_json()}
             if job.is_final:
                 return
             await asyncio.sleep(EVENT_POLL_SECONDS)
@@ -314,19 +317,19 @@ def search(caller: Reader, q: Annotated[str, Query(min_length=1, description="Wh
 @app.post("/jobs/{job_id}/retry", response_model=JobView, tags=["jobs"])
 def retry(job_id: str, caller: Writer) -> JobView:
     """Queue a failed job again; it resumes from the stage that failed."""
-    return JobView.of(api.retry(job_id))
+    return api.job_views([api.retry(job_id)])[0]
 
 
 @app.post("/jobs/{job_id}/reprocess", response_model=JobView, tags=["jobs"])
 def reprocess(job_id: str, caller: Writer) -> JobView:
     """Forget a video's results and run the whole pipeline again (stopping its run first)."""
-    return JobView.of(api.reprocess(job_id))
+    return api.job_views([api.reprocess(job_id)])[0]
 
 
 @app.post("/jobs/{job_id}/cancel", response_model=JobView, tags=["jobs"])
 def cancel(job_id: str, caller: Writer) -> JobView:
     """Stop a waiting or running job; it ends failed, "Cancelled", and retry resumes it."""
-    return JobView.of(api.cancel(job_id))
+    return api.job_views([api.cancel(job_id)])[0]
 
 
 @app.delete("/jobs/{job_id}", status_code=204, tags=["jobs"])

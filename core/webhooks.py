@@ -49,10 +49,12 @@ def job_ended(job: Job, settings: Settings | None = None) -> None:
 def deliver(job_id: str, event: str) -> str:
     """POST the job as it is now to its callback URL (the queue calls this by name)."""
     settings = get_settings()
-    job = get_store(service_role=True).get_job(job_id)
+    job = get_store(service_role=True).get_job(job_id)  # as it is now
     if job is None or not job.callback_url:
         return "nothing to send"
-    body = JobView.of(job).model_dump_json().encode()
+    store = get_store(service_role=True)
+    collection = next(iter(store.get_collections([job.collection_id])), None) if job.collection_id else None
+    body = JobView.of(job, collection).model_dump_json().encode()
     headers = {"Content-Type": "application/json", "User-Agent": "VideoInsightStudio-Webhook/1",
                EVENT_HEADER: f"job.{event}"}
     if settings.webhook_secret:

@@ -17,14 +17,18 @@ if everything.empty:
     st.page_link("pages/submit.py", label="Submit a video", icon="➕")
     st.stop()
 
-left, middle, right = st.columns(3)
+left, middle, collection_column, right = st.columns(4)
 platforms = left.multiselect("Platform", sorted(everything.videos["platform"].unique()), placeholder="All platforms")
 categories = middle.multiselect("Category", sorted(CATEGORIES), placeholder="All categories")
+known_collections = api.collections_of([job for job, _ in videos])
+collections = collection_column.multiselect(
+    "Collection", list(known_collections), placeholder="All collections",
+    format_func=lambda cid: known_collections[cid].title or known_collections[cid].url)
 dates = right.date_input("Upload date", value=())
 date_from, date_to = (dates[0].isoformat(), dates[-1].isoformat()) if dates else (None, None)
 
 overview = insights.library_overview(videos, platforms=platforms, categories=categories, date_from=date_from,
-                                     date_to=date_to)
+                                     date_to=date_to, collections=collections)
 if overview.empty:
     st.warning("No videos match these filters.")
     st.stop()

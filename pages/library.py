@@ -42,18 +42,22 @@ def confirm_delete(job_id: str, title: str) -> None:
         st.rerun()
 
 
-left, middle, right = st.columns([3, 3, 1])
+left, middle, collection_column, right = st.columns([3, 3, 3, 1])
 statuses = left.multiselect("Status", sorted(counts), placeholder="All statuses")
 platforms = middle.multiselect("Platform", api.platforms_in_library(all_jobs), placeholder="All platforms")
+known_collections = api.collections_of(all_jobs)
+collections = collection_column.multiselect(
+    "Collection", list(known_collections), placeholder="All collections",
+    format_func=lambda cid: known_collections[cid].title or known_collections[cid].url)
 PAGE_SIZE = 20
-matching = len(api.filter_jobs(all_jobs, statuses=statuses, platforms=platforms))
+matching = len(api.filter_jobs(all_jobs, statuses=statuses, platforms=platforms, collections=collections))
 pages = max(1, -(-matching // PAGE_SIZE))
 page = right.number_input("Page", min_value=1, max_value=pages, value=1, step=1) if pages > 1 else 1
 
 
 @st.fragment(run_every=3)
 def job_list() -> None:
-    jobs = api.list_jobs(statuses=statuses or None, platforms=platforms or None)
+    jobs = api.list_jobs(statuses=statuses or None, platforms=platforms or None, collections=collections or None)
     if not jobs:
         st.write("No videos match these filters.")
     shown = jobs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]

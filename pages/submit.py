@@ -21,21 +21,27 @@ with st.form("submit", clear_on_submit=False):
     text = st.text_area("Video links", placeholder="https://www.youtube.com/watch?v=…\nhttps://vimeo.com/…",
                         help="One link per line.")
     force = st.checkbox("Process again if a video is already in the library")
+    limit = st.number_input("Videos to take from a playlist, channel or page", min_value=1,
+                            max_value=api.MAX_PLAYLIST_HARD_CAP, value=api.default_playlist_items(),
+                            help="A playlist or channel link adds its first videos, as a collection.")
     sent = st.form_submit_button("Process", type="primary", disabled=read_only)
 
 if sent:
     try:
-        submissions = api.submit_many(api.split_urls(text), force=force)
+        submissions = api.submit_many(api.split_urls(text), force=force, limit=int(limit))
     except api.InvalidURL as exc:
         problems = "\n".join(f"- {line}" for line in str(exc).splitlines())
         st.error(f"Nothing was queued. Fix these links and try again:\n\n{problems}", icon="⚠️")
     except api.QueueUnavailable as exc:
         st.error(str(exc), icon="🛑")
     else:
-        for submission in submissions:
+        for summary in api.collection_summaries(submissions):
+            st.info(literal(summary), icon="📂")
+        for submission in reversed(submissions):
             if submission.job.id not in tracked:
                 tracked.insert(0, submission.job.id)
-            if not submission.created:
+        for submission in submissions:
+            if not submission.created and not submission.collection:
                 st.info(f"Already in the library: {literal(submission.job.title or submission.job.url)} "
                         "(tick the box above to process it again).", icon="ℹ️")
 

@@ -17,6 +17,9 @@ if job is None:
 
 st.title(literal(job.title or job.url))
 st.caption(job_facts(job))
+collection = api.collections_of([job]).get(job.collection_id)
+if collection:
+    st.caption(f"📂 From the collection **{literal(collection.title or collection.url)}**")
 st.markdown(f"[Open the original]({job.webpage_url or job.url})")
 
 

@@ -66,6 +66,11 @@ def media_server(tmp_path_factory):
     media.silent_video(folder / "silent.mp4")
     media.instrumental_video(folder / "music.mp4")
     media.video_without_audio(folder / "mute.mp4")
+    media.video_with_speech("Our holiday in Lisbon was fantastic, with yellow trams.", folder / "trip-lisbon.mp4")
+    media.video_with_speech("In Porto we walked along the river and ate pastries.", folder / "trip-porto.mp4")
+    (folder / "trips.html").write_text('<html><head><title>Portugal trips</title></head><body>'
+                                      '<video src="trip-lisbon.mp4"></video><video src="trip-porto.mp4"></video>'
+                                      '</body></html>')
     (folder / "hostile.html").write_text(
         f"<html><head><title>{html.escape(HOSTILE_TITLE)}</title></head>"
         '<body><video src="cooking.mp4"></video></body></html>')

@@ -156,3 +156,23 @@ def test_with_a_login_configured_no_page_shows_before_signing_in(browser, empty_
         server.terminate()
         server.wait(15)
         log.close()
+
+
+def test_a_collection_link_in_the_browser(app_url, browser, media_server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url)
+    page.get_by_role("textbox", name="Video links").fill(f"{media_server}/trips.html")
+    page.get_by_role("button", name="Process").click()
+    expect(page.get_by_text("Portugal trips: 2 videos, 2 new")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Completed", exact=False)).to_have_count(2, timeout=300_000)
+    shot(page, "collection-submitted")
+
+    page.goto(f"{app_url}/library")
+    expect(page.get_by_role("combobox", name="Collection")).to_be_visible(timeout=30_000)
+    page.get_by_role("combobox", name="Collection").click()
+    page.get_by_role("option", name="Portugal trips").click()
+    page.keyboard.press("Escape")
+    expect(page.get_by_text("trip-", exact=False)).to_have_count(2, timeout=30_000)
+    assert page.get_by_text("cooking", exact=False).count() == 0
+    shot(page, "library-by-collection")
+    page.close()

@@ -78,8 +78,6 @@ NOT_VIDEOS = {
     "trending feed": ("https://www.youtube.com/feed/trending", "feed"),
     "consent redirect": ("https://consent.youtube.com/m?continue=https%3A%2F%2Fwww.youtube.com%2Fwatch%3Fv%3D"
                          "BaW_jenozKc&gl=DE", "cookie-consent"),
-    "playlist": ("https://www.youtube.com/playlist?list=PLwiyx1dc3P2JR9N8gQaQN_BCvlSlap7re", "playlist"),
-    "channel": ("https://www.youtube.com/@SomeChannel", "playlist or a channel"),
     "bare short link": ("https://youtu.be/", "not a video page"),
     "about page": ("https://www.youtube.com/about", "not a video page"),
     "tiktok home": ("https://www.tiktok.com/", "TikTok link is not a video page"),
@@ -107,3 +105,14 @@ def test_a_video_opened_from_a_playlist_is_that_video():
                     policy=PUBLIC_ONLY)
     assert (source.extractor, source.video_id) == ("Youtube", "BaW_jenozKc")
     assert "list=" not in source.url
+
+
+@pytest.mark.parametrize("url, kind", [
+    ("https://www.youtube.com/playlist?list=PLwiyx1dc3P2JR9N8gQaQN_BCvlSlap7re", "collection"),
+    ("https://www.youtube.com/@SomeChannel", "collection"),
+    ("https://www.youtube.com/watch?v=BaW_jenozKc", "video"),
+    ("https://example.com/talks/index.html", "page"),  # one video or several: listed at submit to tell
+    ("https://example.com/talks/keynote.mp4", "video"),
+])
+def test_playlists_and_channels_are_collections(url, kind):
+    assert detect(url, policy=PUBLIC_ONLY).kind == kind
