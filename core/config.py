@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     # Offline engines
     whisper_model: str = "base"
     whisper_threads: int = max(1, os.cpu_count() or 1)
+    #: Stretches of speech decoded at once (faster-whisper's batched pipeline); 1 decodes them one by one.
+    whisper_batch_size: int = Field(4, ge=1)
     #: Long audio is transcribed in pieces of about this length, so memory stays flat for any duration.
     transcribe_chunk_seconds: int = 120
     embedding_model: str = "all-MiniLM-L6-v2"

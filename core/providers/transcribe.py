@@ -83,6 +83,13 @@ def _load_whisper(model_path: str, threads: int):
     return WhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
 
 
+@lru_cache(maxsize=2)
+def _batched(model):
+    from faster_whisper import BatchedInferencePipeline
+
+    return BatchedInferencePipeline(model)
+
+
 class FasterWhisperTranscriber:
     def __init__(self, settings: Settings):
         self.model_name = settings.whisper_model
@@ -90,6 +97,7 @@ class FasterWhisperTranscriber:
         self._model_path = resolve_whisper_model(self.model_name, settings.data_dir / "models")
         self._threads = settings.whisper_threads
         self._chunk_seconds = settings.transcribe_chunk_seconds
+        self._batch_size = settings.whisper_batch_size
 
     def load(self):
         return _load_whisper(self._model_path, self._threads)
@@ -99,11 +107,14 @@ class FasterWhisperTranscriber:
         total = duration or 0
         segments: list[Segment] = []
         language = None
+        options = {"beam_size": 5, "vad_filter": True, "condition_on_previous_text": False, "word_timestamps": True}
+        if self._batch_size > 1:  # the stretches of speech that voice detection finds, decoded several at once
+            decode, options = _batched(model).transcribe, options | {"batch_size": self._batch_size}
+        else:
+            decode = model.transcribe
         for offset, audio in read_chunks(wav_path, self._chunk_seconds):
-            pieces, info = model.transcribe(
-                audio, beam_size=5, vad_filter=True, condition_on_previous_text=False, word_timestamps=True,
-                language=language,  # detected on the first chunk, then kept: one video, one language
-            )
+            # The language is detected on the first chunk, then kept: one video, one language.
+            pieces, info = decode(audio, language=language, **options)
             language = language or info.language
             for piece in pieces:  # a generator: decoding happens as we iterate
                 text = piece.text.strip()
