@@ -71,14 +71,11 @@ def kill_tree(pid: int) -> None:
         pass
 
 
-def work_horse(worker: int) -> int | None:
-    for pid in children(worker):
-        try:
-            if os.getpgid(pid) == pid:
-                return pid
-        except ProcessLookupError:
-            continue
-    return None
+def running_process(redis_port: int, job_id: str) -> int | None:
+    """The process running a job, from the lease its run holds in Redis (the value starts with its pid)."""
+    held = subprocess.run(["redis-cli", "-p", str(redis_port), "get", f"vis:running:{job_id}"], capture_output=True,
+                          text=True).stdout.strip()
+    return int(held.split(":")[0]) if held else None
 
 
 def main() -> None:
@@ -130,10 +127,10 @@ def main() -> None:
     second = [api.submit(f"{public_url}/talk-{n}.mp4").job.id for n in range(args.jobs, 2 * args.jobs)]
     started = time.monotonic()
     for kill in ("work horse", "whole worker"):
-        while not any(api.get_job(j).status.value == "transcribing" for j in second):
+        while not (running := [j for j in second if api.get_job(j).status.value == "transcribing"]):
             time.sleep(0.05)
         if kill == "work horse":
-            horse = work_horse(worker.pid)
+            horse = running_process(port, running[0])
             if horse:
                 os.kill(horse, signal.SIGKILL)
         else:

@@ -7,6 +7,7 @@ on each maintenance round.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -187,7 +188,7 @@ class Lease:
     def __init__(self, job_id: str, redis: Redis):
         self.key = f"vis:running:{job_id}"
         self.redis = redis
-        self.token = uuid.uuid4().hex
+        self.token = f"{os.getpid()}:{uuid.uuid4().hex}"  # which process runs the job, for people and tests
         self.lost = False
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None

@@ -121,8 +121,8 @@ class FasterWhisperTranscriber:
                 if text:
                     words = [Word(start=round(offset + w.start, 2), end=round(offset + w.end, 2), text=w.word.strip())
                              for w in (piece.words or []) if w.word.strip()]
-                    segments.append(Segment(start=round(offset + piece.start, 2), end=round(offset + piece.end, 2),
-                                            text=text, words=words or None))
+                    segments += sentences(Segment(start=round(offset + piece.start, 2),
+                                                  end=round(offset + piece.end, 2), text=text, words=words or None))
                 if total:
                     done = offset + piece.end
                     progress(min(1.0, done / total), f"{done:.0f} s of {total:.0f} s of audio")
@@ -130,6 +130,28 @@ class FasterWhisperTranscriber:
             raise EngineError("No speech was detected in this video, so there is nothing to transcribe.")
         return Transcript(text=" ".join(s.text for s in segments), language=language, segments=segments,
                           engine=self.name)
+
+
+SENTENCE_END = (".", "?", "!", "。", "？", "！")
+LONGEST_SEGMENT_SECONDS = 15.0
+
+
+def sentences(segment: Segment) -> list[Segment]:
+    """A decoded stretch split into its sentences by their word times (the batched pipeline decodes up to 30 s
+    at a time), so transcript lines, the sentiment timeline and search hits stay a sentence long; a sentence
+    that runs past LONGEST_SEGMENT_SECONDS is cut at a word boundary."""
+    if not segment.words or len(segment.words) < 2 or " " not in segment.text.strip():
+        return [segment]  # no word times, or a language written without spaces: kept whole
+    pieces, current = [], []
+    for word in segment.words:
+        current.append(word)
+        if word.text.endswith(SENTENCE_END) or current[-1].end - current[0].start >= LONGEST_SEGMENT_SECONDS:
+            pieces.append(current)
+            current = []
+    if current:
+        pieces.append(current)
+    return [Segment(start=words[0].start, end=words[-1].end, text=" ".join(w.text for w in words), words=words)
+            for words in pieces]
 
 
 def read_chunks(wav_path: Path, chunk_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
