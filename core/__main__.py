@@ -121,12 +121,15 @@ def cmd_search(args) -> int:
         _print_json(hits)
     else:
         for h in hits:
-            print(f"{h.score:.3f}  {h.job_id}  {clock(h.start)}  {h.title or h.video_id}\n        {h.text}")
+            print(f"{h.score:.3f}  {h.job_id}  {clock(h.start)}  {h.title or h.video_id}  [{h.language or '?'}]\n"
+                  f"        {h.text}")
+            if h.translation:
+                print(f"        {h.translation}")
     return EXIT_OK
 
 
 def cmd_export(args) -> int:
-    name, content = api.export(args.job_id, args.format)
+    name, content = api.export(args.job_id, args.format, translated=args.translation)
     if args.output == "-":
         sys.stdout.write(content)
     else:
@@ -227,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("job_id")
     p.add_argument("--format", choices=list(FORMATS), default="srt")
     p.add_argument("--output", "-o", help="file to write (default: the video's title; - for standard output)")
+    p.add_argument("--translation", action="store_true",
+                   help="the translation (into TRANSLATE_TO) instead of the transcript as spoken")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("reindex", help="embed again videos embedded with another model (after EMBEDDING_MODEL changed)")

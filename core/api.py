@@ -27,17 +27,22 @@ from core.models import (
     JobView,
     SearchFilters,
     SearchHit,
+    Segment,
     Stage,
     SubmittedJob,
     Transcript,
     TranscriptView,
+    Translation,
+    TranslationView,
 )
-from core.pipeline import TransientError, embed_transcript, run
+from core.pipeline import TransientError, run
 from core.platforms import InvalidURL, Source, check_callback_url, detect, link_at
 from core.providers.embed import get_embedder
 from core.queue import JobBusy, QueueStatus, QueueUnavailable, enqueue
+from core.stages.context import text_to_analyse
+from core.stages.indexing import embed_transcript
 from core.store import DuplicateJob, LibraryUnavailable, ReadOnlyLibrary, Store, get_store
-from core.text import content_words
+from core.text import content_words, stem
 
 # Re-exported: the pages and the CLI use these from here.
 __all__ = ["EXPORT_FORMATS", "MAX_PLAYLIST_HARD_CAP", "InvalidURL", "JobBusy", "LibraryUnavailable",
@@ -392,10 +397,12 @@ def job_details(job_id: str) -> JobDetails | None:
     if job is None:
         return None
     found_transcript = store.get_transcript(job_id)
+    found_translation = store.get_translation(job_id)
     found_analysis = store.get_analysis(job_id)
     return JobDetails.of(
         job, collections_of([job]).get(job.collection_id), cost=_cost_summary(store.get_usage(job_id)),
         transcript=TranscriptView.model_validate(found_transcript.model_dump()) if found_transcript else None,
+        translation=TranslationView.model_validate(found_translation.model_dump()) if found_translation else None,
         analysis=AnalysisView.model_validate(found_analysis.model_dump()) if found_analysis else None)
 
 
@@ -435,19 +442,32 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
                                   filters or SearchFilters())
     segments = store.get_segments([(job_id, idx) for job_id, idx, _, _ in found])
     ids = [job_id for job_id, _, _, _ in found]
-    jobs, audio_files = store.get_jobs(ids), store.get_audio_files(ids)
+    jobs, audio_files, analyses = store.get_jobs(ids), store.get_audio_files(ids), store.get_analyses(ids)
+    query_stems = {stem(word) for word in content_words(query)}
     hits = []
     for job_id, idx, similarity, keyword_match in found:
         segment, job, audio = segments.get((job_id, idx)), jobs.get(job_id), audio_files.get(job_id)
         if segment is None or job is None:
             continue
+        spoken = analyses[job_id].language if job_id in analyses else None
         hits.append(SearchHit(
             job_id=job_id, video_id=job.video_id, title=job.title, platform=job.platform,
             url=link_at(job.webpage_url or job.url, job.platform, segment.start),
             thumbnail_path=audio.thumbnail_path if audio else None, segment_index=idx, start=segment.start,
-            end=segment.end, text=segment.text, score=round(similarity, 4), keyword_match=keyword_match,
+            end=segment.end, text=segment.text, translation=segment.translation,
+            language=_matched_language(segment, spoken, query_stems, keyword_match),
+            score=round(similarity, 4), keyword_match=keyword_match,
         ))
     return hits
+
+
+def _matched_language(segment: Segment, spoken: str | None, query_stems: set[str], keyword_match: bool) -> str | None:
+    """A translated video is searched by the meaning of its translation, and by the words of both."""
+    if segment.translation is None:
+        return spoken
+    if keyword_match and query_stems & {stem(word) for word in content_words(segment.text)}:
+        return spoken
+    return segment.translation_language
 
 
 def reindex(settings: Settings | None = None, progress=None) -> int:
@@ -458,7 +478,7 @@ def reindex(settings: Settings | None = None, progress=None) -> int:
     embedder = get_embedder(settings)
     missing = store.jobs_missing_embeddings(embedder.model)
     for number, job_id in enumerate(missing, 1):
-        found = store.get_transcript(job_id)
+        found = text_to_analyse(store, job_id)
         if found and found.segments:
             store.save_embeddings(job_id, embedder.model, embed_transcript(found, embedder))
         if progress:
@@ -493,20 +513,33 @@ def thumbnails(jobs: list[Job]) -> dict[str, Path | str]:
     return {job_id: where for job_id, where in located.items() if where}
 
 
-def transcript_files(job: Job, found: Transcript, analysis: Analysis | None) -> dict[str, tuple[str, str, str]]:
-    """Every export of a transcript already in hand: format -> (file name, content, MIME type)."""
-    return {fmt: (exports.filename(job, fmt), exports.export(job, found, analysis, fmt), mime)
+def translation(job_id: str) -> Translation | None:
+    return get_store().get_translation(job_id)
+
+
+def transcript_files(job: Job, found: Transcript, analysis: Analysis | None,
+                     translated: Translation | None = None) -> dict[str, tuple[str, str, str]]:
+    """Every export of a transcript (or of its translation) already in hand: format -> (file name, content,
+    MIME type)."""
+    language = translated.language if translated else None
+    return {fmt: (exports.filename(job, fmt, language), exports.export(job, found, analysis, fmt, translated), mime)
             for fmt, mime in EXPORT_FORMATS.items()}
 
 
-def export(job_id: str, fmt: str) -> tuple[str, str]:
-    """(file name, content) of a job's transcript in one of EXPORT_FORMATS."""
+def export(job_id: str, fmt: str, *, translated: bool = False) -> tuple[str, str]:
+    """(file name, content) of a job's transcript, or of its translation, in one of EXPORT_FORMATS."""
     store = get_store()
     job = _require(store, job_id)
     found = store.get_transcript(job_id)
     if found is None:
         raise LookupError(f"Job {job_id} has no transcript yet ({job.status.value}).")
-    return exports.filename(job, fmt), exports.export(job, found, store.get_analysis(job_id), fmt)
+    translation_found = store.get_translation(job_id) if translated else None
+    if translated and translation_found is None:
+        raise LookupError(f"Job {job_id} has no translation: it was spoken in TRANSLATE_TO's language, or "
+                          "translation was off when it ran.")
+    language = translation_found.language if translation_found else None
+    return (exports.filename(job, fmt, language),
+            exports.export(job, found, store.get_analysis(job_id), fmt, translation_found))
 
 
 def analysed_videos() -> list[tuple[Job, Analysis]]:

@@ -48,7 +48,11 @@ class Settings(BaseSettings):
     # Which engine does each job: "auto" (OpenAI when OPENAI_API_KEY is set, else local), "local", "openai".
     transcription_engine: str = "auto"
     analysis_engine: str = "auto"
+    translation_engine: str = "auto"
     embedding_engine: str = "auto"
+    #: Videos spoken in another language are translated into this one (ISO 639-1), and analysed and searched
+    #: in it; empty turns translation off. Offline translation speaks English only.
+    translate_to: str = "en"
 
     # Queue
     redis_url: str = "redis://localhost:6379/0"

@@ -1,12 +1,14 @@
-"""A transcript as SRT, WebVTT, plain text, Markdown or JSON."""
+"""A transcript, or its translation, as SRT, WebVTT, plain text, Markdown or JSON."""
 
 from __future__ import annotations
 
 import json
 
 from core.formatting import clock
-from core.models import Analysis, Job, Transcript
+from core.models import Analysis, Job, Transcript, Translation
 
+#: Search-only fields of a segment, never part of a transcript file.
+NOT_EXPORTED = {"segments": {"__all__": {"translation", "translation_language"}}}
 FORMATS = {"srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain", "md": "text/markdown",
            "json": "application/json"}
 
@@ -19,7 +21,10 @@ def _timestamp(seconds: float, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
-def export(job: Job, transcript: Transcript, analysis: Analysis | None, fmt: str) -> str:
+def export(job: Job, original: Transcript, analysis: Analysis | None, fmt: str,
+           translation: Translation | None = None) -> str:
+    """The transcript in `fmt`; with a translation, the translation's text at the same times (JSON holds both)."""
+    transcript = translation.as_transcript() if translation else original
     if fmt == "srt":
         return "\n".join(f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{s.text}\n"
                          for i, s in enumerate(transcript.segments, 1))
@@ -35,15 +40,19 @@ def export(job: Job, transcript: Transcript, analysis: Analysis | None, fmt: str
                       f"**Topics:** {', '.join(analysis.topics)}  ",
                       f"**Sentiment:** {analysis.sentiment.label} ({analysis.sentiment.score:+.2f})  ",
                       f"**Category:** {analysis.category}", ""]
-        lines += ["## Transcript", ""] + [f"**[{clock(s.start)}]** {s.text}  " for s in transcript.segments]
+        heading = f"Translation ({translation.language})" if translation else "Transcript"
+        lines += [f"## {heading}", ""] + [f"**[{clock(s.start)}]** {s.text}  " for s in transcript.segments]
         return "\n".join(lines) + "\n"
     if fmt == "json":
-        return json.dumps({"job": job.public_dict(), "transcript": transcript.model_dump(mode="json"),
-                           "analysis": analysis.model_dump(mode="json") if analysis else None},
-                          indent=2, ensure_ascii=False) + "\n"
+        document = {"job": job.public_dict(), "transcript": original.model_dump(mode="json", exclude=NOT_EXPORTED),
+                    "analysis": analysis.model_dump(mode="json") if analysis else None}
+        if translation:
+            document["translation"] = translation.model_dump(mode="json", exclude=NOT_EXPORTED)
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
 
 
-def filename(job: Job, fmt: str) -> str:
+def filename(job: Job, fmt: str, language: str | None = None) -> str:
+    """'<title>.srt', or '<title>.en.srt' for a translation."""
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in (job.title or job.video_id))[:80].strip("-")
-    return f"{stem or job.id}.{fmt}"
+    return f"{stem or job.id}.{language + '.' if language else ''}{fmt}"

@@ -18,16 +18,9 @@ def clock(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-STATUS_ICONS = {
-    Stage.PENDING: "⏳", Stage.DOWNLOADING: "⬇️", Stage.EXTRACTING_AUDIO: "🎚️", Stage.UPLOADING: "📦",
-    Stage.TRANSCRIBING: "📝", Stage.ANALYZING: "🧠", Stage.GENERATING_EMBEDDINGS: "🧭", Stage.STORING: "💾",
-    Stage.COMPLETED: "✅", Stage.FAILED: "❌",
-}
-
-
 def status_line(job: Job) -> str:
     """'📝 Transcribing — 12 s of 40 s of audio' / '❌ Failed while downloading'."""
-    icon = STATUS_ICONS[job.status]
+    icon = job.status.icon
     if job.status == Stage.FAILED:
         return f"{icon} Failed while {job.stage.label.lower()}"
     text = f"{icon} {job.status.label}"

@@ -6,34 +6,28 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
+from core.stages import BEFORE, ENDS, STEPS
 
-class Stage(str, Enum):
-    PENDING = "pending"
-    DOWNLOADING = "downloading"
-    EXTRACTING_AUDIO = "extracting_audio"
-    UPLOADING = "uploading"
-    TRANSCRIBING = "transcribing"
-    ANALYZING = "analyzing"
-    GENERATING_EMBEDDINGS = "generating_embeddings"
-    STORING = "storing"
-    COMPLETED = "completed"
-    FAILED = "failed"
 
+class _Status(str, Enum):
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return _LABELS[self.value]
 
+    @property
+    def icon(self) -> str:
+        return _ICONS[self.value]
+
+
+_STATUSES = (BEFORE, *((step.status, step.label, step.icon) for step in STEPS), *ENDS)
+_LABELS = {value: label for value, label, _ in _STATUSES}
+_ICONS = {value: icon for value, _, icon in _STATUSES}
+#: A job's status: pending, one per pipeline step (core.stages.STEPS, in order), completed, failed.
+#: Members are named after their values: Stage.PENDING, Stage.TRANSCRIBING, Stage.TRANSLATING...
+Stage = _Status("Stage", [(value.upper(), value) for value, _, _ in _STATUSES], module=__name__, qualname="Stage")
 
 #: The stages a worker runs, in order.
-WORK_STAGES: tuple[Stage, ...] = (
-    Stage.DOWNLOADING,
-    Stage.EXTRACTING_AUDIO,
-    Stage.UPLOADING,
-    Stage.TRANSCRIBING,
-    Stage.ANALYZING,
-    Stage.GENERATING_EMBEDDINGS,
-    Stage.STORING,
-)
+WORK_STAGES: tuple[Stage, ...] = tuple(Stage(step.status) for step in STEPS)
 FINAL_STATUSES = (Stage.COMPLETED, Stage.FAILED)
 #: Vectors per request, to a hosted embedding API and to the library: full requests, and progress that
 #: moves on long videos, without one request of tens of megabytes.
@@ -140,6 +134,10 @@ class Segment(BaseModel):
     text: str
     #: Word-level times, where the engine gives them.
     words: list[Word] | None = None
+    #: The same moment in the video's translation, and that translation's language, where the video has
+    #: one (filled by the store's get_segments, for search hits).
+    translation: str | None = None
+    translation_language: str | None = None
 
 
 class Transcript(BaseModel):
@@ -147,6 +145,28 @@ class Transcript(BaseModel):
     language: str | None = None
     segments: list[Segment]
     engine: str = ""
+
+
+def base_language(code: str | None) -> str:
+    """'es' for 'es', 'es-419' or 'ES_es': what to compare when asking whether two languages differ."""
+    return (code or "").replace("_", "-").split("-")[0].strip().lower()
+
+
+class Translation(BaseModel):
+    """The transcript in another language: one segment per transcript segment, at the same times."""
+
+    language: str
+    #: The spoken language it was translated from.
+    source_language: str | None = None
+    engine: str
+    segments: list[Segment]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.segments if s.text)
+
+    def as_transcript(self) -> Transcript:
+        return Transcript(text=self.text, language=self.language, segments=self.segments, engine=self.engine)
 
 
 class Sentiment(BaseModel):
@@ -248,6 +268,14 @@ class TranscriptView(BaseModel):
     segments: list[SegmentView]
 
 
+class TranslationView(BaseModel):
+    language: str
+    source_language: str | None
+    engine: str
+    #: One per transcript segment, at the same times.
+    segments: list[SegmentView]
+
+
 class AnalysisView(BaseModel):
     summary: str
     topics: list[str]
@@ -260,6 +288,8 @@ class JobDetails(JobView):
     """A job with its transcript and analysis (`show --json`, `GET /jobs/{id}?details=true`)."""
 
     transcript: TranscriptView | None = None
+    #: The transcript in TRANSLATE_TO's language, when the video was spoken in another one.
+    translation: TranslationView | None = None
     analysis: AnalysisView | None = None
     #: Hosted-engine use per stage and estimated dollars; None when only local engines ran.
     cost: dict | None = None
@@ -277,6 +307,10 @@ class SearchHit(BaseModel):
     start: float
     end: float
     text: str
+    #: The moment in the video's translation, where it has one.
+    translation: str | None = None
+    #: The language whose text matched: the spoken one, or the translation's (by meaning, or by its words).
+    language: str | None = None
     #: Cosine similarity of meaning between the query and the segment, -1..1.
     score: float
     #: Whether the segment also contains the query's words (the keyword half of hybrid search).

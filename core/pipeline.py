@@ -1,224 +1,39 @@
-"""The stages that turn a job's URL into a stored transcript, analysis and embeddings.
+"""Runs a job through the steps of `core.stages.STEPS`, in order, under one time limit.
 
-Each stage records its output (files in the job's work dir, or rows in the store), and a stage whose
+Each step records its output (files in the job's work dir, or rows in the store), and a step whose
 output already exists is skipped, so a failed or killed job resumes where it stopped.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-
-import numpy as np
 
 from core import webhooks
-from core.captions import transcript_from
 from core.config import Settings, get_settings
-from core.media import Download, MediaError, PreparedAudio, Progress, TransientMediaError, download, prepare
-from core.models import VECTOR_BATCH, AudioFile, Job, Stage, Transcript
+from core.media import MediaError, TransientMediaError
+from core.models import Job, Stage
 from core.providers import EngineError
-from core.providers.analyze import get_analyzer
 from core.providers.bundled import minilm_files
-from core.providers.embed import BUNDLED_EMBEDDING_NAMES, Embedder, get_embedder
+from core.providers.embed import BUNDLED_EMBEDDING_NAMES
 from core.providers.hosted import TransientEngineError
 from core.providers.metering import meter
 from core.providers.transcribe import get_transcriber
 from core.queue import Lease, connect, retries_left, retry_delays
+from core.stages import STEPS
+from core.stages.context import Run
 from core.store import LibraryUnavailable, Store, get_store
 
 log = logging.getLogger(__name__)
-PROGRESS_INTERVAL = 0.5  # seconds between progress writes to the store
 
 
 class TransientError(Exception):
     """Raised out of `run` so the queue retries the job later (only when it has retries left)."""
-
-
-@dataclass
-class Run:
-    job: Job
-    store: Store
-    settings: Settings
-    workdir: Path
-    _last_report: float = field(default=0.0)
-
-    def progress(self, fraction: float, detail: str = "") -> None:
-        now = time.monotonic()
-        if fraction < 1.0 and now - self._last_report < PROGRESS_INTERVAL:
-            return
-        self._last_report = now
-        self.store.update_job(self.job.id, progress=round(max(0.0, min(1.0, fraction)), 4), progress_detail=detail)
-
-    # --- what each stage leaves behind ------------------------------------------------------
-    @property
-    def download_record(self) -> Path:
-        return self.workdir / "download.json"
-
-    @property
-    def prepared_record(self) -> Path:
-        return self.workdir / "prepared.json"
-
-    @property
-    def vectors_file(self) -> Path:
-        return self.workdir / "embeddings.npy"
-
-    def needs_local_audio(self) -> bool:
-        return self.store.get_transcript(self.job.id) is None or self.store.get_audio_file(self.job.id) is None
-
-    def load_download(self) -> Download | None:
-        if not self.download_record.is_file():
-            return None
-        data = json.loads(self.download_record.read_text())
-        media = Path(data["media_path"])
-        if not media.is_file():
-            return None
-        thumb = Path(data["thumbnail_path"]) if data.get("thumbnail_path") else None
-        return Download(media, thumb if thumb and thumb.is_file() else None, data["metadata"])
-
-    def load_prepared(self) -> PreparedAudio | None:
-        if not self.prepared_record.is_file():
-            return None
-        data = json.loads(self.prepared_record.read_text())
-        wav, stored = Path(data["wav_path"]), Path(data["stored_path"])
-        if not (wav.is_file() and stored.is_file()):
-            return None
-        thumb = Path(data["thumbnail_path"]) if data.get("thumbnail_path") else None
-        return PreparedAudio(wav, stored, thumb if thumb and thumb.is_file() else None, data["duration"],
-                             data["stored_sample_rate"])
-
-
-def _download(run: Run) -> None:
-    result = download(run.job.url, run.workdir, run.settings, run.progress)
-    meta = result.metadata
-    run.store.update_job(run.job.id, **{k: meta.get(k) for k in
-                                        ("title", "uploader", "duration", "upload_date", "description",
-                                         "thumbnail_url", "webpage_url")})
-    run.download_record.write_text(json.dumps({
-        "media_path": str(result.media_path),
-        "thumbnail_path": str(result.thumbnail_path) if result.thumbnail_path else None,
-        "metadata": meta,
-    }))
-
-
-def _extract_audio(run: Run) -> None:
-    prepared = prepare(run.load_download(), run.workdir, run.progress, run.settings.max_duration_seconds)
-    if not run.store.get_job(run.job.id).duration:
-        run.store.update_job(run.job.id, duration=round(prepared.duration, 2))
-    run.prepared_record.write_text(json.dumps({
-        "wav_path": str(prepared.wav_path),
-        "stored_path": str(prepared.stored_path),
-        "thumbnail_path": str(prepared.thumbnail_path) if prepared.thumbnail_path else None,
-        "duration": prepared.duration,
-        "stored_sample_rate": prepared.stored_sample_rate,
-    }))
-
-
-def _upload(run: Run) -> None:
-    prepared = run.load_prepared()
-    s = run.settings
-    audio_key = run.store.put_blob(s.supabase_audio_bucket, f"{run.job.id}/audio.mp3", prepared.stored_path)
-    run.progress(0.8, "audio stored")
-    thumb_key = None
-    if prepared.thumbnail_path:
-        thumb_key = run.store.put_blob(s.supabase_thumbnail_bucket, f"{run.job.id}/thumbnail.jpg",
-                                       prepared.thumbnail_path)
-    run.store.save_audio_file(AudioFile(
-        job_id=run.job.id, audio_path=audio_key, thumbnail_path=thumb_key, duration=prepared.duration,
-        size_bytes=prepared.stored_path.stat().st_size, sample_rate=prepared.stored_sample_rate,
-    ))
-
-
-def _transcribe(run: Run) -> None:
-    captioned = _creator_captions(run)
-    if captioned is not None:  # the creator's own words and times: no speech-to-text
-        run.store.save_transcript(run.job.id, captioned)
-        return
-    prepared = run.load_prepared()
-    transcriber = get_transcriber(run.settings)
-    run.progress(0.0, f"loading {transcriber.name}")
-    transcript = transcriber.transcribe(prepared.wav_path, prepared.duration, run.progress)
-    run.store.save_transcript(run.job.id, transcript)
-
-
-def _creator_captions(run: Run) -> Transcript | None:
-    fetched = run.load_download()
-    captions = fetched.metadata.get("captions") if fetched else None
-    if not captions or not Path(captions["path"]).is_file():
-        return None
-    text = Path(captions["path"]).read_text(encoding="utf-8", errors="replace")
-    try:
-        return transcript_from(text, captions["format"], captions["language"])
-    except Exception:  # noqa: BLE001 - a caption file we cannot read: the audio is transcribed instead
-        log.warning("job %s: unreadable %s captions, transcribing the audio", run.job.id, captions["format"])
-        return None
-
-
-def _analyze(run: Run) -> None:
-    job = run.store.get_job(run.job.id)
-    analyzer = get_analyzer(run.settings, get_embedder(run.settings))
-    analysis = analyzer.analyze(run.store.get_transcript(job.id), job.title, job.description)
-    run.store.save_analysis(job.id, analysis)
-
-
-def embed_transcript(transcript: Transcript, embedder: Embedder, progress: Progress | None = None) -> np.ndarray:
-    """One vector per segment, in batches of VECTOR_BATCH (one hosted request each)."""
-    texts = [s.text for s in transcript.segments]
-    vectors = []
-    for start in range(0, len(texts), VECTOR_BATCH):
-        vectors.append(embedder.embed(texts[start:start + VECTOR_BATCH]))
-        done = min(len(texts), start + VECTOR_BATCH)
-        if progress:
-            progress(done / len(texts), f"{done} of {len(texts)} segments")
-    return np.vstack(vectors)
-
-
-def _embed(run: Run) -> None:
-    embedder = get_embedder(run.settings)
-    np.save(run.vectors_file, embed_transcript(run.store.get_transcript(run.job.id), embedder, run.progress))
-    (run.workdir / "embeddings.model").write_text(embedder.model)
-
-
-def _store(run: Run) -> None:
-    model = (run.workdir / "embeddings.model").read_text()
-    run.store.save_embeddings(run.job.id, model, np.load(run.vectors_file))
-
-
-def _is_done(run: Run, stage: Stage) -> bool:
-    if stage == Stage.DOWNLOADING:
-        return not run.needs_local_audio() or run.load_download() is not None
-    if stage == Stage.EXTRACTING_AUDIO:
-        return not run.needs_local_audio() or run.load_prepared() is not None
-    if stage == Stage.UPLOADING:
-        return run.store.get_audio_file(run.job.id) is not None
-    if stage == Stage.TRANSCRIBING:
-        return run.store.get_transcript(run.job.id) is not None
-    if stage == Stage.ANALYZING:
-        return run.store.get_analysis(run.job.id) is not None
-    model = get_embedder(run.settings).model
-    if stage == Stage.GENERATING_EMBEDDINGS:
-        return run.store.has_embeddings(run.job.id, model) or (
-            run.vectors_file.is_file() and (run.workdir / "embeddings.model").read_text() == model
-        )
-    return run.store.has_embeddings(run.job.id, model)
-
-
-STAGES = {
-    Stage.DOWNLOADING: _download,
-    Stage.EXTRACTING_AUDIO: _extract_audio,
-    Stage.UPLOADING: _upload,
-    Stage.TRANSCRIBING: _transcribe,
-    Stage.ANALYZING: _analyze,
-    Stage.GENERATING_EMBEDDINGS: _embed,
-    Stage.STORING: _store,
-}
 
 
 class JobTimedOut(Exception):
@@ -315,14 +130,16 @@ def _run(job_id: str, settings: Settings) -> Job:
                       on_stuck=lambda seconds: store.fail_job(job_id, stage, _out_of_time(stage, seconds)))
     limit.allow_for(job.duration)
     try:
-        for stage in STAGES:
+        for step in STEPS:
+            stage = Stage(step.status)
             try:
-                if _is_done(run_, stage):
+                do, is_done, wanted = step.functions
+                if (wanted and not wanted(run_)) or is_done(run_):
                     continue
                 store.enter_stage(job_id, stage)
                 with meter() as usage:
                     try:
-                        STAGES[stage](run_)
+                        do(run_)
                     finally:  # what a hosted engine used is paid for even when the stage then fails
                         if usage:
                             store.add_usage(job_id, [u.model_copy(update={"stage": stage.value}) for u in usage])

@@ -20,7 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import api
 from core.config import Settings, get_settings
-from core.models import Analysis, JobDetails, JobView, SearchFilters, SearchHit, SubmittedJob, Transcript
+from core.exports import NOT_EXPORTED
+from core.models import Analysis, JobDetails, JobView, SearchFilters, SearchHit, SubmittedJob
 from core.queue import unavailable
 
 EVENT_POLL_SECONDS = 0.5
@@ -246,16 +247,19 @@ def get_job(job_id: str, caller: Reader, details: bool = False) -> JobView | Job
 @app.get("/jobs/{job_id}/transcript", tags=["results"],
          responses={200: {"content": {"application/json": {}, "text/plain": {}}}})
 def get_transcript(job_id: str, caller: Reader,
-                   format: Annotated[str, Query(pattern="^(json|srt|vtt|txt|md)$")] = "json"):  # noqa: A002
-    """The timed transcript as JSON (segments with word times), or as an SRT, VTT, TXT or Markdown file."""
+                   format: Annotated[str, Query(pattern="^(json|srt|vtt|txt|md)$")] = "json",  # noqa: A002
+                   translation: bool = False):
+    """The timed transcript as JSON (segments with word times), or as an SRT, VTT, TXT or Markdown file;
+    `translation=true` gives its translation into TRANSLATE_TO instead (409 when the video has none)."""
     job = _job(job_id)
     if format == "json":
-        found = api.transcript(job_id)
+        found = api.translation(job_id) if translation else api.transcript(job_id)
         if found is None:
-            raise ApiError(409, f"Job {job_id} has no transcript yet ({job.status.value}).")
-        return JSONResponse(Transcript.model_validate(found).model_dump(mode="json"))
+            what = "translation" if translation else "transcript"
+            raise ApiError(409, f"Job {job_id} has no {what} ({job.status.value}).")
+        return JSONResponse(found.model_dump(mode="json", exclude=NOT_EXPORTED))
     try:
-        name, content = api.export(job_id, format)
+        name, content = api.export(job_id, format, translated=translation)
     except LookupError as exc:
         raise ApiError(409, str(exc)) from None
     return PlainTextResponse(content, media_type=api.EXPORT_FORMATS[format],

@@ -22,6 +22,10 @@ import numpy as np
 from core import audio
 
 EMBEDDING_DIM = 64
+#: The fake's whole knowledge of Spanish: enough to translate the tests' sentences word by word.
+SPANISH = {"el": "the", "la": "the", "mercado": "market", "precios": "prices", "suben": "rise", "hoy": "today",
+           "de": "of", "las": "the", "acciones": "shares", "hotel": "hotel", "estaba": "was", "muy": "very",
+           "sucio": "dirty", "comida": "food", "fria": "cold", "fría": "cold", "y": "and"}
 
 
 def _words(text: str) -> list[str]:
@@ -44,6 +48,9 @@ class FakeOpenAI:
         self.in_flight = 0
         self.max_in_flight = 0
         self.transcript_text = "Welcome to the cooking show. Today we bake a chocolate cake."
+        self.transcript_language = "english"
+        #: Segment indices the next translation answer leaves out (a model skipping lines).
+        self.skip_in_next_translation: set[int] = set()
         self._lock = threading.Lock()
         fake = self
 
@@ -121,7 +128,7 @@ class FakeOpenAI:
         segments = [{"id": i, "start": start, "end": min(duration, start + 29.0),
                      "text": f" {self.transcript_text} Part {i}."}
                     for i, start in enumerate(np.arange(0, max(duration - 1, 0.5), 30.0).tolist())]
-        return {"task": "transcribe", "language": "english", "duration": duration,
+        return {"task": "transcribe", "language": self.transcript_language, "duration": duration,
                 "text": " ".join(s["text"] for s in segments), "segments": segments}
 
     def _chat(self, request: dict) -> dict:
@@ -129,7 +136,12 @@ class FakeOpenAI:
         prompt = request["messages"][-1]["content"]
         indices = [int(i) for i in re.findall(r"^\[(\d+)\]", prompt, re.MULTILINE)]
         scores = [{"index": i, "score": 0.6} for i in indices]
-        if schema.endswith("PartAnalysis"):
+        if schema.endswith("TranslatedBatch"):
+            lines = dict(re.findall(r"^\[(\d+)\] (.*)$", prompt, re.MULTILINE))
+            skipped, self.skip_in_next_translation = self.skip_in_next_translation, set()
+            content = {"segments": [{"index": int(i), "text": re.sub(r"[^\W\d_]+", lambda word: SPANISH.get(
+                word.group().lower(), word.group()), text)} for i, text in lines.items() if int(i) not in skipped]}
+        elif schema.endswith("PartAnalysis"):
             content = {"summary": "A part about baking.", "topics": ["chocolate cake", "baking"], "segments": scores}
         else:
             content = {"summary": "A cooking show where a chocolate cake is baked.",

@@ -35,9 +35,9 @@ def _test_pattern_video(target: Path, sound=None, seconds: float | None = None) 
     return target
 
 
-def video_with_speech(text: str, target: Path) -> Path:
-    """A small MP4: a test pattern with the spoken text as its sound track."""
-    wav = speak(text, target.with_suffix(".wav"))
+def video_with_speech(text: str, target: Path, voice: str = "en-us") -> Path:
+    """A small MP4: a test pattern with the spoken text (in an espeak-ng voice) as its sound track."""
+    wav = speak(text, target.with_suffix(".wav"), voice)
     _test_pattern_video(target, ffmpeg.input(str(wav)).audio)
     wav.unlink()
     return target

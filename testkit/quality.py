@@ -9,6 +9,7 @@ import re
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from core import api, audio
@@ -63,6 +64,34 @@ CLIPS = [
 SPEECH_TO_TEXT_CANDIDATES = ["base", "tiny.en"]
 
 
+@dataclass(frozen=True)
+class ForeignClip:
+    name: str
+    voice: str  # an espeak-ng voice, which is also the spoken language
+    text: str
+    #: English content words a faithful translation contains.
+    expected_words: tuple[str, ...]
+    sentiment: str
+    #: An English paraphrase of the clip, for cross-language search.
+    query: str
+
+
+FOREIGN_CLIPS = [
+    ForeignClip("hotel-es", "es", "El hotel estaba muy sucio y el personal fue muy grosero. La comida del restaurante "
+                "estaba fría. Fue la peor noche de mi vida. Nunca volveré a este lugar.",
+                ("hotel", "dirty", "food", "restaurant", "cold", "night", "never", "place"), "negative",
+                "a filthy guesthouse where dinner was served cold"),
+    ForeignClip("market-es", "es", "Me encanta esta ciudad. La gente es muy amable, el mercado está lleno de frutas "
+                "frescas y el sol brilla todos los días. Es un lugar maravilloso.",
+                ("love", "city", "people", "market", "full", "fruits", "sun", "wonderful", "place"), "positive",
+                "fresh fruit stalls at the market of a town I adore"),
+    ForeignClip("train-de", "de", "Der Zug hatte drei Stunden Verspätung. Es war kalt, das Essen war schlecht und alle "
+                "waren wütend. Eine schreckliche Reise.",
+                ("train", "three", "hours", "late", "cold", "food", "bad", "angry", "terrible", "journey"), "negative",
+                "a delayed railway trip that went badly"),
+]
+
+
 def normalise(text: str) -> str:
     return " ".join(re.findall(r"[a-z']+", text.lower().replace("-", " ")))
 
@@ -70,6 +99,45 @@ def normalise(text: str) -> str:
 def make_clips(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     return {clip.name: video_with_speech(clip.text, folder / f"{clip.name}.mp4") for clip in CLIPS}
+
+
+def make_foreign_clips(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return {clip.name: video_with_speech(clip.text, folder / f"{clip.name}.mp4", clip.voice) for clip in FOREIGN_CLIPS}
+
+
+def _seconds(job, stage: str, after: str) -> float:
+    times = job.stage_times
+    return (datetime.fromisoformat(times[after]) - datetime.fromisoformat(times[stage])).total_seconds()
+
+
+def translation_scores(site_url: str) -> dict:
+    """Run the non-English clips through the whole pipeline (with its translating step); per clip: the
+    share of expected English words in the translation, the sentiment found, where the English paraphrase
+    ranks it, and the translating step's time as a share of the transcribing step's."""
+    details = {}
+    job_of = {}
+    for clip in FOREIGN_CLIPS:
+        job = api.run_now(f"{site_url}/{clip.name}.mp4")
+        if job.status.value != "completed":
+            raise RuntimeError(f"{clip.name} failed: {job.error}")
+        job_of[clip.name] = job
+    for clip in FOREIGN_CLIPS:
+        job = job_of[clip.name]
+        translation = api.translation(job.id)
+        words = set(normalise(translation.text if translation else "").split())
+        found = [w for w in clip.expected_words if w in words or w.rstrip("s") in words]
+        ranked = list(dict.fromkeys(hit.job_id for hit in api.search(clip.query, limit=50)))
+        analysis = api.analysis(job.id)
+        details[clip.name] = {
+            "spoken": api.transcript(job.id).language,
+            "translation": translation.text if translation else None,
+            "word_share": len(found) / len(clip.expected_words),
+            "sentiment": analysis.sentiment.label, "expected_sentiment": clip.sentiment,
+            "rank": ranked.index(job.id) + 1 if job.id in ranked else None,
+            "time_ratio": _seconds(job, "translating", "analyzing") / _seconds(job, "transcribing", "translating"),
+        }
+    return details
 
 
 def speech_to_text_scores(videos: dict[str, Path], data_dir: Path) -> dict[str, dict]:

@@ -8,7 +8,18 @@ import psycopg
 import pytest
 import requests
 
-from core.models import Analysis, AudioFile, SearchFilters, Segment, Sentiment, Stage, Transcript, Usage, Word
+from core.models import (
+    Analysis,
+    AudioFile,
+    SearchFilters,
+    Segment,
+    Sentiment,
+    Stage,
+    Transcript,
+    Translation,
+    Usage,
+    Word,
+)
 from core.store import DuplicateJob, ReadOnlyLibrary, get_store
 from core.store.supabase import SupabaseStore
 from core.vectors import VIDEO_VECTOR, normalise_rows
@@ -49,6 +60,8 @@ TRANSCRIPT = Transcript(text="Hello there. General Kenobi.", language="en", engi
                                                           Word(start=0.7, end=1.5, text="there.")]),
     Segment(start=1.6, end=3.0, text="General Kenobi."),
 ])
+TRANSLATION = Translation(language="es", source_language="en", engine="test", segments=[
+    Segment(start=0.0, end=1.5, text="Hola."), Segment(start=1.6, end=3.0, text="General Kenobi del mercado.")])
 ANALYSIS = Analysis(summary="A greeting.", topics=["greetings", "star wars"], category="entertainment",
                     sentiment=Sentiment(label="positive", score=0.42), segment_sentiment=[0.4, 0.1],
                     language="en", engine="test")
@@ -120,6 +133,21 @@ def test_transcripts_with_words_and_segments(store):
     assert store.get_segments([(job.id, 1), (job.id, 5)]) == {(job.id, 1): TRANSCRIPT.segments[1]}
 
 
+def test_translations_sit_beside_the_transcript(store):
+    job = new_job(store)
+    store.save_transcript(job.id, TRANSCRIPT)
+    assert store.get_translation(job.id) is None
+    assert store.get_segments([(job.id, 1)])[(job.id, 1)].translation is None
+    store.save_translation(job.id, TRANSLATION)
+    store.save_translation(job.id, TRANSLATION)  # saving again replaces, never duplicates
+    assert store.get_translation(job.id) == TRANSLATION
+    assert store.get_translation(job.id).text == "Hola. General Kenobi del mercado."
+    assert store.get_segments([(job.id, 1)])[(job.id, 1)].translation == "General Kenobi del mercado."
+    assert store.get_transcript(job.id) == TRANSCRIPT  # the original stays what it was
+    store.enter_stage(job.id, Stage.TRANSLATING)  # a status that only the step registry declares
+    assert store.get_job(job.id).status == Stage.TRANSLATING
+
+
 def test_analysis_and_audio(store, tmp_path):
     job = new_job(store)
     assert store.get_analysis(job.id) is None and store.get_analyses([job.id]) == {}
@@ -169,6 +197,7 @@ def test_reset_forgets_every_result(store, tmp_path):
     key = store.put_blob("temp-audio", f"{job.id}/audio.mp3", source)
     store.save_audio_file(AudioFile(job_id=job.id, audio_path=key, duration=1.0, size_bytes=9, sample_rate=22050))
     store.save_transcript(job.id, TRANSCRIPT)
+    store.save_translation(job.id, TRANSLATION)
     store.save_analysis(job.id, ANALYSIS)
     store.save_embeddings(job.id, "m", vectors(2))
     store.add_usage(job.id, [Usage(stage="analyzing", engine="openai", model="gpt-4.1-mini", cost_usd=0.1)])
@@ -178,6 +207,7 @@ def test_reset_forgets_every_result(store, tmp_path):
     assert (reset.status, reset.stage, reset.error, set(reset.stage_times)) == \
         (Stage.PENDING, Stage.PENDING, None, {"pending"})
     assert store.get_transcript(job.id) is None and store.get_analysis(job.id) is None
+    assert store.get_translation(job.id) is None
     assert store.get_audio_file(job.id) is None and not store.has_embeddings(job.id, "m")
     assert store.get_usage(job.id) == [] and not media_exists(store.media_location(key))
 
@@ -189,12 +219,14 @@ def test_delete_removes_everything(store, tmp_path):
     key = store.put_blob("thumbnails", f"{job.id}/thumbnail.jpg", source)
     for found in (job, other):
         store.save_transcript(found.id, TRANSCRIPT)
+        store.save_translation(found.id, TRANSLATION)
         store.save_analysis(found.id, ANALYSIS)
         store.save_embeddings(found.id, "m", vectors(2))
     assert media_exists(store.media_location(key))
     store.delete_job(job.id)
     assert store.get_job(job.id) is None and store.get_transcript(job.id) is None
     assert store.get_analysis(job.id) is None and store.get_segments([(job.id, 0)]) == {}
+    assert store.get_translation(job.id) is None and store.get_translation(other.id) == TRANSLATION
     assert not media_exists(store.media_location(key))
     assert store.get_transcript(other.id) == TRANSCRIPT and store.has_embeddings(other.id, "m")
 
@@ -211,6 +243,9 @@ def test_search_with_each_filter(store):
         store.save_transcript(job.id, Transcript(text="x", language="en", engine="t", segments=[
             Segment(start=0, end=1, text=f"Segment about {category} number {n}"),
             Segment(start=1, end=2, text="Zanzibar spices" if n == 1 else "plain words")]))
+        if n == 2:
+            store.save_translation(job.id, Translation(language="en", source_language="sw", engine="t", segments=[
+                Segment(start=0, end=1, text="Harbour cranes"), Segment(start=1, end=2, text="plain words")]))
         store.save_analysis(job.id, ANALYSIS.model_copy(update={
             "category": category, "sentiment": Sentiment(label=label, score=0.0)}))
         store.save_embeddings(job.id, "m", np.vstack([rng_vectors[n], rng_vectors[3]]))
@@ -226,6 +261,9 @@ def test_search_with_each_filter(store):
     assert found(["zanzibar"])[0] == (ids[1], 1) or (ids[1], 1) in found(["zanzibar"])
     hits = store.search_segments(query, ["zanzibar"], "m", 10, SearchFilters())
     assert any(keyword for job_id, idx, _, keyword in hits if (job_id, idx) == (ids[1], 1))
+    assert (ids[2], 0) in found(["cranes"])  # words of the translation find the original moment
+    assert dict(((j, i), k) for j, i, _, k in store.search_segments(query, ["cranes"], "m", 10,
+                                                                  SearchFilters()))[(ids[2], 0)]
     assert {j for j, _ in found(platforms=["vimeo"])} == {ids[1]}
     assert {j for j, _ in found(categories=["sports"])} == {ids[1], ids[2]}
     assert {j for j, _ in found(sentiments=["positive"])} == {ids[0]}

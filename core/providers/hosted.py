@@ -19,7 +19,16 @@ from pydantic import BaseModel, Field
 
 from core import audio
 from core.config import Settings
-from core.models import CATEGORIES, VECTOR_BATCH, Analysis, Segment, Sentiment, Transcript, sentiment_label
+from core.models import (
+    CATEGORIES,
+    VECTOR_BATCH,
+    Analysis,
+    Segment,
+    Sentiment,
+    Transcript,
+    Translation,
+    sentiment_label,
+)
 from core.providers import EngineError
 from core.providers.metering import record
 from core.vectors import normalise_rows
@@ -27,6 +36,8 @@ from core.vectors import normalise_rows
 CHUNK_SECONDS = 600  # at 32 kb/s mono, 10 minutes is ~2.4 MB: far below the 25 MB upload limit
 OVERLAP_SECONDS = 4  # chunks overlap so no word is cut; each side keeps its half of the overlap
 ANALYSIS_CHUNK_CHARS = 24_000  # ~6k tokens of transcript per map call
+TRANSLATION_BATCH_SEGMENTS = 40  # segments per translation request: small answers, little lost to a retry
+TRANSLATION_BATCH_CHARS = 6_000
 SEGMENT_TIMESTAMP_MODELS = {"whisper-1"}  # the others answer json/text only
 LANGUAGE_CODES = {
     "english": "en", "spanish": "es", "german": "de", "french": "fr", "italian": "it", "portuguese": "pt",
@@ -171,6 +182,19 @@ class OpenAITranscriber:
                           engine=self.name)
 
 
+def group_segments(segments: list[Segment], max_chars: int, max_count: int | None = None) -> list[list[int]]:
+    """Indices of consecutive segments in groups of at most `max_chars` of text (and `max_count`
+    segments): one request each."""
+    groups, current, size = [], [], 0
+    for index, segment in enumerate(segments):
+        if current and (size + len(segment.text) > max_chars or (max_count and len(current) >= max_count)):
+            groups.append(current)
+            current, size = [], 0
+        current.append(index)
+        size += len(segment.text) + 8  # the "[index] " before each
+    return groups + ([current] if current else [])
+
+
 # --- analysis ---------------------------------------------------------------------------------
 CategoryName = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
 
@@ -220,21 +244,10 @@ class OpenAIAnalyzer:
             raise EngineError(f"{self.name} returned no analysis (refusal: {response.choices[0].message.refusal}).")
         return parsed
 
-    @staticmethod
-    def _parts(transcript: Transcript) -> list[list[int]]:
-        parts, current, size = [], [], 0
-        for index, segment in enumerate(transcript.segments):
-            if current and size + len(segment.text) > ANALYSIS_CHUNK_CHARS:
-                parts.append(current)
-                current, size = [], 0
-            current.append(index)
-            size += len(segment.text) + 8
-        return parts + ([current] if current else [])
-
     def analyze(self, transcript: Transcript, title: str | None, description: str | None) -> Analysis:
         heading = f"Title: {title or 'unknown'}\nDescription: {(description or '')[:1000]}\n"
         categories = ", ".join(CATEGORIES)
-        parts = self._parts(transcript)
+        parts = group_segments(transcript.segments, ANALYSIS_CHUNK_CHARS)
         scores = [0.0] * len(transcript.segments)
 
         def numbered(indices: list[int]) -> str:
@@ -261,6 +274,75 @@ class OpenAIAnalyzer:
         return Analysis(summary=video.summary, topics=list(dict.fromkeys(video.topics))[:8],
                         sentiment=Sentiment(label=sentiment_label(overall), score=overall), category=video.category,
                         language=transcript.language, segment_sentiment=scores, engine=self.name)
+
+
+# --- translation ------------------------------------------------------------------------------
+class _TranslatedSegment(BaseModel):
+    index: int
+    text: str = Field(description="the segment in the target language")
+
+
+class _TranslatedBatch(BaseModel):
+    segments: list[_TranslatedSegment]
+
+
+TRANSLATION_INSTRUCTIONS = (
+    "You translate numbered segments of a video transcript. Answer with every index you were given, each "
+    "segment translated on its own (never merged, split or skipped), faithful in meaning and tone, names kept.")
+
+
+class OpenAITranslator:
+    """gpt-4.1-mini translating the timed segments in batches, in parallel; times are kept as they are."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.model = settings.openai_analysis_model
+        self.name = f"openai:{self.model}"
+
+    def _request(self, segments: list[Segment], indices: list[int], source: str | None, target: str):
+        api = client(self.settings)
+        numbered = "\n".join(f"[{i}] {segments[i].text}" for i in indices)
+        prompt = (f"Translate from {source or 'the spoken language'} into the language with ISO 639-1 code "
+                  f"{target!r}.\n\n{numbered}")
+        response = _call(self.settings, api.chat.completions.parse, model=self.model, response_format=_TranslatedBatch,
+                         messages=[{"role": "system", "content": TRANSLATION_INSTRUCTIONS},
+                                   {"role": "user", "content": prompt}])
+        parsed = response.choices[0].message.parsed
+        texts = {item.index: item.text.strip() for item in (parsed.segments if parsed else []) if item.index in indices}
+        return texts, response.usage
+
+    def _translate_batch(self, segments: list[Segment], indices: list[int], source: str | None, target: str):
+        texts, usage = self._request(segments, indices, source, target)
+        usages = [usage]
+        missing = [i for i in indices if i not in texts]
+        if missing:  # asked once more for what the answer left out
+            more, usage = self._request(segments, missing, source, target)
+            texts |= more
+            usages.append(usage)
+        return texts, usages
+
+    def translate(self, transcript: Transcript, target: str, wav_path: Path | None, duration: float,
+                  progress: Callable[[float, str], None]) -> Translation:
+        segments = transcript.segments
+        batches = group_segments(segments, TRANSLATION_BATCH_CHARS, TRANSLATION_BATCH_SEGMENTS)
+        texts: dict[int, str] = {}
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.openai_parallel_requests)) as pool:
+            futures = [pool.submit(self._translate_batch, segments, batch, transcript.language, target)
+                       for batch in batches]
+            for done, future in enumerate(as_completed(futures), 1):
+                found, usages = future.result()
+                texts |= found
+                for usage in usages:  # recorded here: the job's meter lives in this thread
+                    if usage:
+                        record("openai", self.model, input_tokens=usage.prompt_tokens,
+                               output_tokens=usage.completion_tokens)
+                progress(done / len(batches), f"{done} of {len(batches)} batches of segments")
+        missing = [i for i in range(len(segments)) if i not in texts]
+        if missing:
+            raise EngineError(f"{self.name} left {len(missing)} of {len(segments)} segments untranslated "
+                              f"(first: {missing[0]}).")
+        return Translation(language=target, source_language=transcript.language, engine=self.name,
+                           segments=[Segment(start=s.start, end=s.end, text=texts[i]) for i, s in enumerate(segments)])
 
 
 # --- embeddings -------------------------------------------------------------------------------

@@ -103,10 +103,19 @@ class FasterWhisperTranscriber:
         return _load_whisper(self._model_path, self._threads)
 
     def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript:
+        segments, language = self.decode(wav_path, duration, progress)
+        if not segments:
+            raise EngineError("No speech was detected in this video, so there is nothing to transcribe.")
+        return Transcript(text=" ".join(s.text for s in segments), language=language, segments=segments,
+                          engine=self.name)
+
+    def decode(self, wav_path: Path, duration: float, progress: Callable[[float, str], None], *,
+               task: str = "transcribe", language: str | None = None) -> tuple[list[Segment], str | None]:
+        """Timed sentences of the audio, and its language. `task="translate"` gives them in English
+        (Whisper's own translation, from the spoken `language`)."""
         model = self.load()
         total = duration or 0
         segments: list[Segment] = []
-        language = None
         options = {"beam_size": 5, "vad_filter": True, "condition_on_previous_text": False, "word_timestamps": True}
         if self._batch_size > 1:  # the stretches of speech that voice detection finds, decoded several at once
             decode, options = _batched(model).transcribe, options | {"batch_size": self._batch_size}
@@ -114,7 +123,7 @@ class FasterWhisperTranscriber:
             decode = model.transcribe
         for offset, audio in read_chunks(wav_path, self._chunk_seconds):
             # The language is detected on the first chunk, then kept: one video, one language.
-            pieces, info = decode(audio, language=language, **options)
+            pieces, info = decode(audio, language=language, task=task, **options)
             language = language or info.language
             for piece in pieces:  # a generator: decoding happens as we iterate
                 text = piece.text.strip()
@@ -126,10 +135,7 @@ class FasterWhisperTranscriber:
                 if total:
                     done = offset + piece.end
                     progress(min(1.0, done / total), f"{done:.0f} s of {total:.0f} s of audio")
-        if not segments:
-            raise EngineError("No speech was detected in this video, so there is nothing to transcribe.")
-        return Transcript(text=" ".join(s.text for s in segments), language=language, segments=segments,
-                          engine=self.name)
+        return segments, language
 
 
 SENTENCE_END = (".", "?", "!", "。", "？", "！")

@@ -7,7 +7,18 @@ from typing import Protocol
 
 import numpy as np
 
-from core.models import Analysis, AudioFile, Collection, Job, SearchFilters, Segment, Stage, Transcript, Usage
+from core.models import (
+    Analysis,
+    AudioFile,
+    Collection,
+    Job,
+    SearchFilters,
+    Segment,
+    Stage,
+    Transcript,
+    Translation,
+    Usage,
+)
 
 JOB_FIELDS = set(Job.model_fields)
 class DuplicateJob(Exception):
@@ -57,7 +68,10 @@ class Store(Protocol):
         """Delete the stored audio file and note when; the row, the thumbnail and every result stay."""
     def save_transcript(self, job_id: str, transcript: Transcript) -> None: ...
     def get_transcript(self, job_id: str) -> Transcript | None: ...
-    def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]: ...
+    def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
+        """Those transcript segments, each with its translation's text where the video has one."""
+    def save_translation(self, job_id: str, translation: Translation) -> None: ...
+    def get_translation(self, job_id: str) -> Translation | None: ...
     def save_analysis(self, job_id: str, analysis: Analysis) -> None: ...
     def get_analysis(self, job_id: str) -> Analysis | None: ...
     def get_analyses(self, job_ids: list[str]) -> dict[str, Analysis]: ...

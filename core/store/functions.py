@@ -19,6 +19,7 @@ from core.models import (
     Segment,
     Stage,
     Transcript,
+    Translation,
     Usage,
 )
 from core.store.base import JOB_FIELDS, DuplicateJob
@@ -43,7 +44,8 @@ def _filters(filters: SearchFilters) -> dict[str, Any]:
 
 
 def _segment(row: dict) -> Segment:
-    return Segment(start=row["start"], end=row["end"], text=row["text"], words=row.get("words"))
+    return Segment(start=row["start"], end=row["end"], text=row["text"], words=row.get("words"),
+                   translation=row.get("translation"), translation_language=row.get("translation_language"))
 
 
 class FunctionStore(MediaFilesMixin):
@@ -153,6 +155,19 @@ class FunctionStore(MediaFilesMixin):
             return {}
         rows = self.call("get_segments", **_pairs(keys))
         return {(r["job_id"], r["idx"]): _segment(r) for r in rows}
+
+    def save_translation(self, job_id: str, translation: Translation) -> None:
+        self.call("save_translation", p_job_id=job_id, p_language=translation.language,
+                  p_source_language=translation.source_language, p_engine=translation.engine,
+                  p_segments=[s.model_dump(mode="json", include={"start", "end", "text"})
+                              for s in translation.segments])
+
+    def get_translation(self, job_id: str) -> Translation | None:
+        row = self.call("get_translation", p_job_id=job_id)
+        if not row:
+            return None
+        return Translation(language=row["language"], source_language=row["source_language"], engine=row["engine"],
+                           segments=[_segment(s) for s in row["segments"]])
 
     def save_analysis(self, job_id: str, analysis: Analysis) -> None:
         self.call("save_analysis", p_job_id=job_id, p_analysis=analysis.model_dump(mode="json"))

@@ -27,7 +27,8 @@ def fuse(by_meaning: list[tuple[Key, float]], keyword_rows: list[tuple[str, int,
         if key not in similarity or not query_stems:
             continue
         coverage = len(query_stems & {stem(word) for word in content_words(text)}) / len(query_stems)
-        score[key] = similarity[key] + KEYWORD_WEIGHT * coverage
+        # a moment can match in both its languages: the better of the two counts
+        score[key] = max(score[key], similarity[key] + KEYWORD_WEIGHT * coverage)
         keyword_hits.add(key)
     best = sorted(score, key=lambda key: -score[key])[:limit]
     return [(key[0], key[1], float(similarity[key]), key in keyword_hits) for key in best]

@@ -22,6 +22,7 @@ from core.models import (
     Sentiment,
     Stage,
     Transcript,
+    Translation,
     Usage,
 )
 from core.store.base import JOB_FIELDS, DuplicateJob
@@ -237,7 +238,7 @@ class LocalStore(MediaFilesMixin):
     def reset_job(self, job_id: str) -> None:
         stamp = now_iso()
         with self._tx() as conn:
-            for table in ("embeddings", "analysis", "transcriptions", "audio_files", "usage"):
+            for table in ("embeddings", "analysis", "translations", "transcriptions", "audio_files", "usage"):
                 conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
             conn.execute(
                 "UPDATE jobs SET status = 'pending', stage = 'pending', progress = 0, progress_detail = '',"
@@ -312,11 +313,35 @@ class LocalStore(MediaFilesMixin):
         with self._db() as conn:
             for job_id, idx in keys:
                 row = conn.execute(
-                    'SELECT start, "end", text FROM segments WHERE job_id = ? AND idx = ?', (job_id, idx)
-                ).fetchone()
+                    'SELECT s.start, s."end", s.text, t.text AS translation, tr.language AS translation_language'
+                    " FROM segments s LEFT JOIN translation_segments t ON t.job_id = s.job_id AND t.idx = s.idx"
+                    " LEFT JOIN translations tr ON tr.job_id = t.job_id WHERE s.job_id = ? AND s.idx = ?",
+                    (job_id, idx)).fetchone()
                 if row:
-                    found[(job_id, idx)] = Segment(start=row["start"], end=row["end"], text=row["text"])
+                    found[(job_id, idx)] = Segment(start=row["start"], end=row["end"], text=row["text"],
+                                                   translation=row["translation"],
+                                                   translation_language=row["translation_language"])
         return found
+
+    def save_translation(self, job_id: str, translation: Translation) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM translations WHERE job_id = ?", (job_id,))
+            conn.execute("INSERT INTO translations (job_id, language, source_language, engine, text, created_at)"
+                         " VALUES (?, ?, ?, ?, ?, ?)", (job_id, translation.language, translation.source_language,
+                                                       translation.engine, translation.text, now_iso()))
+            conn.executemany('INSERT INTO translation_segments (job_id, idx, start, "end", text)'
+                             " VALUES (?, ?, ?, ?, ?)",
+                             [(job_id, i, s.start, s.end, s.text) for i, s in enumerate(translation.segments)])
+
+    def get_translation(self, job_id: str) -> Translation | None:
+        with self._db() as conn:
+            row = conn.execute("SELECT * FROM translations WHERE job_id = ?", (job_id,)).fetchone()
+            if not row:
+                return None
+            segments = conn.execute('SELECT start, "end", text FROM translation_segments WHERE job_id = ?'
+                                    " ORDER BY idx", (job_id,)).fetchall()
+        return Translation(language=row["language"], source_language=row["source_language"], engine=row["engine"],
+                           segments=[Segment(start=s["start"], end=s["end"], text=s["text"]) for s in segments])
 
     def save_analysis(self, job_id: str, analysis: Analysis) -> None:
         with self._tx() as conn:
@@ -421,14 +446,18 @@ class LocalStore(MediaFilesMixin):
             return {row[0] for row in conn.execute(sql, args)}
 
     def keyword_segments(self, terms: list[str], allowed: set[str], limit: int) -> list[tuple[str, int, str]]:
-        """(job_id, segment index, text) of segments containing any of the terms, best BM25 first."""
+        """(job_id, segment index, text) of segments whose words, or their translation's, contain any of the
+        terms, best BM25 first."""
         if not terms or not allowed:
             return []
         match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+        rows = []
         with self._db() as conn:
-            rows = conn.execute(
-                "SELECT job_id, idx, text FROM segments_fts WHERE segments_fts MATCH ?"
-                " ORDER BY bm25(segments_fts) LIMIT ?", (match, limit * 4)).fetchall()
+            for table in ("segments_fts", "translation_segments_fts"):
+                rows += conn.execute(
+                    f"SELECT job_id, idx, text, bm25({table}) AS rank FROM {table} WHERE {table} MATCH ?"
+                    " ORDER BY rank LIMIT ?", (match, limit * 4)).fetchall()
+        rows.sort(key=lambda r: r["rank"])
         return [(r["job_id"], int(r["idx"]), r["text"]) for r in rows if r["job_id"] in allowed][:limit]
 
     def search_segments(self, query: np.ndarray, terms: list[str], model: str, limit: int,

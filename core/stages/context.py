@@ -1,0 +1,90 @@
+"""What every step is handed: the job, the store, the settings and the job's work dir."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.config import Settings
+from core.media import Download, PreparedAudio
+from core.models import Job, Transcript
+from core.providers.translate import translation_wanted, uses_audio
+from core.store import Store
+
+PROGRESS_INTERVAL = 0.5  # seconds between progress writes to the store
+
+
+@dataclass
+class Run:
+    job: Job
+    store: Store
+    settings: Settings
+    workdir: Path
+    _last_report: float = field(default=0.0)
+
+    def progress(self, fraction: float, detail: str = "") -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - self._last_report < PROGRESS_INTERVAL:
+            return
+        self._last_report = now
+        self.store.update_job(self.job.id, progress=round(max(0.0, min(1.0, fraction)), 4), progress_detail=detail)
+
+    # --- what the steps leave behind in the work dir ----------------------------------------
+    @property
+    def download_record(self) -> Path:
+        return self.workdir / "download.json"
+
+    @property
+    def prepared_record(self) -> Path:
+        return self.workdir / "prepared.json"
+
+    @property
+    def vectors_file(self) -> Path:
+        return self.workdir / "embeddings.npy"
+
+    @property
+    def vectors_model_file(self) -> Path:
+        return self.workdir / "embeddings.model"
+
+    def needs_local_audio(self) -> bool:
+        """Whether a step still to run works from the audio file: fetching resumes then even when the audio
+        was stored already (e.g. after a restart on another machine)."""
+        transcript = self.store.get_transcript(self.job.id)
+        if transcript is None or self.store.get_audio_file(self.job.id) is None:
+            return True
+        return (uses_audio(self.settings) and translation_wanted(self.settings, transcript.language)
+                and self.store.get_translation(self.job.id) is None)
+
+    def load_download(self) -> Download | None:
+        if not self.download_record.is_file():
+            return None
+        data = json.loads(self.download_record.read_text())
+        media = Path(data["media_path"])
+        if not media.is_file():
+            return None
+        thumb = Path(data["thumbnail_path"]) if data.get("thumbnail_path") else None
+        return Download(media, thumb if thumb and thumb.is_file() else None, data["metadata"])
+
+    def load_prepared(self) -> PreparedAudio | None:
+        if not self.prepared_record.is_file():
+            return None
+        data = json.loads(self.prepared_record.read_text())
+        wav, stored = Path(data["wav_path"]), Path(data["stored_path"])
+        if not (wav.is_file() and stored.is_file()):
+            return None
+        thumb = Path(data["thumbnail_path"]) if data.get("thumbnail_path") else None
+        return PreparedAudio(wav, stored, thumb if thumb and thumb.is_file() else None, data["duration"],
+                             data["stored_sample_rate"])
+
+    def text_to_analyse(self) -> Transcript:
+        return text_to_analyse(self.store, self.job.id)
+
+
+def text_to_analyse(store: Store, job_id: str) -> Transcript | None:
+    """The transcript in the language the library is analysed and searched in: its translation when there
+    is one (same segments, same times), else the transcript itself."""
+    transcript = store.get_transcript(job_id)
+    translation = store.get_translation(job_id) if transcript else None
+    return translation.as_transcript() if translation else transcript
