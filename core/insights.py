@@ -10,7 +10,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from core.formatting import clock
-from core.models import Analysis, Job, Transcript, sentiment_label
+from core.models import Analysis, Job, Transcript, base_language, sentiment_label
 
 SENTIMENT_COLOURS = {"positive": "#2E9E6B", "neutral": "#8C8AA0", "negative": "#D1495B"}
 
@@ -72,7 +72,7 @@ class LibraryOverview:
 
 
 def library_overview(videos: list[tuple[Job, Analysis]], platforms=None, categories=None, date_from=None,
-                     date_to=None, collections=None) -> LibraryOverview:
+                     date_to=None, collections=None, languages=None) -> LibraryOverview:
     """The completed videos (core.api.analysed_videos) as tables, filtered."""
     rows, topic_rows = [], []
     for job, analysis in videos:
@@ -83,16 +83,18 @@ def library_overview(videos: list[tuple[Job, Analysis]], platforms=None, categor
         rows.append({"job_id": job.id, "title": job.title or job.url, "platform": job.platform,
                      "category": analysis.category, "sentiment": analysis.sentiment.label,
                      "score": analysis.sentiment.score, "duration": job.duration, "day": day,
-                     "processed_day": completed})
+                     "processed_day": completed, "language": base_language(analysis.language) or "unknown"})
         topic_rows += [{"job_id": job.id, "topic": topic.lower(), "day": day} for topic in analysis.topics]
     videos = pd.DataFrame(rows, columns=["job_id", "title", "platform", "category", "sentiment", "score", "duration",
-                                         "day", "processed_day"])
+                                         "day", "processed_day", "language"])
     topics = pd.DataFrame(topic_rows, columns=["job_id", "topic", "day"])
     keep = pd.Series(True, index=videos.index)
     if platforms:
         keep &= videos["platform"].isin(platforms)
     if categories:
         keep &= videos["category"].isin(categories)
+    if languages:
+        keep &= videos["language"].isin(languages)
     if date_from:
         keep &= videos["day"] >= date_from
     if date_to:
@@ -141,9 +143,10 @@ def category_share(overview: LibraryOverview) -> go.Figure:
     return _small(px.pie(values=counts.values, names=counts.index, hole=0.45, title="Categories"))
 
 
-def platform_share(overview: LibraryOverview) -> go.Figure:
-    counts = overview.videos["platform"].value_counts()
-    return _small(px.pie(values=counts.values, names=counts.index, hole=0.45, title="Platforms"))
+def share_by(overview: LibraryOverview, column: str, title: str) -> go.Figure:
+    """A donut of how many videos have each value of `column` (platform, language...)."""
+    counts = overview.videos[column].value_counts()
+    return _small(px.pie(values=counts.values, names=counts.index, hole=0.45, title=title))
 
 
 def processed_per_day(overview: LibraryOverview) -> go.Figure:

@@ -17,9 +17,11 @@ if everything.empty:
     st.page_link("pages/submit.py", label="Submit a video", icon="➕")
     st.stop()
 
-left, middle, collection_column, right = st.columns(4)
+left, middle, language_column, collection_column, right = st.columns(5)
 platforms = left.multiselect("Platform", sorted(everything.videos["platform"].unique()), placeholder="All platforms")
 categories = middle.multiselect("Category", sorted(CATEGORIES), placeholder="All categories")
+languages = language_column.multiselect("Spoken language", sorted(everything.videos["language"].unique()),
+                                        placeholder="All languages")
 known_collections = api.collections_of([job for job, _ in videos])
 collections = collection_column.multiselect(
     "Collection", list(known_collections), placeholder="All collections",
@@ -28,7 +30,7 @@ dates = right.date_input("Upload date", value=())
 date_from, date_to = (dates[0].isoformat(), dates[-1].isoformat()) if dates else (None, None)
 
 overview = insights.library_overview(videos, platforms=platforms, categories=categories, date_from=date_from,
-                                     date_to=date_to, collections=collections)
+                                     date_to=date_to, collections=collections, languages=languages)
 if overview.empty:
     st.warning("No videos match these filters.")
     st.stop()
@@ -54,5 +56,8 @@ a, b = st.columns(2)
 a.plotly_chart(insights.topic_frequency(overview, top), key="topic-frequency")
 b.plotly_chart(insights.topic_trend(overview), key="topic-trend")
 a, b = st.columns(2)
-a.plotly_chart(insights.platform_share(overview), key="platform-share")
+a.plotly_chart(insights.share_by(overview, "platform", "Platforms"), key="platform-share")
 b.plotly_chart(insights.processed_per_day(overview), key="processed-per-day")
+a, b = st.columns(2)
+a.plotly_chart(insights.sentiment_by(overview, "language"), key="sentiment-language")
+b.plotly_chart(insights.share_by(overview, "language", "Spoken languages"), key="language-share")

@@ -35,5 +35,8 @@ if query:
             body.markdown(f"**{literal(hit.title or hit.video_id)}** · [{clock(hit.start)}]({hit.url}) · "
                           f"match {hit.score:.0%}")
             body.markdown(highlight(hit.text, query))
+            if hit.translation is not None:
+                body.markdown(f":blue-badge[matched in {(hit.language or '?').upper()}] "
+                              f"{highlight(hit.translation, query)}")
             body.page_link(VIDEO_PAGE, label="Open at this moment", icon="▶️",
                            query_params={"job": hit.job_id, "t": str(int(hit.start))})

@@ -1,4 +1,4 @@
-"""One video: its status, player, transcript and analysis."""
+"""One video: its status, player, transcript (and its translation) and analysis."""
 
 import streamlit as st
 
@@ -58,31 +58,50 @@ elif audio and audio.audio_removed_at:
             "original at that moment.", icon="🗄️")
 
 transcript = api.transcript(job.id)
+translation = api.translation(job.id)
 analysis = api.analysis(job.id)
 transcript_tab, analysis_tab = st.tabs(["📝 Transcript", "🧠 Analysis"])
 with transcript_tab:
     if transcript is None:
         st.info("No transcript yet.")
     else:
+        spoken = (transcript.language or "?").upper()
         st.caption(f"Language: {transcript.language or 'unknown'} · {len(transcript.segments)} segments · "
-                   f"{transcript.engine}")
-        files = api.transcript_files(job, transcript, analysis)  # from what this page already read
-        for column, (fmt, (name, content, mime)) in zip(st.columns(len(files)), files.items(), strict=True):
-            column.download_button(fmt.upper(), content, file_name=name, mime=mime, key=f"export-{fmt}")
-        needle = st.text_input("Find in transcript", placeholder="a word or phrase").strip().lower()
+                   f"{transcript.engine}" + (f" · translated into {translation.language} by {translation.engine}"
+                                             if translation else ""))
+        views = [f"Original ({spoken})"]
+        if translation:  # side by side on wide screens; Streamlit stacks the columns on narrow ones
+            views = ["Side by side", *views, f"Translation ({translation.language.upper()})"]
+        view = st.segmented_control("Show", views, default=views[0], key="transcript-view") or views[0]
+        exports = {f"Original ({spoken})": api.transcript_files(job, transcript, analysis)}  # from what is read
+        if translation:
+            exports[f"Translation ({translation.language.upper()})"] = api.transcript_files(job, transcript, analysis,
+                                                                                            translation)
+        for label, files in exports.items():
+            columns = st.columns([2] + [1] * len(files))
+            columns[0].caption(label)
+            for column, (fmt, (name, content, mime)) in zip(columns[1:], files.items(), strict=True):
+                column.download_button(fmt.upper(), content, file_name=name, mime=mime, key=f"export-{name}")
+        needle = st.text_input("Find in transcript", placeholder="a word or phrase, in either language").strip().lower()
         scores = analysis.segment_sentiment if analysis else []
-        for index, segment in enumerate(transcript.segments):
-            if needle and needle not in segment.text.lower():
+        translated = translation.segments if translation else [None] * len(transcript.segments)
+        for index, (segment, other) in enumerate(zip(transcript.segments, translated, strict=False)):
+            if needle and needle not in segment.text.lower() and not (other and needle in other.text.lower()):
                 continue
-            time_col, text_col = st.columns([1, 9])
+            mark = f":{insights.MOOD_MARKS[insights.segment_mood(scores, index)]}[▍]"
+            if view == "Side by side":
+                time_col, text_col, translation_col = st.columns([1, 9, 9])
+                translation_col.markdown(literal(other.text) if other else "")
+            else:
+                time_col, text_col = st.columns([1, 9])
             if not audio_path:
                 time_col.link_button(clock(segment.start), api.moment_link(job, segment.start),
                                      help="Open the original here")
             elif time_col.button(clock(segment.start), key=f"seg-{index}", help="Play from here"):
                 st.session_state[f"seek-{job.id}"] = segment.start
                 st.rerun()
-            mood = insights.segment_mood(scores, index)
-            text_col.markdown(f":{insights.MOOD_MARKS[mood]}[▍] {literal(segment.text)}")
+            shown = other if view.startswith("Translation") and other else segment
+            text_col.markdown(f"{mark} {literal(shown.text)}")
 
 with analysis_tab:
     if analysis is None:
@@ -97,7 +116,8 @@ with analysis_tab:
         cols = st.columns(4 if cost else 3)
         cols[0].metric("Sentiment", analysis.sentiment.label.capitalize(), f"{analysis.sentiment.score:+.2f}")
         cols[1].metric("Category", analysis.category.capitalize())
-        cols[2].metric("Language", (analysis.language or "?").upper())
+        cols[2].metric("Language", (analysis.language or "?").upper(),
+                       help=f"analysed in its translation into {translation.language}" if translation else None)
         if cost:
             cols[3].metric("Hosted cost", f"${cost:.4f}", help="estimated from core/pricing.py")
         if transcript and analysis.segment_sentiment:

@@ -141,6 +141,10 @@ def many_videos(empty_library):
                              upload_date=day))
         changed = {"topics": ["bread", "phone"], "segment_sentiment": [0.4, -0.3]}
         store.save_analysis(ids[-1], store.get_analysis(ids[-1]).model_copy(update=changed))
+    ids.append(add_video(store, embedder, video_id="dash0000004", title="Mercado", platform="youtube",
+                         sentences=["El mercado abre temprano.", "Las frutas son frescas."], language="es",
+                         translation=["The market opens early.", "The fruit is fresh."], category="food",
+                         sentiment="positive", upload_date="2026-03-09"))
     return ids
 
 
@@ -148,11 +152,40 @@ def test_dashboard_draws_every_chart_and_filters_together(many_videos):
     at = app()
     at.switch_page("pages/dashboard.py").run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 8
-    assert next(m for m in at.metric if m.label == "Videos").value == "4"
+    assert len(at.get("plotly_chart")) == 10
+    assert next(m for m in at.metric if m.label == "Videos").value == "5"
     at.multiselect[1].select("food").run()  # category filter
-    assert next(m for m in at.metric if m.label == "Videos").value == "2"
-    assert len(at.get("plotly_chart")) == 8
+    assert next(m for m in at.metric if m.label == "Videos").value == "3"
+    assert len(at.get("plotly_chart")) == 10
+    assert at.multiselect[2].label == "Spoken language" and at.multiselect[2].options == ["en", "es"]
+    at.multiselect[2].select("es").run()  # and the spoken language
+    assert next(m for m in at.metric if m.label == "Videos").value == "1"
+
+
+def test_translated_video_side_by_side_switchable_exported_and_found(many_videos):
+    at = app()
+    at.query_params["job"] = many_videos[-1]
+    at.switch_page("pages/video.py").run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 10  # every format, original and translation
+
+    def shown():
+        return "\n".join(m.value for m in at.markdown)
+
+    # Transcript lines are shown exactly as written (literal: "temprano\\."); the summary says it too, as Markdown.
+    assert "El mercado abre temprano\\." in shown() and "The market opens early\\." in shown()  # side by side
+    view = at.get("button_group")[0]
+    assert view.options[1:] == ["Original (ES)", "Translation (EN)"]
+    view.set_value("Translation (EN)").run()
+    assert "The market opens early\\." in shown() and "El mercado abre temprano\\." not in shown()
+    at.text_input[0].input("frutas").run()  # found by the original's words while the translation shows
+    assert "The fruit is fresh\\." in shown() and "The market opens early\\." not in shown()
+
+    at = app()
+    at.switch_page("pages/search.py").run()
+    at.text_input[0].input("fresh fruit").run()
+    assert not at.exception
+    assert "matched in EN" in shown() and "Las frutas son frescas" in shown()
 
 
 def test_video_page_exports_timeline_and_find(many_videos):
