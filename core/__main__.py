@@ -107,9 +107,13 @@ def cmd_show(args) -> int:
         print(f"\nSummary: {a.summary}\nTopics: {', '.join(a.topics)}\n"
               f"Sentiment: {a.sentiment.label} ({a.sentiment.score:+.2f})  Category: {a.category}")
     if details.transcript:
-        print(f"\nTranscript ({details.transcript.language}):")
-        for s in details.transcript.segments:
+        translated = details.translation.segments if details.translation else []
+        heading = f" with its translation into {details.translation.language}" if details.translation else ""
+        print(f"\nTranscript ({details.transcript.language}){heading}:")
+        for index, s in enumerate(details.transcript.segments):
             print(f"  [{clock(s.start)} - {clock(s.end)}] {s.text}")
+            if index < len(translated):
+                print(f"  {'':>14}{translated[index].text}")
     return EXIT_OK
 
 

@@ -10,7 +10,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from core.formatting import clock
-from core.models import Analysis, Job, Transcript, base_language, sentiment_label
+from core.models import Analysis, Job, Transcript, Translation, base_language, sentiment_label
 
 SENTIMENT_COLOURS = {"positive": "#2E9E6B", "neutral": "#8C8AA0", "negative": "#D1495B"}
 
@@ -25,6 +25,29 @@ def sentiment_colour(score: float) -> str:
 
 def segment_mood(scores: list[float], index: int) -> str:
     return sentiment_label(scores[index]) if index < len(scores) else "neutral"
+
+
+#: Transcript lines drawn at once on a video's page: a two-hour talk stays quick to open and to scroll.
+TRANSCRIPT_PAGE_SIZE = 100
+
+
+def transcript_lines(transcript: Transcript, translation: Translation | None, needle: str = "") -> list[int]:
+    """Indices of the segments to list: all of them, or those holding `needle` in either language."""
+    needle = needle.strip().lower()
+    translated = translation.segments if translation else []
+    return [index for index, segment in enumerate(transcript.segments)
+            if not needle or needle in segment.text.lower()
+            or (index < len(translated) and needle in translated[index].text.lower())]
+
+
+def transcript_pages(lines: list[int]) -> int:
+    return max(1, -(-len(lines) // TRANSCRIPT_PAGE_SIZE))
+
+
+def page_at(transcript: Transcript, lines: list[int], seconds: float) -> int:
+    """The page (from 1) of `lines` holding the moment `seconds`: a search hit opens the transcript there."""
+    before = sum(1 for index in lines if transcript.segments[index].start <= seconds)
+    return max(1, -(-before // TRANSCRIPT_PAGE_SIZE))
 
 
 def sentiment_timeline(transcript: Transcript, analysis: Analysis) -> go.Figure:

@@ -37,8 +37,13 @@ class Source:
 @lru_cache(maxsize=1)
 def _extractors():
     from yt_dlp.extractor import gen_extractor_classes
+    from yt_dlp.globals import all_plugins_loaded
+    from yt_dlp.plugins import load_all_plugins
 
-    # Same order yt-dlp tries them in: the generic extractor comes last.
+    # Extractor plugins (installed `yt_dlp_plugins` packages) come first, as when yt-dlp downloads; the
+    # generic extractor comes last.
+    if not all_plugins_loaded.value:
+        load_all_plugins()
     return gen_extractor_classes()
 
 

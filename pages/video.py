@@ -82,12 +82,20 @@ with transcript_tab:
             columns[0].caption(label)
             for column, (fmt, (name, content, mime)) in zip(columns[1:], files.items(), strict=True):
                 column.download_button(fmt.upper(), content, file_name=name, mime=mime, key=f"export-{name}")
-        needle = st.text_input("Find in transcript", placeholder="a word or phrase, in either language").strip().lower()
+        needle = st.text_input("Find in transcript", placeholder="a word or phrase, in either language")
+        lines = insights.transcript_lines(transcript, translation, needle)
+        pages = insights.transcript_pages(lines)
+        if needle.strip():
+            st.caption(f"{len(lines)} of {len(transcript.segments)} lines hold “{literal(needle.strip())}”")
+        page = 1
+        if pages > 1:
+            page = st.number_input(f"Page (of {pages}, {insights.TRANSCRIPT_PAGE_SIZE} lines each)", 1, pages,
+                                   value=min(pages, insights.page_at(transcript, lines, seek)), key=f"page-{needle}")
         scores = analysis.segment_sentiment if analysis else []
-        translated = translation.segments if translation else [None] * len(transcript.segments)
-        for index, (segment, other) in enumerate(zip(transcript.segments, translated, strict=False)):
-            if needle and needle not in segment.text.lower() and not (other and needle in other.text.lower()):
-                continue
+        size = insights.TRANSCRIPT_PAGE_SIZE
+        for index in lines[(page - 1) * size:page * size]:
+            segment = transcript.segments[index]
+            other = translation.segments[index] if translation and index < len(translation.segments) else None
             mark = f":{insights.MOOD_MARKS[insights.segment_mood(scores, index)]}[▍]"
             if view == "Side by side":
                 time_col, text_col, translation_col = st.columns([1, 9, 9])

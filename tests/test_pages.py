@@ -212,7 +212,8 @@ def test_export_formats(many_videos):
     assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> 00:00:04.500\nWe bake bread.")
     _, md = api.export(many_videos[0], "md")
     assert "## Transcript" in md and "**[0:05]** The crust is golden." in md
-
+    name, md = api.export(many_videos[-1], "md", translated=True)
+    assert name == "Mercado.en.md" and "## Translation (en)" in md and "**[0:05]** The fruit is fresh." in md
 
 
 def test_library_delete_asks_first(many_videos):
@@ -220,7 +221,7 @@ def test_library_delete_asks_first(many_videos):
     at.switch_page("pages/library.py").run()
     next(b for b in at.button if b.label == "Delete").click().run()
     assert not at.exception
-    assert len(api.list_jobs()) == 4  # nothing removed until confirmed (the browser test confirms)
+    assert len(api.list_jobs()) == len(many_videos)  # nothing removed until confirmed (the browser test confirms)
     assert any(b.label == "Delete for good" for b in at.button)
 
 
@@ -277,3 +278,31 @@ def test_a_hostile_title_is_escaped_on_every_page(library, media_server, monkeyp
     at.text_input[0].input("chocolate cake with strawberries").run()
     assert not at.exception
     assert any(escaped in str(e.value) for e in at.markdown)
+
+
+def test_a_long_transcript_is_paged_opens_at_the_moment_and_finds_in_all_of_it(empty_library):
+    from core.config import get_settings
+    from core.providers.embed import get_embedder
+    from core.store import get_store
+    from testkit.library import add_video
+
+    sentences = [f"Line number {n} of the long talk." for n in range(250)]
+    sentences[240] = "Here the speaker finally mentions the zeppelin."
+    job_id = add_video(get_store(), get_embedder(get_settings()), video_id="long0000001", title="Long talk",
+                       sentences=sentences)
+
+    def lines(at):
+        return [m.value for m in at.markdown if "▍" in m.value]
+
+    at = app()
+    at.query_params["job"] = job_id
+    at.query_params["t"] = str(int(150 * 5.0))  # a search hit's moment: segment 150, on the second page
+    at.switch_page("pages/video.py").run()
+    assert not at.exception
+    [page] = at.number_input
+    assert (page.value, page.max) == (2, 3)
+    assert len(lines(at)) == 100 and "Line number 150 " in "\n".join(lines(at))
+    page.set_value(3).run()
+    assert len(lines(at)) == 50
+    at.text_input[0].input("zeppelin").run()
+    assert [line for line in lines(at) if "zeppelin" in line] and len(lines(at)) == 1

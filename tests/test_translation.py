@@ -3,7 +3,9 @@ it, and shown and exported in both languages; offline with Whisper, hosted throu
 OpenAI-compatible server."""
 
 import json
+import subprocess
 
+import httpx
 import pytest
 
 from core import api
@@ -13,7 +15,8 @@ from core.providers.hosted import TRANSLATION_BATCH_SEGMENTS, OpenAITranslator
 from core.providers.translate import align
 from testkit import quality
 from testkit.fake_openai import FakeOpenAI
-from testkit.media import serve, video_with_speech
+from testkit.media import free_port, serve, video_with_speech
+from tests.conftest import PYTHON, SCRATCH, wait_for
 
 KEY = "sk-test-translation-0000000000"
 
@@ -75,6 +78,22 @@ def test_offline_translation_is_analysed_searched_shown_and_exported(foreign_sit
     assert name.endswith(".en.json") and set(json.loads(content)) >= {"transcript", "translation"}
     refused = empty_library.cli("export", english[0].id, "--translation")
     assert refused.returncode != 0 and "no translation" in refused.stderr
+
+    port = free_port()  # the HTTP API gives the same
+    server = subprocess.Popen([PYTHON, "-m", "core", "serve", "--port", str(port)], cwd=SCRATCH,
+                              env=empty_library.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200, timeout=60, what="the API")
+        served = httpx.get(f"{url}/jobs/{job.id}/transcript", params={"translation": "true"}).json()
+        assert served["language"] == "en" and len(served["segments"]) == len(transcript["segments"])
+        srt = httpx.get(f"{url}/jobs/{job.id}/transcript", params={"translation": "true", "format": "srt"})
+        assert srt.status_code == 200 and "market" in srt.text.lower()
+        assert httpx.get(f"{url}/jobs/{english[0].id}/transcript?translation=true").status_code == 409
+        assert httpx.get(f"{url}/jobs/{job.id}", params={"details": "true"}).json()["translation"]["language"] == "en"
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def test_translation_off_or_out_of_reach_keeps_videos_untranslated(foreign_site, empty_library, monkeypatch):

@@ -182,6 +182,12 @@ class OpenAITranscriber:
                           engine=self.name)
 
 
+def structured(settings: Settings, model: str, schema: type[BaseModel], instructions: str, prompt: str):
+    """One chat completion whose answer follows `schema` (structured outputs); the whole response."""
+    return _call(settings, client(settings).chat.completions.parse, model=model, response_format=schema,
+                 messages=[{"role": "system", "content": instructions}, {"role": "user", "content": prompt}])
+
+
 def group_segments(segments: list[Segment], max_chars: int, max_count: int | None = None) -> list[list[int]]:
     """Indices of consecutive segments in groups of at most `max_chars` of text (and `max_count`
     segments): one request each."""
@@ -233,9 +239,7 @@ class OpenAIAnalyzer:
         self.name = f"openai:{self.model}"
 
     def _parse(self, schema: type[BaseModel], prompt: str) -> BaseModel:
-        api = client(self.settings)
-        response = _call(self.settings, api.chat.completions.parse, model=self.model, response_format=schema,
-                         messages=[{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": prompt}])
+        response = structured(self.settings, self.model, schema, INSTRUCTIONS, prompt)
         if response.usage:
             record("openai", self.model, input_tokens=response.usage.prompt_tokens,
                    output_tokens=response.usage.completion_tokens)
@@ -300,13 +304,10 @@ class OpenAITranslator:
         self.name = f"openai:{self.model}"
 
     def _request(self, segments: list[Segment], indices: list[int], source: str | None, target: str):
-        api = client(self.settings)
         numbered = "\n".join(f"[{i}] {segments[i].text}" for i in indices)
         prompt = (f"Translate from {source or 'the spoken language'} into the language with ISO 639-1 code "
                   f"{target!r}.\n\n{numbered}")
-        response = _call(self.settings, api.chat.completions.parse, model=self.model, response_format=_TranslatedBatch,
-                         messages=[{"role": "system", "content": TRANSLATION_INSTRUCTIONS},
-                                   {"role": "user", "content": prompt}])
+        response = structured(self.settings, self.model, _TranslatedBatch, TRANSLATION_INSTRUCTIONS, prompt)
         parsed = response.choices[0].message.parsed
         texts = {item.index: item.text.strip() for item in (parsed.segments if parsed else []) if item.index in indices}
         return texts, response.usage
