@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -83,6 +84,13 @@ def translation_wanted(settings: Settings, spoken: str | None) -> bool:
     if not target or not base_language(spoken) or base_language(spoken) == target:
         return False
     if not (settings.uses_openai("translation") or target == WHISPER_TRANSLATES_TO):
-        log.warning("TRANSLATE_TO=%s needs a hosted translation engine; videos are not translated", target)
+        _unreachable(target)
         return False
     return True
+
+
+@lru_cache(maxsize=8)
+def _unreachable(target: str) -> None:
+    """Said once per process, not for every video."""
+    log.warning("TRANSLATE_TO=%s needs a hosted translation engine (TRANSLATION_ENGINE=openai); videos stay "
+                "untranslated", target)
