@@ -7,6 +7,7 @@ import re
 import shutil
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -438,8 +439,10 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
         return []
     store = get_store()
     embedder = get_embedder(settings)
-    found = store.search_segments(embedder.embed([query])[0], content_words(query), embedder.model, limit,
-                                  filters or SearchFilters())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-vector") as pool:
+        # The store narrows the library and starts the keyword half while the query is being embedded.
+        vector = pool.submit(lambda: embedder.embed([query])[0])
+        found = store.search_segments(vector, content_words(query), embedder.model, limit, filters or SearchFilters())
     segments = store.get_segments([(job_id, idx) for job_id, idx, _, _ in found])
     ids = [job_id for job_id, _, _, _ in found]
     jobs, audio_files, analyses = store.get_jobs(ids), store.get_audio_files(ids), store.get_analyses(ids)

@@ -23,7 +23,10 @@ def stemmer():
     return Stemmer("english")
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
+    """Snowball is slow and speech repeats its words: each is stemmed once per process (search fuses
+    thousands of candidate segments per query)."""
     return stemmer()(word.lower())
 
 

@@ -19,6 +19,7 @@ from core.models import (
     Translation,
     Usage,
 )
+from core.vectors import QueryVector
 
 JOB_FIELDS = set(Job.model_fields)
 class DuplicateJob(Exception):
@@ -81,6 +82,6 @@ class Store(Protocol):
     def add_usage(self, job_id: str, records: list[Usage]) -> None: ...
     def get_usage(self, job_id: str) -> list[Usage]: ...
     def costs(self) -> dict[str, float]: ...
-    def search_segments(self, query: np.ndarray, terms: list[str], model: str, limit: int,
+    def search_segments(self, query: QueryVector, terms: list[str], model: str, limit: int,
                         filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
         """(job_id, segment index, cosine similarity, keyword match) of the best segments, best first."""

@@ -25,7 +25,7 @@ from core.models import (
 from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import MediaFilesMixin
 from core.store.hybrid import fuse
-from core.vectors import with_video_vector
+from core.vectors import QueryVector, query_vector, with_video_vector
 
 
 def vector_text(values) -> str:
@@ -209,10 +209,10 @@ class FunctionStore(MediaFilesMixin):
         return {job_id: float(usd) for job_id, usd in self.call("job_costs").items()}
 
     # --- search ---------------------------------------------------------------------------
-    def search_segments(self, query: np.ndarray, terms: list[str], model: str, limit: int,
+    def search_segments(self, query: QueryVector, terms: list[str], model: str, limit: int,
                         filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
         depth = max(limit * 5, 50)
-        vector = vector_text(query)
+        vector = vector_text(query_vector(query))
         rows = self.call("match_segments", query_embedding=vector, match_count=depth, embedding_model=model,
                          **_filters(filters))
         by_meaning = [((r["job_id"], r["segment_idx"]), float(r["similarity"])) for r in rows]

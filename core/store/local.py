@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 import uuid
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -28,7 +32,18 @@ from core.models import (
 from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse
-from core.vectors import VIDEO_VECTOR, with_video_vector
+from core.vectors import VIDEO_VECTOR, QueryVector, query_vector, with_video_vector
+
+#: Each thread's open library connections (core.store.local.LocalStore._connection), a few libraries at most.
+_kept = threading.local()
+KEPT_CONNECTIONS = 4
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
 
 
 def now_iso() -> str:
@@ -90,15 +105,28 @@ class LocalStore(MediaFilesMixin):
     # --- plumbing -------------------------------------------------------------------------
     @contextmanager
     def _db(self):
-        # A short-lived connection per operation: the app, the CLI and workers are separate processes.
-        conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 30000")
-        try:
-            yield conn
-        finally:
+        yield self._connection()
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection to the library, opened once: a search or a page makes a dozen reads, and
+        opening SQLite costs more than most of them. Not shared across threads or a fork, and opened again
+        when the file was replaced."""
+        if getattr(_kept, "pid", None) != os.getpid():
+            _kept.pid, _kept.connections = os.getpid(), OrderedDict()
+        conn, opened_inode = _kept.connections.pop(self.db_path, (None, None))
+        if conn is not None and opened_inode != _inode(self.db_path):
             conn.close()
+            conn = None
+        if conn is None:
+            conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA busy_timeout = 30000")
+            opened_inode = _inode(self.db_path)
+        _kept.connections[self.db_path] = (conn, opened_inode)
+        while len(_kept.connections) > KEPT_CONNECTIONS:
+            _kept.connections.popitem(last=False)[1][0].close()
+        return conn
 
     @contextmanager
     def _tx(self):
@@ -310,17 +338,21 @@ class LocalStore(MediaFilesMixin):
 
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
         found: dict[tuple[str, int], Segment] = {}
-        with self._db() as conn:
-            for job_id, idx in keys:
-                row = conn.execute(
-                    'SELECT s.start, s."end", s.text, t.text AS translation, tr.language AS translation_language'
-                    " FROM segments s LEFT JOIN translation_segments t ON t.job_id = s.job_id AND t.idx = s.idx"
-                    " LEFT JOIN translations tr ON tr.job_id = t.job_id WHERE s.job_id = ? AND s.idx = ?",
-                    (job_id, idx)).fetchone()
-                if row:
-                    found[(job_id, idx)] = Segment(start=row["start"], end=row["end"], text=row["text"],
-                                                   translation=row["translation"],
-                                                   translation_language=row["translation_language"])
+        for start in range(0, len(keys), 400):  # SQLite takes a few hundred parameters at once
+            chunk = keys[start:start + 400]
+            wanted = ", ".join("(?, ?)" for _ in chunk)
+            with self._db() as conn:
+                rows = conn.execute(
+                    f"WITH k(job_id, idx) AS (VALUES {wanted}) SELECT s.job_id, s.idx, s.start, s.\"end\", s.text,"
+                    " t.text AS translation, tr.language AS translation_language FROM k"
+                    " JOIN segments s ON s.job_id = k.job_id AND s.idx = k.idx"
+                    " LEFT JOIN translation_segments t ON t.job_id = s.job_id AND t.idx = s.idx"
+                    " LEFT JOIN translations tr ON tr.job_id = t.job_id",
+                    [value for key in chunk for value in key]).fetchall()
+            for row in rows:
+                found[(row["job_id"], row["idx"])] = Segment(
+                    start=row["start"], end=row["end"], text=row["text"], translation=row["translation"],
+                    translation_language=row["translation_language"])
         return found
 
     def save_translation(self, job_id: str, translation: Translation) -> None:
@@ -448,37 +480,45 @@ class LocalStore(MediaFilesMixin):
     def keyword_segments(self, terms: list[str], allowed: set[str], limit: int) -> list[tuple[str, int, str]]:
         """(job_id, segment index, text) of segments whose words, or their translation's, contain any of the
         terms, best BM25 first."""
-        if not terms or not allowed:
-            return []
-        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-        rows = []
-        with self._db() as conn:
-            for table in ("segments_fts", "translation_segments_fts"):
-                rows += conn.execute(
-                    f"SELECT job_id, idx, text, bm25({table}) AS rank FROM {table} WHERE {table} MATCH ?"
-                    " ORDER BY rank LIMIT ?", (match, limit * 4)).fetchall()
-        rows.sort(key=lambda r: r["rank"])
-        return [(r["job_id"], int(r["idx"]), r["text"]) for r in rows if r["job_id"] in allowed][:limit]
+        return self._keyword_candidates(terms, limit)(allowed)
 
-    def search_segments(self, query: np.ndarray, terms: list[str], model: str, limit: int,
+    def _keyword_candidates(self, terms: list[str], limit: int):
+        """Rows matching the terms, best first, read now; the returned function keeps those of some videos."""
+        rows = []
+        if terms:
+            match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+            with self._db() as conn:
+                for table in ("segments_fts", "translation_segments_fts"):
+                    rows += conn.execute(
+                        f"SELECT job_id, idx, text, bm25({table}) AS rank FROM {table} WHERE {table} MATCH ?"
+                        " ORDER BY rank LIMIT ?", (match, limit * 4)).fetchall()
+            rows.sort(key=lambda r: r["rank"])
+        return lambda allowed: [(r["job_id"], int(r["idx"]), r["text"]) for r in rows if r["job_id"] in allowed][:limit]
+
+    def search_segments(self, query: QueryVector, terms: list[str], model: str, limit: int,
                         filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
         """Hybrid search: candidates by meaning and by keywords, scored by similarity plus a keyword bonus.
 
         Returns (job_id, segment index, cosine similarity, keyword match), best first.
         """
-        allowed = self._searchable_jobs(filters)
-        index = self._vector_index(model)
-        if not allowed or not index.keys:
-            return []
-        similarity = index.matrix @ np.asarray(query, dtype=np.float32)
-        if not allowed.issuperset(index.job_names):
-            similarity = np.where(index.rows_of(allowed), similarity, -np.inf)
-        depth = min(len(similarity), max(limit * 5, 50))
-        candidates = np.argpartition(-similarity, depth - 1)[:depth]
-        by_meaning = [(index.keys[i], float(similarity[i])) for i in candidates[np.argsort(-similarity[candidates])]
-                      if np.isfinite(similarity[i])]
+        depth = max(limit * 5, 50)
+        # The keyword half runs in SQLite while numpy does the vector half: both let go of the GIL.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword-search") as pool:
+            keyword_rows = pool.submit(self._keyword_candidates, terms, depth)
+            allowed = self._searchable_jobs(filters)
+            index = self._vector_index(model)
+            if not allowed or not index.keys:
+                return []
+            depth = min(len(index.keys), depth)
+            similarity = index.matrix @ query_vector(query)
+            if not allowed.issuperset(index.job_names):
+                similarity = np.where(index.rows_of(allowed), similarity, -np.inf)
+            candidates = np.argpartition(-similarity, depth - 1)[:depth]
+            by_meaning = [(index.keys[i], float(similarity[i]))
+                          for i in candidates[np.argsort(-similarity[candidates])] if np.isfinite(similarity[i])]
+            keyword_rows = keyword_rows.result()(allowed)
 
         def similarity_of(keys):
             return {key: float(similarity[index.positions[key]]) for key in keys if key in index.positions}
 
-        return fuse(by_meaning, self.keyword_segments(terms, allowed, depth), terms, similarity_of, limit)
+        return fuse(by_meaning, keyword_rows, terms, similarity_of, limit)
