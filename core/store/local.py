@@ -36,6 +36,7 @@ from core.vectors import VIDEO_VECTOR, QueryVector, query_vector, with_video_vec
 
 #: Each thread's open library connections (core.store.local.LocalStore._connection), a few libraries at most.
 _kept = threading.local()
+_inherited: list = []
 KEPT_CONNECTIONS = 4
 
 
@@ -112,6 +113,9 @@ class LocalStore(MediaFilesMixin):
         opening SQLite costs more than most of them. Not shared across threads or a fork, and opened again
         when the file was replaced."""
         if getattr(_kept, "pid", None) != os.getpid():
+            # Connections a forked child inherited are never used or closed here (closing one could
+            # checkpoint or remove the WAL under the parent's feet): they are only kept from the GC.
+            _inherited.extend(getattr(_kept, "connections", {}).values())
             _kept.pid, _kept.connections = os.getpid(), OrderedDict()
         conn, opened_inode = _kept.connections.pop(self.db_path, (None, None))
         if conn is not None and opened_inode != _inode(self.db_path):
