@@ -95,8 +95,8 @@ def ready_after(page, action, ready) -> float:
     """Seconds from `action` until `ready` is visible and Streamlit's script has finished."""
     began = time.perf_counter()
     action()
-    ready(page).first.wait_for(state="visible", timeout=120_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+    ready(page).first.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
     return time.perf_counter() - began
 
 
@@ -121,7 +121,7 @@ def main() -> None:
 
         pages = {
             "Submit": ("/", lambda p: p.get_by_role("textbox", name="Video links")),
-            "Library": ("/library", lambda p: p.get_by_text("Talk 1", exact=True)),
+            "Library": ("/library", lambda p: p.get_by_text("Talk 499", exact=True)),
             "Dashboard": ("/dashboard", lambda p: p.locator(".js-plotly-plot").nth(9)),
             "Search": ("/search", None),
             f"Video ({args.long} segments)": (f"/video?job={long_id}", lambda p: p.get_by_text("Find in transcript")),
