@@ -23,13 +23,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.search import QUERIES, vocabulary  # noqa: E402
-from testkit.media import free_port  # noqa: E402
+from testkit.services import start_streamlit  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -70,25 +69,8 @@ def build_library(data_dir: Path, videos: int, per_video: int, long: int) -> str
     return long_id
 
 
-def start_streamlit(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = os.environ | {"DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless=true", "--server.fileWatcherType=none",
-         "--browser.gatherUsageStats=false"],
-        cwd=data_dir.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=2).ok:
-                return server, url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    server.kill()
-    sys.exit("Streamlit did not start")
+def start_app(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    return start_streamlit(os.environ | {"DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}, data_dir.parent)
 
 
 def ready_after(page, action, ready) -> float:
@@ -121,7 +103,7 @@ def main() -> None:
 
         pages = {
             "Submit": ("/", lambda p: p.get_by_role("textbox", name="Video links")),
-            "Library": ("/library", lambda p: p.get_by_text("Talk 499", exact=True)),
+            "Library": ("/library", lambda p: p.get_by_text(f"Talk {args.videos - 1}", exact=True)),  # the newest
             "Dashboard": ("/dashboard", lambda p: p.locator(".js-plotly-plot").nth(9)),
             "Search": ("/search", None),
             f"Video ({args.long} segments)": (f"/video?job={long_id}", lambda p: p.get_by_text("Find in transcript")),
@@ -129,14 +111,14 @@ def main() -> None:
         results: dict[str, list[float]] = {}
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            baseline_server, baseline_url = start_streamlit(empty)
+            baseline_server, baseline_url = start_app(empty)
             page = chromium.new_page(viewport={"width": 1400, "height": 1000})
             baseline = [ready_after(page, lambda: page.goto(baseline_url),
                                     lambda p: p.get_by_role("textbox", name="Video links")) for _ in range(3)]
             page.close()
             baseline_server.terminate()
 
-            server, url = start_streamlit(data_dir)
+            server, url = start_app(data_dir)
             try:
                 for name, (path, ready) in pages.items():
                     page = chromium.new_page(viewport={"width": 1400, "height": 1000})

@@ -21,24 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.pipeline import talk_text  # noqa: E402
-from testkit.media import free_port, serve, video_with_speech  # noqa: E402
-
-
-def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
-    import redis
-
-    port = free_port()
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(folder)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        try:
-            if redis.Redis.from_url(url).ping():
-                return process, url
-        except redis.ConnectionError:
-            time.sleep(0.1)
-    sys.exit("redis-server did not start")
+from testkit.media import serve, video_with_speech  # noqa: E402
+from testkit.services import start_redis  # noqa: E402
 
 
 def one_round(name: str, workers: int, tmp: Path, redis_url: str, site_url: str, videos: int) -> float:

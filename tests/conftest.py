@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from core.config import Settings
 from testkit import media
 from testkit.fake_supabase import new_database, supabase_baseline, supabase_database, supabase_project_on  # noqa: F401
 from testkit.media import free_port  # noqa: F401 - the tests import it from here
+from testkit.services import start_redis, wait_for  # noqa: F401 - the tests import wait_for from here
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -45,18 +45,6 @@ FOOTBALL = ("The football match last night was a disaster for the home team. The
             "the defence collapsed in the second half, and the visitors won four goals to nil.")
 
 
-def wait_for(check, timeout: float = 30, what: str = "service") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:  # noqa: BLE001 - not up yet
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{what} did not come up in {timeout} s")
-
-
 @pytest.fixture(scope="session")
 def media_server(tmp_path_factory):
     """Serves generated media over HTTP, as a video site would, for yt-dlp's generic extractor."""
@@ -83,17 +71,7 @@ def media_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(folder)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    import redis
-
-    url = f"redis://127.0.0.1:{port}/0"
-    wait_for(lambda: redis.Redis.from_url(url).ping(), what="redis-server")
+    process, url = start_redis(tmp_path_factory.mktemp("redis"))
     yield url
     process.terminate()
     process.wait(10)

@@ -2,14 +2,12 @@
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
-import requests
 from playwright.sync_api import expect, sync_playwright
 
-from tests.conftest import HOSTILE_TITLE, ROOT, SCRATCH, free_port, wait_for
+from testkit.services import start_streamlit
+from tests.conftest import HOSTILE_TITLE, ROOT, SCRATCH
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
@@ -18,16 +16,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 
 @pytest.fixture(scope="module")
 def app_url(library):
-    port = free_port()
     log = open(library.data_dir / "streamlit.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless=true", "--server.fileWatcherType=none",
-         "--browser.gatherUsageStats=false"],
-        cwd=SCRATCH, env=library.env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: requests.get(f"{url}/_stcore/health", timeout=2).ok, timeout=60, what="streamlit")
+    server, url = start_streamlit(library.env, SCRATCH, log)
     yield url
     server.terminate()
     server.wait(15)
@@ -133,17 +123,9 @@ def test_with_a_login_configured_no_page_shows_before_signing_in(browser, empty_
     secrets.write_text('[auth]\nredirect_uri = "http://127.0.0.1:8501/oauth2callback"\ncookie_secret = "test"\n'
                        'client_id = "app"\nclient_secret = "secret"\n'
                        'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n')
-    port = free_port()
     log = open(tmp_path / "streamlit.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless=true", "--server.fileWatcherType=none",
-         "--browser.gatherUsageStats=false", "--secrets.files", str(secrets)],
-        cwd=SCRATCH, env=empty_library.env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    server, url = start_streamlit(empty_library.env, SCRATCH, log, ("--secrets.files", str(secrets)))
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: requests.get(f"{url}/_stcore/health", timeout=2).ok, timeout=60, what="streamlit")
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         for path in ("library", "search", ""):
             page.goto(f"{url}/{path}")
