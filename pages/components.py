@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from core import api
 from core.formatting import NO_WORKER, clock, literal, status_line, waiting_hint
@@ -34,9 +35,17 @@ def _sign_in_configured() -> bool:
 
 
 def page_start(title: str | None = None) -> None:
-    """What every page does first (each page runs on its own too when opened by its address before the
-    app's first run): sign-in, a word when the app is open to the network, the title, and a clear stop
-    when the library cannot be reached instead of failing half-way down the page."""
+    """What every page does first: sign-in, a word when the app is open to the network, the title, and a
+    clear stop when the library cannot be reached instead of failing half-way down the page."""
+    first_run = "through-the-app" not in st.session_state
+    st.session_state["through-the-app"] = True
+    if PagesManager.uses_pages_directory and first_run:
+        # A page's address opened before anything opened the app on this server: Streamlit, seeing a folder
+        # named pages/, ran this file on its own with every file of the folder in the sidebar. Run it again
+        # through streamlit_app.py (same address, same page), whose st.navigation ends that mode for good.
+        # Only on a session's first run, which carries no click to lose.
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     require_sign_in()
     warning = api.exposure_warning(st.get_option("server.address"), _sign_in_configured())
     if warning:
