@@ -45,19 +45,26 @@ cols[3].metric("Distinct topics", overview.topics["topic"].nunique())
 if spent:
     cols[4].metric("Hosted cost", f"${spent:.2f}", help="estimated from core/pricing.py")
 
-a, b = st.columns(2)
-a.plotly_chart(insights.sentiment_distribution(overview), key="sentiment-distribution")
-b.plotly_chart(insights.category_share(overview), key="category-share")
-a, b = st.columns(2)
-a.plotly_chart(insights.sentiment_by(overview, "platform"), key="sentiment-platform")
-b.plotly_chart(insights.sentiment_by(overview, "category"), key="sentiment-category")
-top = st.slider("Topics to show", 5, 40, 15)
-a, b = st.columns(2)
-a.plotly_chart(insights.topic_frequency(overview, top), key="topic-frequency")
-b.plotly_chart(insights.topic_trend(overview), key="topic-trend")
-a, b = st.columns(2)
-a.plotly_chart(insights.share_by(overview, "platform", "Platforms"), key="platform-share")
-b.plotly_chart(insights.processed_per_day(overview), key="processed-per-day")
-a, b = st.columns(2)
-a.plotly_chart(insights.sentiment_by(overview, "language"), key="sentiment-language")
-b.plotly_chart(insights.share_by(overview, "language", "Spoken languages"), key="language-share")
+# Charts are drawn only for the open tab: a browser draws each plotly chart even while it is hidden.
+sentiment_tab, topics_tab, library_tab = st.tabs(["😊 Sentiment", "🏷️ Topics", "📚 Library"], key="dashboard-tab",
+                                                 bind="query-params")
+if sentiment_tab.open:
+    with sentiment_tab:
+        a, b = st.columns(2)
+        a.plotly_chart(insights.sentiment_distribution(overview), key="sentiment-distribution")
+        b.plotly_chart(insights.sentiment_by(overview, "category"), key="sentiment-category")
+        a.plotly_chart(insights.sentiment_by(overview, "platform"), key="sentiment-platform")
+        b.plotly_chart(insights.sentiment_by(overview, "language"), key="sentiment-language")
+if topics_tab.open:
+    with topics_tab:
+        top = st.slider("Topics to show", 5, 40, 15)
+        a, b = st.columns(2)
+        a.plotly_chart(insights.topic_frequency(overview, top), key="topic-frequency")
+        b.plotly_chart(insights.topic_trend(overview), key="topic-trend")
+if library_tab.open:
+    with library_tab:
+        a, b = st.columns(2)
+        a.plotly_chart(insights.category_share(overview), key="category-share")
+        b.plotly_chart(insights.share_by(overview, "platform", "Platforms"), key="platform-share")
+        a.plotly_chart(insights.share_by(overview, "language", "Spoken languages"), key="language-share")
+        b.plotly_chart(insights.processed_per_day(overview), key="processed-per-day")

@@ -60,74 +60,78 @@ elif audio and audio.audio_removed_at:
 transcript = api.transcript(job.id)
 translation = api.translation(job.id)
 analysis = api.analysis(job.id)
-transcript_tab, analysis_tab = st.tabs(["📝 Transcript", "🧠 Analysis"])
-with transcript_tab:
-    if transcript is None:
-        st.info("No transcript yet.")
-    else:
-        spoken = (transcript.language or "?").upper()
-        st.caption(f"Language: {transcript.language or 'unknown'} · {len(transcript.segments)} segments · "
-                   f"{transcript.engine}" + (f" · translated into {translation.language} by {translation.engine}"
-                                             if translation else ""))
-        views = [f"Original ({spoken})"]
-        if translation:  # side by side on wide screens; Streamlit stacks the columns on narrow ones
-            views = ["Side by side", *views, f"Translation ({translation.language.upper()})"]
-        view = st.segmented_control("Show", views, default=views[0], key="transcript-view") or views[0]
-        exports = {f"Original ({spoken})": api.transcript_files(job, transcript, analysis)}  # from what is read
-        if translation:
-            exports[f"Translation ({translation.language.upper()})"] = api.transcript_files(job, transcript, analysis,
-                                                                                            translation)
-        for label, files in exports.items():
-            columns = st.columns([2] + [1] * len(files))
-            columns[0].caption(label)
-            for column, (fmt, (name, content, mime)) in zip(columns[1:], files.items(), strict=True):
-                column.download_button(fmt.upper(), content, file_name=name, mime=mime, key=f"export-{name}")
-        needle = st.text_input("Find in transcript", placeholder="a word or phrase, in either language")
-        lines = insights.transcript_lines(transcript, translation, needle)
-        pages = insights.transcript_pages(lines)
-        if needle.strip():
-            st.caption(f"{len(lines)} of {len(transcript.segments)} lines hold “{literal(needle.strip())}”")
-        page = 1
-        if pages > 1:
-            page = st.number_input(f"Page (of {pages}, {insights.TRANSCRIPT_PAGE_SIZE} lines each)", 1, pages,
-                                   value=min(pages, insights.page_at(transcript, lines, seek)), key=f"page-{needle}")
-        scores = analysis.segment_sentiment if analysis else []
-        size = insights.TRANSCRIPT_PAGE_SIZE
-        for index in lines[(page - 1) * size:page * size]:
-            segment = transcript.segments[index]
-            other = translation.segments[index] if translation and index < len(translation.segments) else None
-            mark = f":{insights.MOOD_MARKS[insights.segment_mood(scores, index)]}[▍]"
-            if view == "Side by side":
-                time_col, text_col, translation_col = st.columns([1, 9, 9])
-                translation_col.markdown(literal(other.text) if other else "")
-            else:
-                time_col, text_col = st.columns([1, 9])
-            if not audio_path:
-                time_col.link_button(clock(segment.start), api.moment_link(job, segment.start),
-                                     help="Open the original here")
-            elif time_col.button(clock(segment.start), key=f"seg-{index}", help="Play from here"):
-                st.session_state[f"seek-{job.id}"] = segment.start
-                st.rerun()
-            shown = other if view.startswith("Translation") and other else segment
-            text_col.markdown(f"{mark} {literal(shown.text)}")
+# Only the open tab is built (and its charts drawn); the tab is kept in the link (?tab=...).
+transcript_tab, analysis_tab = st.tabs(["📝 Transcript", "🧠 Analysis"], key="tab", bind="query-params")
+if transcript_tab.open:
+    with transcript_tab:
+        if transcript is None:
+            st.info("No transcript yet.")
+        else:
+            spoken = (transcript.language or "?").upper()
+            st.caption(f"Language: {transcript.language or 'unknown'} · {len(transcript.segments)} segments · "
+                       f"{transcript.engine}" + (f" · translated into {translation.language} by {translation.engine}"
+                                                 if translation else ""))
+            views = [f"Original ({spoken})"]
+            if translation:  # side by side on wide screens; Streamlit stacks the columns on narrow ones
+                views = ["Side by side", *views, f"Translation ({translation.language.upper()})"]
+            view = st.segmented_control("Show", views, default=views[0], key="transcript-view") or views[0]
+            exports = {f"Original ({spoken})": api.transcript_files(job, transcript, analysis)}  # from what is read
+            if translation:
+                translated = f"Translation ({translation.language.upper()})"
+                exports[translated] = api.transcript_files(job, transcript, analysis, translation)
+            for label, files in exports.items():
+                columns = st.columns([2] + [1] * len(files))
+                columns[0].caption(label)
+                for column, (fmt, (name, content, mime)) in zip(columns[1:], files.items(), strict=True):
+                    column.download_button(fmt.upper(), content, file_name=name, mime=mime, key=f"export-{name}")
+            needle = st.text_input("Find in transcript", placeholder="a word or phrase, in either language")
+            lines = insights.transcript_lines(transcript, translation, needle)
+            pages = insights.transcript_pages(lines)
+            if needle.strip():
+                st.caption(f"{len(lines)} of {len(transcript.segments)} lines hold “{literal(needle.strip())}”")
+            page = 1
+            if pages > 1:
+                page = st.number_input(f"Page (of {pages}, {insights.TRANSCRIPT_PAGE_SIZE} lines each)", 1, pages,
+                                       value=min(pages, insights.page_at(transcript, lines, seek)),
+                                       key=f"page-{needle}")
+            scores = analysis.segment_sentiment if analysis else []
+            size = insights.TRANSCRIPT_PAGE_SIZE
+            for index in lines[(page - 1) * size:page * size]:
+                segment = transcript.segments[index]
+                other = translation.segments[index] if translation and index < len(translation.segments) else None
+                mark = f":{insights.MOOD_MARKS[insights.segment_mood(scores, index)]}[▍]"
+                if view == "Side by side":
+                    time_col, text_col, translation_col = st.columns([1, 9, 9])
+                    translation_col.markdown(literal(other.text) if other else "")
+                else:
+                    time_col, text_col = st.columns([1, 9])
+                if not audio_path:
+                    time_col.link_button(clock(segment.start), api.moment_link(job, segment.start),
+                                         help="Open the original here")
+                elif time_col.button(clock(segment.start), key=f"seg-{index}", help="Play from here"):
+                    st.session_state[f"seek-{job.id}"] = segment.start
+                    st.rerun()
+                shown = other if view.startswith("Translation") and other else segment
+                text_col.markdown(f"{mark} {literal(shown.text)}")
 
-with analysis_tab:
-    if analysis is None:
-        st.info("No analysis yet.")
-    else:
-        summary_col, gauge_col = st.columns([3, 2])
-        summary_col.subheader("Summary")
-        summary_col.write(analysis.summary)
-        summary_col.markdown(" ".join(f":violet-badge[{topic}]" for topic in analysis.topics) or "–")
-        gauge_col.plotly_chart(insights.sentiment_gauge(analysis), key="gauge")
-        cost = api.costs().get(job.id)
-        cols = st.columns(4 if cost else 3)
-        cols[0].metric("Sentiment", analysis.sentiment.label.capitalize(), f"{analysis.sentiment.score:+.2f}")
-        cols[1].metric("Category", analysis.category.capitalize())
-        cols[2].metric("Language", (analysis.language or "?").upper(),
-                       help=f"analysed in its translation into {translation.language}" if translation else None)
-        if cost:
-            cols[3].metric("Hosted cost", f"${cost:.4f}", help="estimated from core/pricing.py")
-        if transcript and analysis.segment_sentiment:
-            st.subheader("Sentiment through the video")
-            st.plotly_chart(insights.sentiment_timeline(transcript, analysis), key="timeline")
+if analysis_tab.open:
+    with analysis_tab:
+        if analysis is None:
+            st.info("No analysis yet.")
+        else:
+            summary_col, gauge_col = st.columns([3, 2])
+            summary_col.subheader("Summary")
+            summary_col.write(analysis.summary)
+            summary_col.markdown(" ".join(f":violet-badge[{topic}]" for topic in analysis.topics) or "–")
+            gauge_col.plotly_chart(insights.sentiment_gauge(analysis), key="gauge")
+            cost = api.costs().get(job.id)
+            cols = st.columns(4 if cost else 3)
+            cols[0].metric("Sentiment", analysis.sentiment.label.capitalize(), f"{analysis.sentiment.score:+.2f}")
+            cols[1].metric("Category", analysis.category.capitalize())
+            cols[2].metric("Language", (analysis.language or "?").upper(),
+                           help=f"analysed in its translation into {translation.language}" if translation else None)
+            if cost:
+                cols[3].metric("Hosted cost", f"${cost:.4f}", help="estimated from core/pricing.py")
+            if transcript and analysis.segment_sentiment:
+                st.subheader("Sentiment through the video")
+                st.plotly_chart(insights.sentiment_timeline(transcript, analysis), key="timeline")

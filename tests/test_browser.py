@@ -59,6 +59,8 @@ def test_paste_a_link_and_watch_it_complete(app_url, browser, media_server):
                            timeout=30_000)
     page.get_by_role("tab", name="🧠 Analysis").click()
     expect(page.get_by_text("Summary")).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_have_count(2)  # drawn once the tab opens
+    assert "tab=" in page.url  # the open tab is in the link
     shot(page, "video-analysis")
     page.close()
 
@@ -68,9 +70,11 @@ def test_dashboard_and_search_in_the_browser(app_url, browser, library, media_se
     assert result.returncode == 0, result.stderr
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{app_url}/dashboard")
-    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
-    assert page.locator(".js-plotly-plot").count() >= 6
+    expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=60_000)  # the open tab's: Sentiment
     shot(page, "dashboard")
+    page.get_by_role("tab", name="🏷️ Topics").click()
+    expect(page.get_by_text("Topics to show")).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_have_count(2)
 
     page.goto(f"{app_url}/search")
     page.get_by_role("textbox", name="Search the library by meaning").fill("a dessert recipe")
@@ -114,6 +118,28 @@ def test_a_hostile_title_shows_literally(app_url, browser, library, media_server
         assert page.locator("a[href^='javascript']").count() == 0
     shot(page, "hostile-title")
     page.close()
+
+
+def test_a_page_opened_by_its_address_on_a_fresh_server_is_the_app(browser, empty_library, tmp_path):
+    """Streamlit runs a file of a folder named pages/ on its own when its address is the first thing opened
+    after the server starts (listing every file of the folder, helpers too); the app steps in."""
+    log = open(tmp_path / "streamlit.log", "w")
+    server, url = start_streamlit(empty_library.env, SCRATCH, log)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{url}/library")
+        expect(page.get_by_text("The library is empty")).to_be_visible(timeout=30_000)
+        sidebar = page.locator('[data-testid="stSidebarNavLink"]')
+        expect(sidebar).to_have_count(4)
+        assert [re.sub(r"\W", "", text) for text in sidebar.all_inner_texts()] == [
+            "Submit", "Library", "Dashboard", "Search"]
+        page.goto(f"{url}/components")  # a helper module, not a page
+        expect(page.get_by_role("textbox", name="Video links")).to_be_visible(timeout=30_000)
+        page.close()
+    finally:
+        server.terminate()
+        server.wait(15)
+        log.close()
 
 
 def test_with_a_login_configured_no_page_shows_before_signing_in(browser, empty_library, tmp_path):

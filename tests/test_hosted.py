@@ -135,7 +135,7 @@ def test_pages_show_the_cost(hosted, fake_openai, media_server):
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.switch_page("pages/library.py").run()
     assert any("hosted" in c.value for c in at.caption)
-    at.query_params["job"] = job["id"]
+    at.query_params.update({"job": job["id"], "tab": "🧠 Analysis"})
     at.switch_page("pages/video.py").run()
     assert not at.exception
     assert any(m.label == "Hosted cost" for m in at.metric)

@@ -5,7 +5,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import api
+from core import api, insights
 from core.formatting import literal
 from tests.conftest import HOSTILE_TITLE, ROOT
 
@@ -91,13 +91,14 @@ def test_video_page_shows_transcript_and_analysis(completed_job):
     at.query_params["job"] = completed_job.id
     at.switch_page("pages/video.py").run()
     assert not at.exception
-    page = texts(at)
-    assert "chocolate cake" in page.lower()
-    assert any(m.label == "Sentiment" and m.value == "Positive" for m in at.metric)
-    assert any(m.label == "Category" and m.value == "Food" for m in at.metric)
+    assert "chocolate cake" in texts(at).lower()
     seek = next(b for b in at.button if b.label.startswith("0:0") and b.label != "0:00")
     seek.click().run()
     assert not at.exception
+    at.session_state["tab"] = "🧠 Analysis"  # what clicking the tab does
+    at.run()
+    assert any(m.label == "Sentiment" and m.value == "Positive" for m in at.metric)
+    assert any(m.label == "Category" and m.value == "Food" for m in at.metric)
 
 
 def test_video_page_for_unknown_job(empty_library):
@@ -152,14 +153,36 @@ def test_dashboard_draws_every_chart_and_filters_together(many_videos):
     at = app()
     at.switch_page("pages/dashboard.py").run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 10
+    charts = lambda: at.get("plotly_chart")  # noqa: E731
+    assert len(charts()) == 4  # only the open tab's charts are drawn: Sentiment
     assert next(m for m in at.metric if m.label == "Videos").value == "5"
     at.multiselect[1].select("food").run()  # category filter
     assert next(m for m in at.metric if m.label == "Videos").value == "3"
-    assert len(at.get("plotly_chart")) == 10
+    assert len(charts()) == 4
+    drawn = []
+    for tab in ["🏷️ Topics", "📚 Library"]:
+        at.session_state["dashboard-tab"] = tab  # what clicking the tab does
+        at.run()
+        assert not at.exception
+        drawn.append(len(charts()))
+    assert drawn == [2, 4]  # ten charts in all, still filtered
+    assert next(m for m in at.metric if m.label == "Videos").value == "3"
     assert at.multiselect[2].label == "Spoken language" and at.multiselect[2].options == ["en", "es"]
     at.multiselect[2].select("es").run()  # and the spoken language
     assert next(m for m in at.metric if m.label == "Videos").value == "1"
+
+
+def test_dashboard_figures_count_the_library(many_videos):
+    overview = insights.library_overview(api.analysed_videos())
+    assert list(insights.sentiment_distribution(overview).data[0].y) == [3, 1, 1]  # positive, neutral, negative
+    [bars] = insights.sentiment_by(overview, "platform").data
+    assert sorted(bars.y) == ["tiktok", "vimeo", "youtube"] and list(bars.x) == [0.0, 0.0, 0.0]
+    languages = insights.share_by(overview, "language", "Spoken languages").data[0]
+    assert dict(zip(languages.labels, languages.values, strict=True)) == {"en": 4, "es": 1}
+    assert {line.name: list(line.y) for line in insights.topic_trend(overview).data} == {
+        "bread": [1, 2, 1], "phone": [1, 2, 1]}  # Jan, Feb, Mar
+    [topics] = insights.topic_frequency(overview).data
+    assert list(topics.x) == [4, 4]
 
 
 def test_translated_video_side_by_side_switchable_exported_and_found(many_videos):
@@ -193,7 +216,7 @@ def test_video_page_exports_timeline_and_find(many_videos):
     at.query_params["job"] = many_videos[0]
     at.switch_page("pages/video.py").run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 2  # sentiment gauge and timeline
+    assert len(at.get("plotly_chart")) == 0  # the Analysis tab is built when opened
     assert len(at.get("download_button")) == 5
     def transcript_lines():
         return [m.value for m in at.markdown if "▍" in m.value]
@@ -202,6 +225,14 @@ def test_video_page_exports_timeline_and_find(many_videos):
     at.text_input[0].input("crust").run()
     [line] = transcript_lines()
     assert "The crust is golden" in line and ":red[" in line  # the segment's sentiment colour
+
+    at = app()  # a link straight to the analysis
+    at.query_params.update({"job": many_videos[0], "tab": "🧠 Analysis"})
+    at.switch_page("pages/video.py").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 2  # sentiment gauge and timeline
+    assert any(m.label == "Category" and m.value == "Food" for m in at.metric)
+    assert not [m for m in at.markdown if "▍" in m.value]  # the transcript tab is not built meanwhile
 
 
 def test_export_formats(many_videos):
@@ -299,10 +330,11 @@ def test_a_long_transcript_is_paged_opens_at_the_moment_and_finds_in_all_of_it(e
     at.query_params["t"] = str(int(150 * 5.0))  # a search hit's moment: segment 150, on the second page
     at.switch_page("pages/video.py").run()
     assert not at.exception
+    size = insights.TRANSCRIPT_PAGE_SIZE
     [page] = at.number_input
-    assert (page.value, page.max) == (2, 3)
-    assert len(lines(at)) == 100 and "Line number 150 " in "\n".join(lines(at))
-    page.set_value(3).run()
-    assert len(lines(at)) == 50
+    assert (page.value, page.max) == (150 // size + 1, -(-250 // size))
+    assert len(lines(at)) == size and "Line number 150 " in "\n".join(lines(at))
+    page.set_value(page.max).run()
+    assert len(lines(at)) == 250 - (page.max - 1) * size
     at.text_input[0].input("zeppelin").run()
     assert [line for line in lines(at) if "zeppelin" in line] and len(lines(at)) == 1
