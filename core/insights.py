@@ -137,10 +137,6 @@ def _small(figure: go.Figure, title: str, height: int = 320, x_title: str | None
     return figure
 
 
-def _donut(counts: pd.Series, title: str) -> go.Figure:
-    return _small(go.Figure(go.Pie(values=counts.values, labels=counts.index, hole=0.45, sort=False)), title)
-
-
 def sentiment_distribution(overview: LibraryOverview) -> go.Figure:
     counts = overview.videos["sentiment"].value_counts().reindex(list(SENTIMENT_COLOURS), fill_value=0)
     return _small(go.Figure(go.Bar(x=counts.index, y=counts.values, marker_color=list(SENTIMENT_COLOURS.values()))),
@@ -172,13 +168,10 @@ def topic_trend(overview: LibraryOverview, top: int = 5) -> go.Figure:
     return _small(go.Figure(lines), "Top topics by upload month", x_title="month", y_title="videos")
 
 
-def category_share(overview: LibraryOverview) -> go.Figure:
-    return _donut(overview.videos["category"].value_counts(), "Categories")
-
-
 def share_by(overview: LibraryOverview, column: str, title: str) -> go.Figure:
-    """A donut of how many videos have each value of `column` (platform, language...)."""
-    return _donut(overview.videos[column].value_counts(), title)
+    """A donut of how many videos have each value of `column` (category, platform, language...)."""
+    counts = overview.videos[column].value_counts()
+    return _small(go.Figure(go.Pie(values=counts.values, labels=counts.index, hole=0.45, sort=False)), title)
 
 
 def processed_per_day(overview: LibraryOverview) -> go.Figure:

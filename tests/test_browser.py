@@ -70,8 +70,13 @@ def test_dashboard_and_search_in_the_browser(app_url, browser, library, media_se
     assert result.returncode == 0, result.stderr
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{app_url}/dashboard")
-    expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=60_000)  # the open tab's: Sentiment
+    expect(page.locator(".js-plotly-plot")).to_have_count(2, timeout=60_000)  # the open tab's
     shot(page, "dashboard")
+    page.get_by_role("tab", name="🔀 Breakdown").click()
+    page.get_by_role("radio", name="Spoken language").click()
+    expect(page.get_by_text("Average sentiment by language")).to_be_visible(timeout=30_000)
+    assert "breakdown=Spoken+language" in page.url  # a view that can be shared
+    shot(page, "dashboard-breakdown")
     page.get_by_role("tab", name="🏷️ Topics").click()
     expect(page.get_by_text("Topics to show")).to_be_visible()
     expect(page.locator(".js-plotly-plot")).to_have_count(2)

@@ -153,19 +153,25 @@ def test_dashboard_draws_every_chart_and_filters_together(many_videos):
     at = app()
     at.switch_page("pages/dashboard.py").run()
     assert not at.exception
-    charts = lambda: at.get("plotly_chart")  # noqa: E731
-    assert len(charts()) == 4  # only the open tab's charts are drawn: Sentiment
+    def charts():
+        return {chart.key for chart in at.get("plotly_chart")}
+
+    assert charts() == {"sentiment-distribution", "processed-per-day"}  # only the open tab's are drawn
     assert next(m for m in at.metric if m.label == "Videos").value == "5"
     at.multiselect[1].select("food").run()  # category filter
     assert next(m for m in at.metric if m.label == "Videos").value == "3"
-    assert len(charts()) == 4
-    drawn = []
-    for tab in ["🏷️ Topics", "📚 Library"]:
-        at.session_state["dashboard-tab"] = tab  # what clicking the tab does
-        at.run()
-        assert not at.exception
-        drawn.append(len(charts()))
-    assert drawn == [2, 4]  # ten charts in all, still filtered
+    drawn = charts()
+    at.session_state["dashboard-tab"] = "🔀 Breakdown"  # what clicking the tab does
+    at.run()
+    [by] = at.get("button_group")
+    for column in ("category", "platform", "language"):
+        by.set_value(column).run()
+        assert not at.exception and charts() == {f"{column}-share", f"sentiment-{column}"}
+        drawn |= charts()
+    at.session_state["dashboard-tab"] = "🏷️ Topics"
+    at.run()
+    drawn |= charts()
+    assert len(drawn) == 10  # every chart, still filtered
     assert next(m for m in at.metric if m.label == "Videos").value == "3"
     assert at.multiselect[2].label == "Spoken language" and at.multiselect[2].options == ["en", "es"]
     at.multiselect[2].select("es").run()  # and the spoken language
