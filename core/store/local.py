@@ -38,6 +38,16 @@ from core.vectors import VIDEO_VECTOR, QueryVector, query_vector, with_video_vec
 _kept = threading.local()
 _inherited: list = []
 KEPT_CONNECTIONS = 4
+_keyword_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _keyword_pool() -> ThreadPoolExecutor:
+    """Threads kept for the keyword half of searches, so each keeps its connection and SQLite's page cache
+    warm between searches. One pool per process: a forked child gets the parent's pool without its threads."""
+    pool = _keyword_pools.get(os.getpid())
+    if pool is None:
+        pool = _keyword_pools[os.getpid()] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-search")
+    return pool
 
 
 def _inode(path: Path) -> int | None:
@@ -507,20 +517,19 @@ class LocalStore(MediaFilesMixin):
         """
         depth = max(limit * 5, 50)
         # The keyword half runs in SQLite while numpy does the vector half: both let go of the GIL.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword-search") as pool:
-            keyword_rows = pool.submit(self._keyword_candidates, terms, depth)
-            allowed = self._searchable_jobs(filters)
-            index = self._vector_index(model)
-            if not allowed or not index.keys:
-                return []
-            depth = min(len(index.keys), depth)
-            similarity = index.matrix @ query_vector(query)
-            if not allowed.issuperset(index.job_names):
-                similarity = np.where(index.rows_of(allowed), similarity, -np.inf)
-            candidates = np.argpartition(-similarity, depth - 1)[:depth]
-            by_meaning = [(index.keys[i], float(similarity[i]))
-                          for i in candidates[np.argsort(-similarity[candidates])] if np.isfinite(similarity[i])]
-            keyword_rows = keyword_rows.result()(allowed)
+        keyword_rows = _keyword_pool().submit(self._keyword_candidates, terms, depth)
+        allowed = self._searchable_jobs(filters)
+        index = self._vector_index(model)
+        if not allowed or not index.keys:
+            return []
+        depth = min(len(index.keys), depth)
+        similarity = index.matrix @ query_vector(query)
+        if not allowed.issuperset(index.job_names):
+            similarity = np.where(index.rows_of(allowed), similarity, -np.inf)
+        candidates = np.argpartition(-similarity, depth - 1)[:depth]
+        by_meaning = [(index.keys[i], float(similarity[i]))
+                      for i in candidates[np.argsort(-similarity[candidates])] if np.isfinite(similarity[i])]
+        keyword_rows = keyword_rows.result()(allowed)
 
         def similarity_of(keys):
             return {key: float(similarity[index.positions[key]]) for key in keys if key in index.positions}
