@@ -3,7 +3,10 @@
     .venv/bin/python bench/search.py [--segments 100000] [--queries 200] [--store sqlite|postgres]
 
 `--store postgres` runs the same on Postgres + pgvector (a throwaway pgserver database, the migrations of
-supabase/migrations, the HNSW index), and says whether the query plan uses that index.
+supabase/migrations, the HNSW index), and says whether the query plan uses that index. Its rows are
+written with COPY, as a bulk import would, with the HNSW index built once after loading (the store's
+row-by-row calls take ~10 minutes per 100,000 segments): `--segments 1000000` takes ~N minutes, mostly
+that index build.
 
 Segments get random unit vectors (embedding 100k sentences would only slow the set-up) and text drawn
 from a 5,000-word vocabulary with Zipf frequencies, as in speech, so both halves of hybrid search do
@@ -63,6 +66,69 @@ def uses_hnsw(database_url: str, embedder) -> bool:
     return any("hnsw" in row[0] for row in plan)
 
 
+def copy_library(database_url: str, videos: int, chooser: random.Random, rng: np.random.Generator,
+                 model: str, dim: int) -> float:
+    """The rows testkit.library.add_video makes, for `videos` videos, written with COPY; the HNSW index is
+    dropped while loading and built once after. Returns the seconds the index build took."""
+    import struct
+
+    import psycopg
+
+    words, weights = vocabulary(chooser)
+    index = f"embeddings_hnsw_{dim}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        definition = conn.execute("select indexdef from pg_indexes where indexname = %s", (index,)).fetchone()[0]
+        conn.execute(f"drop index public.{index}")
+        for start in range(0, videos, 100):
+            numbers = range(start, min(videos, start + 100))
+            ids = {number: f"b{number:011d}" for number in numbers}
+            texts = {number: [" ".join(chooser.choices(words, weights, k=15)) for _ in range(SEGMENTS_PER_VIDEO)]
+                     for number in numbers}
+            with conn.transaction(), conn.cursor() as cursor:
+                with cursor.copy("copy public.jobs (id, url, platform, extractor, video_id, status, stage, progress,"
+                                 " title, duration, webpage_url) from stdin") as copy:
+                    for number in numbers:
+                        url = f"https://www.youtube.com/watch?v=bench{number:06d}"
+                        copy.write_row((ids[number], url, chooser.choice(["youtube", "vimeo", "tiktok"]), "Youtube",
+                                        f"bench{number:06d}", "completed", "completed", 1.0, f"Video {number}",
+                                        SEGMENTS_PER_VIDEO * 5.0, url))
+                with cursor.copy("copy public.transcriptions (job_id, text, language, engine) from stdin") as copy:
+                    for number in numbers:
+                        copy.write_row((ids[number], " ".join(texts[number]), "en", "bench"))
+                with cursor.copy("copy public.segments (job_id, idx, start_seconds, end_seconds, text)"
+                                 " from stdin") as copy:
+                    for number in numbers:
+                        for idx, text in enumerate(texts[number]):
+                            copy.write_row((ids[number], idx, idx * 5.0, idx * 5.0 + 4.5, text))
+                with cursor.copy("copy public.analysis (job_id, summary, sentiment_label, sentiment_score, category,"
+                                 " language, engine) from stdin") as copy:
+                    for number in numbers:
+                        copy.write_row((ids[number], texts[number][0], "neutral", 0.0, "education", "en", "bench"))
+                # Vectors in COPY's binary format (pgvector's: dimensions, 0, then big-endian float4s).
+                field = struct.Struct(">i")
+                rows = [b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)]
+                encoded_model = model.encode()
+                for number in numbers:
+                    vectors = rng.standard_normal((SEGMENTS_PER_VIDEO, dim)).astype(np.float32)
+                    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                    job = ids[number].encode()
+                    for idx, vector in enumerate(vectors.astype(">f4")):
+                        value = struct.pack(">hh", dim, 0) + vector.tobytes()
+                        rows.append(b"".join([struct.pack(">h", 5), field.pack(len(job)), job, field.pack(4),
+                                              field.pack(idx), field.pack(len(encoded_model)), encoded_model,
+                                              field.pack(4), field.pack(dim), field.pack(len(value)), value]))
+                rows.append(struct.pack(">h", -1))
+                with cursor.copy("copy public.embeddings (job_id, segment_idx, model, dim, embedding) from stdin"
+                                 " with (format binary)") as copy:
+                    copy.write(b"".join(rows))
+        began = time.perf_counter()
+        conn.execute("set maintenance_work_mem = '4GB'")
+        conn.execute(definition)
+        built = time.perf_counter() - began
+        conn.execute("vacuum analyze")
+    return built
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--segments", type=int, default=100_000)
@@ -91,13 +157,18 @@ def main() -> None:
         chooser = random.Random(7)
         started = time.perf_counter()
         videos = max(1, args.segments // SEGMENTS_PER_VIDEO)
-        words, weights = vocabulary(chooser)
-        for number in range(videos):
-            sentences = [" ".join(chooser.choices(words, weights, k=15)) for _ in range(SEGMENTS_PER_VIDEO)]
-            vectors = rng.standard_normal((SEGMENTS_PER_VIDEO, embedder.dim)).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            add_video(store, embedder, video_id=f"bench{number:06d}", title=f"Video {number}", sentences=sentences,
-                      platform=chooser.choice(["youtube", "vimeo", "tiktok"]), vectors=vectors)
+        if server is not None:
+            built = copy_library(os.environ["DATABASE_URL"], videos, chooser, rng, embedder.model, embedder.dim)
+            print(f"HNSW index built in {built:.0f} s")
+        else:
+            words, weights = vocabulary(chooser)
+            for number in range(videos):
+                sentences = [" ".join(chooser.choices(words, weights, k=15)) for _ in range(SEGMENTS_PER_VIDEO)]
+                vectors = rng.standard_normal((SEGMENTS_PER_VIDEO, embedder.dim)).astype(np.float32)
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                add_video(store, embedder, video_id=f"bench{number:06d}", title=f"Video {number}",
+                          sentences=sentences, platform=chooser.choice(["youtube", "vimeo", "tiktok"]),
+                          vectors=vectors)
         total = videos * SEGMENTS_PER_VIDEO
         print(f"built {total:,} segments in {videos:,} videos in {time.perf_counter() - started:.1f} s")
 

@@ -24,7 +24,7 @@ from core.models import (
 )
 from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import MediaFilesMixin
-from core.store.hybrid import fuse
+from core.store.hybrid import fuse, keyword_threads
 from core.vectors import QueryVector, query_vector, with_video_vector
 
 
@@ -212,14 +212,14 @@ class FunctionStore(MediaFilesMixin):
     def search_segments(self, query: QueryVector, terms: list[str], model: str, limit: int,
                         filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
         depth = max(limit * 5, 50)
+        # The keyword half needs no vector: it runs beside the query's embedding and the meaning half.
+        keywords = (keyword_threads().submit(self.call, "keyword_segments", p_terms=list(terms), match_count=depth,
+                                             **_filters(filters)) if terms else None)
         vector = vector_text(query_vector(query))
         rows = self.call("match_segments", query_embedding=vector, match_count=depth, embedding_model=model,
                          **_filters(filters))
         by_meaning = [((r["job_id"], r["segment_idx"]), float(r["similarity"])) for r in rows]
-        keyword_rows = []
-        if terms:
-            found = self.call("keyword_segments", p_terms=list(terms), match_count=depth, **_filters(filters))
-            keyword_rows = [(r["job_id"], r["idx"], r["text"]) for r in found]
+        keyword_rows = [(r["job_id"], r["idx"], r["text"]) for r in keywords.result()] if keywords else []
 
         def similarity_of(keys):
             found = self.call("segment_similarity", query_embedding=vector, embedding_model=model, **_pairs(keys))

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from core.text import content_words, stem
 
 Key = tuple[str, int]  # (job_id, segment index)
 KEYWORD_WEIGHT = 0.2  # added to the cosine similarity of a segment holding every word of the query
+_keyword_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def keyword_threads() -> ThreadPoolExecutor:
+    """Threads kept for the keyword half, which runs beside the meaning half; kept, so each keeps its
+    database connection (and SQLite's page cache) warm between searches. One pool per process: a forked
+    child gets the parent's pool without its threads."""
+    pool = _keyword_pools.get(os.getpid())
+    if pool is None:
+        pool = _keyword_pools[os.getpid()] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-search")
+    return pool
 
 
 def fuse(by_meaning: list[tuple[Key, float]], keyword_rows: list[tuple[str, int, str]], terms: list[str],

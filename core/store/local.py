@@ -8,7 +8,6 @@ import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -31,23 +30,13 @@ from core.models import (
 )
 from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import LocalFiles, MediaFilesMixin
-from core.store.hybrid import fuse
+from core.store.hybrid import fuse, keyword_threads
 from core.vectors import VIDEO_VECTOR, QueryVector, query_vector, with_video_vector
 
 #: Each thread's open library connections (core.store.local.LocalStore._connection), a few libraries at most.
 _kept = threading.local()
 _inherited: list = []
 KEPT_CONNECTIONS = 4
-_keyword_pools: dict[int, ThreadPoolExecutor] = {}
-
-
-def _keyword_pool() -> ThreadPoolExecutor:
-    """Threads kept for the keyword half of searches, so each keeps its connection and SQLite's page cache
-    warm between searches. One pool per process: a forked child gets the parent's pool without its threads."""
-    pool = _keyword_pools.get(os.getpid())
-    if pool is None:
-        pool = _keyword_pools[os.getpid()] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-search")
-    return pool
 
 
 def _inode(path: Path) -> int | None:
@@ -517,7 +506,7 @@ class LocalStore(MediaFilesMixin):
         """
         depth = max(limit * 5, 50)
         # The keyword half runs in SQLite while numpy does the vector half: both let go of the GIL.
-        keyword_rows = _keyword_pool().submit(self._keyword_candidates, terms, depth)
+        keyword_rows = keyword_threads().submit(self._keyword_candidates, terms, depth)
         allowed = self._searchable_jobs(filters)
         index = self._vector_index(model)
         if not allowed or not index.keys:
