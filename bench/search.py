@@ -5,8 +5,8 @@
 `--store postgres` runs the same on Postgres + pgvector (a throwaway pgserver database, the migrations of
 supabase/migrations, the HNSW index), and says whether the query plan uses that index. Its rows are
 written with COPY, as a bulk import would, with the HNSW index built once after loading (the store's
-row-by-row calls take ~10 minutes per 100,000 segments): `--segments 1000000` takes ~N minutes, mostly
-that index build.
+row-by-row calls take ~10 minutes per 100,000 segments): `--segments 1000000` takes ~22 minutes on two
+cores, 18 of them building the index.
 
 Segments get random unit vectors (embedding 100k sentences would only slow the set-up) and text drawn
 from a 5,000-word vocabulary with Zipf frequencies, as in speech, so both halves of hybrid search do
