@@ -127,7 +127,7 @@ def library_overview(videos: list[tuple[Job, Analysis]], platforms=None, categor
 
 # Figures are built with graph_objects: plotly.express takes 25-40 ms a figure to build the same (measured),
 # which a Dashboard of several charts pays on every rerun.
-SENTIMENT_SCALE = [[0, "#D1495B"], [0.5, "#ECEBF2"], [1, "#2E9E6B"]]
+SENTIMENT_SCALE = [[0, SENTIMENT_COLOURS["negative"]], [0.5, "#ECEBF2"], [1, SENTIMENT_COLOURS["positive"]]]
 
 
 def _small(figure: go.Figure, title: str, height: int = 320, x_title: str | None = None,
