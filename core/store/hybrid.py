@@ -15,11 +15,12 @@ _keyword_pools: dict[int, ThreadPoolExecutor] = {}
 
 def keyword_threads() -> ThreadPoolExecutor:
     """Threads kept for the keyword half, which runs beside the meaning half; kept, so each keeps its
-    database connection (and SQLite's page cache) warm between searches. One pool per process: a forked
+    database connection (and SQLite's page cache) warm between searches. Threads start only when no kept
+    one is free, so searches at once (pages, the HTTP API) do not queue. One pool per process: a forked
     child gets the parent's pool without its threads."""
     pool = _keyword_pools.get(os.getpid())
     if pool is None:
-        pool = _keyword_pools[os.getpid()] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-search")
+        pool = _keyword_pools[os.getpid()] = ThreadPoolExecutor(max_workers=8, thread_name_prefix="keyword-search")
     return pool
 
 
