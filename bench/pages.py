@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.search import QUERIES, vocabulary  # noqa: E402
+from bench.search import QUERIES, sentences, unit_vectors, vocabulary  # noqa: E402
 from testkit.services import start_streamlit  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
@@ -53,10 +53,9 @@ def build_library(data_dir: Path, videos: int, per_video: int, long: int) -> str
     words, weights = vocabulary(chooser)
 
     def add(number: int, count: int) -> str:
-        sentences = [" ".join(chooser.choices(words, weights, k=15)) for _ in range(count)]
-        vectors = rng.standard_normal((count, embedder.dim)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        job_id = add_video(store, embedder, video_id=f"page{number:07d}", title=f"Talk {number}", sentences=sentences,
+        said = sentences(chooser, words, weights, count)
+        vectors = unit_vectors(rng, count, embedder.dim)
+        job_id = add_video(store, embedder, video_id=f"page{number:07d}", title=f"Talk {number}", sentences=said,
                            platform=chooser.choice(["youtube", "vimeo", "tiktok"]),
                            category=chooser.choice(CATEGORIES),
                            sentiment=chooser.choice(["positive", "neutral", "negative"]),

@@ -47,6 +47,17 @@ def vocabulary(chooser: random.Random) -> tuple[list[str], list[float]]:
     return words, weights
 
 
+def sentences(chooser: random.Random, words: list[str], weights: list[float], count: int) -> list[str]:
+    """`count` sentences of 15 words drawn with the vocabulary's frequencies."""
+    return [" ".join(chooser.choices(words, weights, k=15)) for _ in range(count)]
+
+
+def unit_vectors(rng: np.random.Generator, count: int, dim: int) -> np.ndarray:
+    """Random unit vectors, standing in for sentence embeddings."""
+    vectors = rng.standard_normal((count, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
 def percentile(values: list[float], pct: float) -> float:
     return float(np.percentile(np.array(values), pct))
 
@@ -82,8 +93,7 @@ def copy_library(database_url: str, videos: int, chooser: random.Random, rng: np
         for start in range(0, videos, 100):
             numbers = range(start, min(videos, start + 100))
             ids = {number: f"b{number:011d}" for number in numbers}
-            texts = {number: [" ".join(chooser.choices(words, weights, k=15)) for _ in range(SEGMENTS_PER_VIDEO)]
-                     for number in numbers}
+            texts = {number: sentences(chooser, words, weights, SEGMENTS_PER_VIDEO) for number in numbers}
             with conn.transaction(), conn.cursor() as cursor:
                 with cursor.copy("copy public.jobs (id, url, platform, extractor, video_id, status, stage, progress,"
                                  " title, duration, webpage_url) from stdin") as copy:
@@ -109,10 +119,8 @@ def copy_library(database_url: str, videos: int, chooser: random.Random, rng: np
                 rows = [b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)]
                 encoded_model = model.encode()
                 for number in numbers:
-                    vectors = rng.standard_normal((SEGMENTS_PER_VIDEO, dim)).astype(np.float32)
-                    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
                     job = ids[number].encode()
-                    for idx, vector in enumerate(vectors.astype(">f4")):
+                    for idx, vector in enumerate(unit_vectors(rng, SEGMENTS_PER_VIDEO, dim).astype(">f4")):
                         value = struct.pack(">hh", dim, 0) + vector.tobytes()
                         rows.append(b"".join([struct.pack(">h", 5), field.pack(len(job)), job, field.pack(4),
                                               field.pack(idx), field.pack(len(encoded_model)), encoded_model,
@@ -163,12 +171,10 @@ def main() -> None:
         else:
             words, weights = vocabulary(chooser)
             for number in range(videos):
-                sentences = [" ".join(chooser.choices(words, weights, k=15)) for _ in range(SEGMENTS_PER_VIDEO)]
-                vectors = rng.standard_normal((SEGMENTS_PER_VIDEO, embedder.dim)).astype(np.float32)
-                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-                add_video(store, embedder, video_id=f"bench{number:06d}", title=f"Video {number}",
-                          sentences=sentences, platform=chooser.choice(["youtube", "vimeo", "tiktok"]),
-                          vectors=vectors)
+                said = sentences(chooser, words, weights, SEGMENTS_PER_VIDEO)
+                add_video(store, embedder, video_id=f"bench{number:06d}", title=f"Video {number}", sentences=said,
+                          platform=chooser.choice(["youtube", "vimeo", "tiktok"]),
+                          vectors=unit_vectors(rng, SEGMENTS_PER_VIDEO, embedder.dim))
         total = videos * SEGMENTS_PER_VIDEO
         print(f"built {total:,} segments in {videos:,} videos in {time.perf_counter() - started:.1f} s")
 

@@ -71,14 +71,14 @@ if transcript_tab.open:
             st.caption(f"Language: {transcript.language or 'unknown'} · {len(transcript.segments)} segments · "
                        f"{transcript.engine}" + (f" · translated into {translation.language} by {translation.engine}"
                                                  if translation else ""))
-            views = [f"Original ({spoken})"]
+            original = f"Original ({spoken})"
+            views = [original]
+            exports = {original: api.transcript_files(job, transcript, analysis)}  # from what is read
             if translation:  # side by side on wide screens; Streamlit stacks the columns on narrow ones
-                views = ["Side by side", *views, f"Translation ({translation.language.upper()})"]
-            view = st.segmented_control("Show", views, default=views[0], key="transcript-view") or views[0]
-            exports = {f"Original ({spoken})": api.transcript_files(job, transcript, analysis)}  # from what is read
-            if translation:
                 translated = f"Translation ({translation.language.upper()})"
+                views = ["Side by side", original, translated]
                 exports[translated] = api.transcript_files(job, transcript, analysis, translation)
+            view = st.segmented_control("Show", views, default=views[0], key="transcript-view") or views[0]
             for label, files in exports.items():
                 columns = st.columns([2] + [1] * len(files))
                 columns[0].caption(label)
