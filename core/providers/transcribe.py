@@ -76,11 +76,30 @@ def resolve_whisper_model(name: str, cache_dir: Path) -> str:
     return name
 
 
+ENCODER_BATCH = 2  # 30-s windows encoded at once; measured fastest on CPU (bench/speech_to_text.py)
+
+
 @lru_cache(maxsize=2)
 def _load_whisper(model_path: str, threads: int):
     from faster_whisper import WhisperModel
 
-    return WhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
+    class PairwiseEncodingWhisperModel(WhisperModel):
+        """Encodes a batch ENCODER_BATCH windows at a time. The batched pipeline hands the encoder all its
+        windows at once, and on CPU that is slower, not faster: each layer's attention scores for 8 windows
+        are 8 x 8 heads x 1500 x 1500 floats (576 MB), allocated and faulted in afresh; in pairs the encoder
+        is ~20 % quicker and the peak memory ~300 MB lower. Each window is encoded on its own terms, so
+        the result is the same."""
+
+        def encode(self, features: np.ndarray):
+            if features.ndim < 3 or len(features) <= ENCODER_BATCH:
+                return super().encode(features)
+            import ctranslate2
+
+            parts = [np.asarray(super(PairwiseEncodingWhisperModel, self).encode(features[i:i + ENCODER_BATCH]))
+                     for i in range(0, len(features), ENCODER_BATCH)]
+            return ctranslate2.StorageView.from_array(np.concatenate(parts))
+
+    return PairwiseEncodingWhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
 
 
 @lru_cache(maxsize=2)
