@@ -28,6 +28,7 @@ from core.providers.hosted import OpenAITranscriber
 BASE_MODEL_SIZE = 145_217_532
 BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 _build_lock = threading.Lock()
+_load_lock = threading.Lock()
 CUT_SEARCH_SECONDS = 15  # where, before a piece's end, to look for a pause to cut at
 
 
@@ -141,7 +142,8 @@ class FasterWhisperTranscriber:
         self._batch_size = settings.whisper_batch_size
 
     def load(self):
-        return _load_whisper(self._model_path, self._threads)
+        with _load_lock:  # a job may already be loading it on another thread (transcribing.load_ahead)
+            return _load_whisper(self._model_path, self._threads)
 
     def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript:
         segments, language = self.decode(wav_path, duration, progress)

@@ -8,6 +8,7 @@ from core.media import download as fetch_media
 from core.media import prepare
 from core.models import AudioFile
 from core.stages.context import Run
+from core.stages.transcribing import load_ahead
 
 JOB_METADATA = ("title", "uploader", "duration", "upload_date", "description", "thumbnail_url", "webpage_url")
 
@@ -28,6 +29,7 @@ def downloaded(run: Run) -> bool:
 
 
 def extract_audio(run: Run) -> None:
+    load_ahead(run)
     prepared = prepare(run.load_download(), run.workdir, run.progress, run.settings.max_duration_seconds)
     if not run.store.get_job(run.job.id).duration:
         run.store.update_job(run.job.id, duration=round(prepared.duration, 2))

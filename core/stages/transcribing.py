@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from core.captions import transcript_from
@@ -23,6 +24,23 @@ def transcribe(run: Run) -> None:
     run.progress(0.0, f"loading {transcriber.name}")
     transcript = transcriber.transcribe(prepared.wav_path, prepared.duration, run.progress)
     run.store.save_transcript(run.job.id, transcript)
+
+
+def load_ahead(run: Run) -> None:
+    """Start loading the speech-to-text engine on another thread while the audio is being extracted (ffmpeg
+    leaves a core free), so it is ready when transcribing starts: ~1 s less per job. Not when the creator's
+    captions will be used instead. A load that fails there fails again, with its message, in the stage."""
+    if _creator_captions(run) is not None or transcribed(run):
+        return
+    transcriber = get_transcriber(run.settings)
+
+    def load() -> None:
+        try:
+            transcriber.load()
+        except Exception:  # noqa: BLE001 - reported by the transcribing stage's own load
+            log.debug("job %s: loading %s ahead failed", run.job.id, transcriber.name, exc_info=True)
+
+    threading.Thread(target=load, name="load-ahead", daemon=True).start()
 
 
 def transcribed(run: Run) -> bool:
