@@ -1,9 +1,9 @@
 """Speech-to-text options on one generated talk: time, times real time, word error rate and peak memory of
 faster-whisper base as the pipeline calls it at several WHISPER_BATCH_SIZE values, beside the model
 called the plain way (one stretch at a time, no word times) and faster-whisper's own batched pipeline given
-the whole file at once (batch 8, word times: the fastest the library offers at this quality, and what the
-pipeline's pieces cost against it). Each option runs in its own process, so its
-peak memory is its own. This is how WHISPER_BATCH_SIZE's default was chosen.
+the whole file at once (batch 8, word times: the library as it comes, against which the pipeline's pieces,
+its windows encoded in pairs and its freed memory kept for reuse are measured). Each option runs in its own
+process, so its peak memory is its own. This is how WHISPER_BATCH_SIZE's default was chosen.
 
     .venv/bin/python bench/speech_to_text.py [--minutes 10] [--batch-sizes 1,4,8]
 """
