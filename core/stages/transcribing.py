@@ -30,7 +30,7 @@ def load_ahead(run: Run) -> None:
     """Start loading the speech-to-text engine on another thread while the audio is being extracted (ffmpeg
     leaves a core free), so it is ready when transcribing starts: ~1 s less per job. Not when the creator's
     captions will be used instead. A load that fails there fails again, with its message, in the stage."""
-    if _creator_captions(run) is not None or transcribed(run):
+    if _caption_file(run) is not None or transcribed(run):
         return
     transcriber = get_transcriber(run.settings)
 
@@ -47,10 +47,16 @@ def transcribed(run: Run) -> bool:
     return run.store.get_transcript(run.job.id) is not None
 
 
-def _creator_captions(run: Run) -> Transcript | None:
+def _caption_file(run: Run) -> dict | None:
+    """The creator's caption file the download kept (path, format, language), if any."""
     fetched = run.load_download()
     captions = fetched.metadata.get("captions") if fetched else None
-    if not captions or not Path(captions["path"]).is_file():
+    return captions if captions and Path(captions["path"]).is_file() else None
+
+
+def _creator_captions(run: Run) -> Transcript | None:
+    captions = _caption_file(run)
+    if captions is None:
         return None
     text = Path(captions["path"]).read_text(encoding="utf-8", errors="replace")
     try:
