@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -88,6 +89,23 @@ def known_site(host: str) -> str | None:
 
 def _extractor_for(url: str):
     return next(cls for cls in _extractors() if cls.suitable(url))  # the generic extractor takes anything
+
+
+def warm_up() -> None:
+    """Compile every extractor's link pattern now. The first link of a process that only the generic
+    extractor, or one late in yt-dlp's list, takes (TikTok, Vimeo, X, any page...) otherwise waits ~1 s for
+    some 1,700 patterns to compile; each pattern is compiled once per process, and yt-dlp's own
+    extractor lookup when a job downloads reuses them."""
+    _extractor_for("https://example.invalid/")  # no site's extractor takes it, so every pattern is tried
+
+
+@lru_cache(maxsize=1)
+def warm_up_in_background() -> threading.Thread:
+    """warm_up() on a thread of its own, once per process: the app and the HTTP API call this as they start,
+    so that the first link pasted is checked at once."""
+    thread = threading.Thread(target=warm_up, name="warm-up-link-patterns", daemon=True)
+    thread.start()
+    return thread
 
 
 def _without_playlist_context(url: str) -> str:

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import math
 import time
+from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core import api
+from core import api, platforms
 from core.config import Settings, get_settings
 from core.exports import NOT_EXPORTED
 from core.models import Analysis, JobDetails, JobView, SearchFilters, SearchHit, SubmittedJob
@@ -131,7 +132,14 @@ def _limiter(redis_url: str):
 
 
 # --- the application ------------------------------------------------------------------------------
+@asynccontextmanager
+async def _lifespan(_app):
+    platforms.warm_up_in_background()
+    yield
+
+
 app = FastAPI(
+    lifespan=_lifespan,
     title="Video Insight Studio API",
     summary="Turn video links into transcripts, analyses and searchable moments.",
     version="1.0",

@@ -8,7 +8,7 @@ from rq import Queue, Worker
 
 from core import retention
 from core.config import get_settings
-from core.pipeline import prepare_models
+from core.pipeline import preload_for_jobs, prepare_models
 from core.queue import connect
 from core.recovery import recover
 
@@ -17,6 +17,10 @@ class PipelineWorker(Worker):
     """An RQ worker that also puts back on the queue what the queue lost (core.recovery), when it starts
     and on every maintenance round (RQ runs the first as the worker starts).
     `rq worker -w core.workers.PipelineWorker` runs it too."""
+
+    def work(self, *args, **kwargs):
+        preload_for_jobs()  # before the first job is forked, so that every job inherits it
+        return super().work(*args, **kwargs)
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()

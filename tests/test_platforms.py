@@ -1,10 +1,14 @@
 """Detection agrees with yt-dlp's own extractors, checked on the URLs of yt-dlp's own tests."""
 
+import subprocess
+import sys
+
 import pytest
 from yt_dlp.extractor import gen_extractor_classes
 
 from core.addresses import AddressPolicy
 from core.platforms import InvalidURL, detect
+from tests.conftest import ROOT
 
 PUBLIC_ONLY = AddressPolicy()  # the default: no private host allowed
 
@@ -116,3 +120,33 @@ def test_a_video_opened_from_a_playlist_is_that_video():
 ])
 def test_playlists_and_channels_are_collections(url, kind):
     assert detect(url, policy=PUBLIC_ONLY).kind == kind
+
+
+COUNT_PATTERN_COMPILES = """
+import re, sys
+from core import platforms
+if sys.argv[1] == "warmed":
+    platforms.warm_up()
+compiled = 0
+real_compile = re.compile
+def counting_compile(*args, **kwargs):
+    global compiled
+    compiled += 1
+    return real_compile(*args, **kwargs)
+re.compile = counting_compile
+for link in ("https://www.tiktok.com/@user/video/7106594312292453675", "https://example.com/talk.mp4"):
+    platforms._extractor_for(link)
+print(compiled)
+"""
+
+
+@pytest.mark.parametrize("state", ["cold", "warmed"])
+def test_warming_up_compiles_every_link_pattern_once_for_the_process(state):
+    """A worker warms up before forking its jobs, and the app and API as they start: after that, finding
+    the extractor for a link (as validating it and yt-dlp's download both do) compiles nothing."""
+    compiled = int(subprocess.run([sys.executable, "-c", COUNT_PATTERN_COMPILES, state], cwd=ROOT,
+                                  capture_output=True, text=True, check=True).stdout)
+    if state == "cold":
+        assert compiled > 1000  # what the first link of a process would otherwise wait for
+    else:
+        assert compiled == 0

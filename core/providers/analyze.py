@@ -91,7 +91,7 @@ def key_phrases(text: str, language: str | None, limit: int = 8) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _vader():
+def sentiment_analyzer():
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()
@@ -137,7 +137,7 @@ class LocalAnalyzer:
         return self._descriptions
 
     def analyze(self, transcript: Transcript, title: str | None, description: str | None) -> Analysis:
-        vader = _vader()
+        vader = sentiment_analyzer()
         segment_scores = [round(vader.polarity_scores(s.text)["compound"], 4) for s in transcript.segments]
         weights = np.array([max(1, len(s.text)) for s in transcript.segments], dtype=float)
         overall = float(np.average(segment_scores, weights=weights)) if segment_scores else 0.0
