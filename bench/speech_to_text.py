@@ -1,11 +1,12 @@
 """Speech-to-text options on one generated talk: time, times real time, word error rate and peak memory of
-faster-whisper base as the pipeline calls it at several WHISPER_BATCH_SIZE values, beside the model
-called the plain way (one stretch at a time, no word times) and faster-whisper's own batched pipeline given
-the whole file at once (batch 8, word times: the library as it comes, against which the pipeline's pieces,
-its windows encoded in pairs and its freed memory kept for reuse are measured). Each option runs in its own
-process, so its peak memory is its own. This is how WHISPER_BATCH_SIZE's default was chosen.
+faster-whisper base as the pipeline calls it at several WHISPER_BATCH_SIZE values and, at the default batch
+size, with fewer hypotheses (WHISPER_BEAM_SIZE) than the default 5; beside the model called the plain way
+(one stretch at a time, no word times) and faster-whisper's own batched pipeline given the whole file at
+once (batch 8, word times: the library as it comes, against which the pipeline's pieces, its windows encoded
+in pairs and its freed memory kept for reuse are measured). Each option runs in its own process, so its peak
+memory is its own. This is how WHISPER_BATCH_SIZE's default was chosen, and what WHISPER_BEAM_SIZE trades.
 
-    .venv/bin/python bench/speech_to_text.py [--minutes 10] [--batch-sizes 1,4,8]
+    .venv/bin/python bench/speech_to_text.py [--minutes 10] [--batch-sizes 1,4,8] [--beam-sizes 3,1]
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ from core import audio
 from core.config import Settings
 from core.providers.transcribe import FasterWhisperTranscriber, resolve_whisper_model
 wav, data_dir, option = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
-settings = Settings(data_dir=data_dir, whisper_batch_size=int(option) if option.isdigit() else 1)
+if option.startswith("beam"):  # the default batch size, fewer hypotheses
+    settings = Settings(data_dir=data_dir, whisper_beam_size=int(option[4:]))
+else:
+    settings = Settings(data_dir=data_dir, whisper_batch_size=int(option) if option.isdigit() else 1)
 started = time.perf_counter()
 if option in ("plain", "whole"):
     from faster_whisper import BatchedInferencePipeline, WhisperModel
@@ -58,8 +62,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--batch-sizes", default="1,4,8")
+    parser.add_argument("--beam-sizes", default="3,1", help="WHISPER_BEAM_SIZE values tried besides 5")
     args = parser.parse_args()
-    options = [*args.batch_sizes.split(","), "plain", "whole"]
+    options = [*args.batch_sizes.split(","), *(f"beam{size}" for size in args.beam_sizes.split(",") if size),
+               "plain", "whole"]
     text = talk_text(args.minutes)
     with tempfile.TemporaryDirectory() as tmp:
         spoken = speak(text, Path(tmp) / "talk-22k.wav")
@@ -73,7 +79,7 @@ def main() -> None:
         from core.audio import duration_of
 
         seconds = duration_of(wav)
-        print(f"{seconds:.0f} s of espeak-ng speech; faster-whisper base, int8, beam 5, voice detection\n")
+        print(f"{seconds:.0f} s of espeak-ng speech; faster-whisper base, int8, voice detection, beam 5 unless said\n")
         print(f"{'option':<46}{'time':>8}{'x real time':>13}{'WER':>8}{'peak MB':>9}")
         for option in options:
             found = json.loads(subprocess.run([sys.executable, "-c", OPTION, str(wav), str(data_dir), option],
@@ -81,7 +87,8 @@ def main() -> None:
                                               check=True).stdout)
             name = {"plain": "plain: one stretch at a time, no word times",
                     "whole": "the library's batched pipeline, whole file, 8"}.get(
-                        option, f"pipeline, WHISPER_BATCH_SIZE={option}, word times")
+                        option, f"pipeline, WHISPER_BEAM_SIZE={option[4:]}" if option.startswith("beam")
+                        else f"pipeline, WHISPER_BATCH_SIZE={option}, word times")
             error = jiwer.wer(normalise(text), normalise(found["text"]))
             print(f"{name:<46}{found['wall']:>7.1f}s{seconds / found['wall']:>12.1f}x{error:>8.1%}"
                   f"{found['peak_mb']:>9.0f}")

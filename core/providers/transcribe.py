@@ -140,6 +140,7 @@ class FasterWhisperTranscriber:
         self._threads = settings.whisper_threads
         self._chunk_seconds = settings.transcribe_chunk_seconds
         self._batch_size = settings.whisper_batch_size
+        self._beam_size = settings.whisper_beam_size
 
     def load(self):
         with _load_lock:  # a job may already be loading it on another thread (transcribing.load_ahead)
@@ -159,7 +160,8 @@ class FasterWhisperTranscriber:
         model = self.load()
         total = duration or 0
         segments: list[Segment] = []
-        options = {"beam_size": 5, "vad_filter": True, "condition_on_previous_text": False, "word_timestamps": True}
+        options = {"beam_size": self._beam_size, "vad_filter": True, "condition_on_previous_text": False,
+                   "word_timestamps": True}
         if self._batch_size > 1:  # the stretches of speech that voice detection finds, decoded several at once
             decode, options = _batched(model).transcribe, options | {"batch_size": self._batch_size}
         else:
