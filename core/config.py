@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     whisper_batch_size: int = Field(4, ge=1)
     #: Hypotheses kept while decoding: 5 is Whisper's own choice; fewer is faster and a little less accurate.
     whisper_beam_size: int = Field(5, ge=1, le=10)
-    #: Long audio is transcribed in pieces of about this length, so memory stays flat for any duration.
+    #: Long audio is transcribed in pieces of at most this length, so memory stays flat for any duration.
     transcribe_chunk_seconds: int = 120
     embedding_model: str = "all-MiniLM-L6-v2"
 

@@ -1,11 +1,13 @@
 """The local speech-to-text engine's own pieces, on the bundled model."""
 
+import wave
+
 import numpy as np
 import pytest
 
 from core import audio
 from core.config import Settings
-from core.providers.transcribe import ENCODER_BATCH, FasterWhisperTranscriber
+from core.providers.transcribe import CUT_SEARCH_SECONDS, ENCODER_BATCH, FasterWhisperTranscriber, read_chunks
 from testkit.media import speak
 from testkit.quality import normalise
 
@@ -30,3 +32,28 @@ def test_the_speech_is_transcribed_with_as_many_hypotheses_as_set(tmp_path, beam
     settings = Settings(data_dir=tmp_path, whisper_beam_size=beam_size)
     transcript = FasterWhisperTranscriber(settings).transcribe(wav, audio.duration_of(wav), lambda *_: None)
     assert jiwer.wer(normalise(said), normalise(transcript.text)) <= 0.2, transcript.text
+
+
+@pytest.mark.parametrize(("seconds", "multiple", "expected"), [(100, 1, 4), (100, 2, 4), (70, 2, 4), (61, 1, 3)])
+def test_audio_is_read_in_even_pieces_cut_in_pauses(tmp_path, seconds, multiple, expected):
+    """Pieces within TRANSCRIBE_CHUNK_SECONDS (here 30), as many as needed rounded up to a multiple of the
+    pieces decoded at once, about equally long (no short tail to decode on its own), each cut in a pause."""
+    rate = 16_000
+    rng = np.random.default_rng(3)
+    # 1.7 s of "speech" (noise), then 0.3 s of silence, over and over.
+    pattern = np.concatenate([rng.integers(-8000, 8000, int(1.7 * rate)), np.zeros(int(0.3 * rate))])
+    samples = np.resize(pattern, seconds * rate).astype(np.int16)
+    wav_path = tmp_path / "speech.wav"
+    with wave.open(str(wav_path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(samples.tobytes())
+    pieces = list(read_chunks(wav_path, 30, multiple))
+    assert len(pieces) == expected
+    assert np.array_equal(np.concatenate([audio for _, audio in pieces]), samples / 32768.0)
+    assert [offset for offset, _ in pieces] == [0, *np.cumsum([len(a) / rate for _, a in pieces])[:-1].tolist()]
+    lengths = [len(audio) / rate for _, audio in pieces]
+    assert max(lengths) <= 30 and max(lengths) - min(lengths) <= CUT_SEARCH_SECONDS
+    for offset, _ in pieces[1:]:  # each cut falls in a pause
+        assert offset % 2 > 1.7
