@@ -112,7 +112,6 @@ def test_long_audio_is_transcribed_in_pieces_with_word_times(empty_library, medi
     server, url = media.serve(site)
     try:
         empty_library.env["TRANSCRIBE_CHUNK_SECONDS"] = "15"
-        empty_library.env["WHISPER_THREADS"] = "2"  # two pieces decoded at once, whatever the machine
         result = empty_library.cli("run", f"{url}/long.mp4", "--json")
     finally:
         server.shutdown()

@@ -127,7 +127,7 @@ class OpenAITranscriber:
         self.model = settings.openai_transcribe_model
         self.name = f"openai:{self.model}"
 
-    def load(self, duration: float | None = None) -> None:
+    def load(self) -> None:
         client(self.settings)
 
     def _encode(self, wav_path: Path, start: float, length: float, target: Path) -> Path:

@@ -12,16 +12,13 @@ import shutil
 import sys
 import threading
 import wave
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from core.audio import SPEECH
 from core.config import Settings
 from core.models import Segment, Transcript, Word
 from core.providers import EngineError
@@ -39,8 +36,8 @@ CUT_SEARCH_SECONDS = 15  # how much audio around where a piece should end is sea
 class Transcriber(Protocol):
     name: str
 
-    def load(self, duration: float | None = None) -> object:
-        """Load the model now (for audio of about `duration` seconds) rather than on the first transcription."""
+    def load(self) -> object:
+        """Load the model now rather than on the first transcription."""
 
 
     def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript: ...
@@ -85,7 +82,6 @@ def resolve_whisper_model(name: str, cache_dir: Path) -> str:
     return name
 
 
-PARALLEL_PIECES = 2  # see FasterWhisperTranscriber.parallel_pieces
 ENCODER_BATCH = 2  # 30-s windows encoded at once: as fast as 8 at once on CPU, and ~150 MB lighter
 # glibc mallopt() parameters (malloc.h)
 M_TRIM_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -4, -8
@@ -108,7 +104,7 @@ def reuse_freed_memory() -> None:
 
 
 @lru_cache(maxsize=2)
-def _load_whisper(model_path: str, threads: int, replicas: int = 1):
+def _load_whisper(model_path: str, threads: int):
     from faster_whisper import WhisperModel
 
     class PairwiseEncodingWhisperModel(WhisperModel):
@@ -127,11 +123,14 @@ def _load_whisper(model_path: str, threads: int, replicas: int = 1):
             return ctranslate2.StorageView.from_array(np.concatenate(parts))
 
     reuse_freed_memory()
-    # `replicas` copies of the model that run at once, each on its share of the threads (CTranslate2's
-    # inter_threads): a piece's single-threaded parts (voice detection, features, Python) then overlap
-    # another piece's arithmetic, and one thread per copy wastes less waiting on the other.
-    return PairwiseEncodingWhisperModel(model_path, device="cpu", compute_type="int8",
-                                        cpu_threads=max(1, threads // replicas), num_workers=replicas)
+    return PairwiseEncodingWhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
+
+
+@lru_cache(maxsize=2)
+def _batched(model):
+    from faster_whisper import BatchedInferencePipeline
+
+    return BatchedInferencePipeline(model)
 
 
 class FasterWhisperTranscriber:
@@ -144,16 +143,9 @@ class FasterWhisperTranscriber:
         self._batch_size = settings.whisper_batch_size
         self._beam_size = settings.whisper_beam_size
 
-    def parallel_pieces(self, duration: float | None) -> int:
-        """Pieces of the audio decoded at once: two when there are threads to share and audio for more than
-        one piece (on 2 cores the 10-minute talk's speech-to-text ~15 % faster, ~270 MB more memory); one
-        for short audio, whose few windows are quicker on all the threads together."""
-        return PARALLEL_PIECES if self._threads >= PARALLEL_PIECES and (duration or 0) > self._chunk_seconds else 1
-
-    def load(self, duration: float | None = None):
-        """The model, laid out for audio of this length (see parallel_pieces)."""
+    def load(self):
         with _load_lock:  # a job may already be loading it on another thread (transcribing.load_ahead)
-            return _load_whisper(self._model_path, self._threads, self.parallel_pieces(duration))
+            return _load_whisper(self._model_path, self._threads)
 
     def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript:
         segments, language = self.decode(wav_path, duration, progress)
@@ -166,78 +158,30 @@ class FasterWhisperTranscriber:
                task: str = "transcribe", language: str | None = None) -> tuple[list[Segment], str | None]:
         """Timed sentences of the audio, and its language. `task="translate"` gives them in English
         (Whisper's own translation, from the spoken `language`)."""
-        from faster_whisper import BatchedInferencePipeline
-
-        at_once = self.parallel_pieces(duration)
-        model = self.load(duration)
-        options = {"beam_size": self._beam_size, "vad_filter": True, "condition_on_previous_text": False,
-                   "word_timestamps": True, "task": task}
-        if self._batch_size > 1:  # the stretches of speech that voice detection finds, decoded several at once
-            options["batch_size"] = self._batch_size
-
-        def start(audio: np.ndarray, language: str | None):
-            # A pipeline object per piece: it keeps per-call state, and pieces may be decoded at once.
-            decode = BatchedInferencePipeline(model).transcribe if self._batch_size > 1 else model.transcribe
-            return decode(audio, language=language, **options)
-
+        model = self.load()
         total = duration or 0
         segments: list[Segment] = []
-
-        def report(done: float) -> None:
-            if total:
-                progress(min(1.0, done / total), f"{done:.0f} s of {total:.0f} s of audio")
-
-        pieces = read_chunks(wav_path, self._chunk_seconds, at_once)
-        first = next(pieces, None)
-        if first is None:
-            return segments, language
-        # Voice detection and the language come first, on the first piece: one video, one language.
-        found, info = start(first[1], language)
-        language = language or info.language
-        if at_once == 1:
-            segments += _timed_sentences(first[0], found, report)
-            for offset, audio in pieces:
-                segments += _timed_sentences(offset, start(audio, language)[0], report)
-            return segments, language
-
-        def decoded(offset: float, audio: np.ndarray) -> list[Segment]:
-            return _timed_sentences(offset, start(audio, language)[0])
-
-        pool = ThreadPoolExecutor(at_once, thread_name_prefix="speech-to-text")
-        try:
-            running = deque([(first, pool.submit(_timed_sentences, first[0], found))])
-            for piece in pieces:  # read as earlier ones finish: only a few pieces are in memory at once
-                running.append((piece, pool.submit(decoded, *piece)))
-                while len(running) > at_once:
-                    segments += _finished(running.popleft(), report)
-            while running:
-                segments += _finished(running.popleft(), report)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        options = {"beam_size": self._beam_size, "vad_filter": True, "condition_on_previous_text": False,
+                   "word_timestamps": True}
+        if self._batch_size > 1:  # the stretches of speech that voice detection finds, decoded several at once
+            decode, options = _batched(model).transcribe, options | {"batch_size": self._batch_size}
+        else:
+            decode = model.transcribe
+        for offset, audio in read_chunks(wav_path, self._chunk_seconds):
+            # The language is detected on the first chunk, then kept: one video, one language.
+            pieces, info = decode(audio, language=language, task=task, **options)
+            language = language or info.language
+            for piece in pieces:  # a generator: decoding happens as we iterate
+                text = piece.text.strip()
+                if text:
+                    words = [Word(start=round(offset + w.start, 2), end=round(offset + w.end, 2), text=w.word.strip())
+                             for w in (piece.words or []) if w.word.strip()]
+                    segments += sentences(Segment(start=round(offset + piece.start, 2),
+                                                  end=round(offset + piece.end, 2), text=text, words=words or None))
+                if total:
+                    done = offset + piece.end
+                    progress(min(1.0, done / total), f"{done:.0f} s of {total:.0f} s of audio")
         return segments, language
-
-
-def _timed_sentences(offset: float, found, report: Callable[[float], None] | None = None) -> list[Segment]:
-    """Sentences, on the whole audio's clock, of what faster-whisper decoded from a piece starting at `offset`
-    (a generator: decoding happens as it is read)."""
-    segments: list[Segment] = []
-    for piece in found:
-        text = piece.text.strip()
-        if text:
-            words = [Word(start=round(offset + w.start, 2), end=round(offset + w.end, 2), text=w.word.strip())
-                     for w in (piece.words or []) if w.word.strip()]
-            segments += sentences(Segment(start=round(offset + piece.start, 2), end=round(offset + piece.end, 2),
-                                          text=text, words=words or None))
-        if report:
-            report(offset + piece.end)
-    return segments
-
-
-def _finished(running: tuple[tuple[float, np.ndarray], Future], report: Callable[[float], None]) -> list[Segment]:
-    (offset, audio), future = running
-    segments = future.result()
-    report(offset + len(audio) / SPEECH.sample_rate)  # faster-whisper reads samples at Whisper's own rate
-    return segments
 
 
 SENTENCE_END = (".", "?", "!", "。", "？", "！")
@@ -262,17 +206,16 @@ def sentences(segment: Segment) -> list[Segment]:
             for words in pieces]
 
 
-def read_chunks(wav_path: Path, chunk_seconds: float, pieces_multiple: int = 1) -> Iterator[tuple[float, np.ndarray]]:
+def read_chunks(wav_path: Path, chunk_seconds: float) -> Iterator[tuple[float, np.ndarray]]:
     """(start second, samples) of consecutive pieces of a 16-bit mono WAV: as few as keep each within
-    `chunk_seconds` (their count a multiple of `pieces_multiple`), of about equal length so that no short
-    tail is left over, each cut at the quietest moment near its mark so no word is split; only one piece is
-    in memory at a time."""
+    `chunk_seconds`, of about equal length so that no short tail is left to decode on its own, each cut at
+    the quietest moment near its mark so no word is split; only one piece is in memory at a time."""
     with wave.open(str(wav_path), "rb") as wav:
         if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
             raise EngineError("Speech-to-text expects 16-bit mono audio.")
         rate, frames = wav.getframerate(), wav.getnframes()
         longest, frame_len, reach = int(chunk_seconds * rate), rate // 10, int(CUT_SEARCH_SECONDS * rate) // 2
-        pieces_left = math.ceil(max(1, math.ceil(frames / longest)) / pieces_multiple) * pieces_multiple
+        pieces_left = max(1, math.ceil(frames / longest))
         position = 0
         while position < frames:
             cut = frames

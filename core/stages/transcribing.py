@@ -33,12 +33,10 @@ def load_ahead(run: Run) -> None:
     if _caption_file(run) is not None or transcribed(run):
         return
     transcriber = get_transcriber(run.settings)
-    fetched = run.load_download()
-    duration = (fetched.metadata.get("duration") if fetched else None) or run.job.duration  # the site's word
 
     def load() -> None:
         try:
-            transcriber.load(duration)
+            transcriber.load()
         except Exception:  # noqa: BLE001 - reported by the transcribing stage's own load
             log.debug("job %s: loading %s ahead failed", run.job.id, transcriber.name, exc_info=True)
 
