@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from core import api, platforms
+from core import api
 from pages.components import require_sign_in
 
 st.set_page_config(page_title="Video Insight Studio", page_icon="🎬", layout="wide")
-platforms.warm_up_in_background()  # once per server process: the first link pasted is checked at once
+api.prepare_link_checks()  # once per server process: the first link pasted is checked at once
 require_sign_in()  # before the navigation, so not even the page list shows to someone signed out
 
 pages = [

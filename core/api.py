@@ -37,7 +37,7 @@ from core.models import (
     TranslationView,
 )
 from core.pipeline import TransientError, run
-from core.platforms import InvalidURL, Source, check_callback_url, detect, link_at
+from core.platforms import InvalidURL, Source, check_callback_url, detect, link_at, warm_up_in_background
 from core.providers.embed import get_embedder
 from core.queue import JobBusy, QueueStatus, QueueUnavailable, enqueue
 from core.stages.context import text_to_analyse
@@ -83,6 +83,12 @@ def split_urls(text: str) -> list[str]:
         elif line.strip():
             urls.append(line.strip())
     return urls
+
+
+def prepare_link_checks() -> None:
+    """Compile link detection's patterns on a thread of their own, once per process: a server calls this
+    as it starts, so that the first link pasted is checked at once rather than after ~1 s."""
+    warm_up_in_background()
 
 
 def validate_all(urls: list[str], settings: Settings | None = None) -> list[Source]:

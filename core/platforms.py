@@ -101,8 +101,7 @@ def warm_up() -> None:
 
 @lru_cache(maxsize=1)
 def warm_up_in_background() -> threading.Thread:
-    """warm_up() on a thread of its own, once per process: the app and the HTTP API call this as they start,
-    so that the first link pasted is checked at once."""
+    """warm_up() on a thread of its own, once per process (core.api.prepare_link_checks)."""
     thread = threading.Thread(target=warm_up, name="warm-up-link-patterns", daemon=True)
     thread.start()
     return thread

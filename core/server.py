@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core import api, platforms
+from core import api
 from core.config import Settings, get_settings
 from core.exports import NOT_EXPORTED
 from core.models import Analysis, JobDetails, JobView, SearchFilters, SearchHit, SubmittedJob
@@ -134,7 +134,7 @@ def _limiter(redis_url: str):
 # --- the application ------------------------------------------------------------------------------
 @asynccontextmanager
 async def _lifespan(_app):
-    platforms.warm_up_in_background()
+    api.prepare_link_checks()
     yield
 
 
