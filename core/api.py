@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from core import exports, queue, webhooks
@@ -37,7 +39,7 @@ from core.models import (
     TranslationView,
 )
 from core.pipeline import TransientError, run
-from core.platforms import InvalidURL, Source, check_callback_url, detect, link_at, warm_up_in_background
+from core.platforms import InvalidURL, Source, check_callback_url, detect, link_at, warm_up
 from core.providers.embed import get_embedder
 from core.queue import JobBusy, QueueStatus, QueueUnavailable, enqueue
 from core.stages.context import text_to_analyse
@@ -85,10 +87,13 @@ def split_urls(text: str) -> list[str]:
     return urls
 
 
-def prepare_link_checks() -> None:
+@lru_cache(maxsize=1)
+def prepare_link_checks() -> threading.Thread:
     """Compile link detection's patterns on a thread of their own, once per process: a server calls this
     as it starts, so that the first link pasted is checked at once rather than after ~1 s."""
-    warm_up_in_background()
+    thread = threading.Thread(target=warm_up, name="warm-up-link-patterns", daemon=True)
+    thread.start()
+    return thread
 
 
 def validate_all(urls: list[str], settings: Settings | None = None) -> list[Source]:

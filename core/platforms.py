@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -97,14 +96,6 @@ def warm_up() -> None:
     some 1,700 patterns to compile; each pattern is compiled once per process, and yt-dlp's own
     extractor lookup when a job downloads reuses them."""
     _extractor_for("https://example.invalid/")  # no site's extractor takes it, so every pattern is tried
-
-
-@lru_cache(maxsize=1)
-def warm_up_in_background() -> threading.Thread:
-    """warm_up() on a thread of its own, once per process (core.api.prepare_link_checks)."""
-    thread = threading.Thread(target=warm_up, name="warm-up-link-patterns", daemon=True)
-    thread.start()
-    return thread
 
 
 def _without_playlist_context(url: str) -> str:
