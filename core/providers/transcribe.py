@@ -14,6 +14,7 @@ import sys
 import threading
 import wave
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -149,13 +150,6 @@ def _load_whisper(model_path: str, threads: int, encoder: str):
     return model
 
 
-@lru_cache(maxsize=2)
-def _batched(model):
-    from faster_whisper import BatchedInferencePipeline
-
-    return BatchedInferencePipeline(model)
-
-
 class FasterWhisperTranscriber:
     def __init__(self, settings: Settings):
         self.model_name = settings.whisper_model
@@ -181,31 +175,79 @@ class FasterWhisperTranscriber:
     def decode(self, wav_path: Path, duration: float, progress: Callable[[float, str], None], *,
                task: str = "transcribe", language: str | None = None) -> tuple[list[Segment], str | None]:
         """Timed sentences of the audio, and its language. `task="translate"` gives them in English
-        (Whisper's own translation, from the spoken `language`)."""
+        (Whisper's own translation, from the spoken `language`).
+
+        While one piece of the audio is decoded, the next one's voice detection, features and encoding run
+        beside it, on another thread. Decoding is bound by memory traffic (each hypothesis reads the
+        encoder's output at every step) and leaves the cores time the encoder can use; the model itself
+        decodes one piece at a time, so memory stays flat."""
         model = self.load()
-        total = duration or 0
-        segments: list[Segment] = []
         options = {"beam_size": self._beam_size, "vad_filter": True, "condition_on_previous_text": False,
                    "word_timestamps": True}
         if self._batch_size > 1:  # the stretches of speech that voice detection finds, decoded several at once
-            decode, options = _batched(model).transcribe, options | {"batch_size": self._batch_size}
-        else:
-            decode = model.transcribe
-        for offset, audio in read_chunks(wav_path, self._chunk_seconds):
-            # The language is detected on the first chunk, then kept: one video, one language.
-            pieces, info = decode(audio, language=language, task=task, **options)
-            language = language or info.language
-            for piece in pieces:  # a generator: decoding happens as we iterate
-                text = piece.text.strip()
-                if text:
-                    words = [Word(start=round(offset + w.start, 2), end=round(offset + w.end, 2), text=w.word.strip())
-                             for w in (piece.words or []) if w.word.strip()]
-                    segments += sentences(Segment(start=round(offset + piece.start, 2),
-                                                  end=round(offset + piece.end, 2), text=text, words=words or None))
-                if total:
-                    done = offset + piece.end
-                    progress(min(1.0, done / total), f"{done:.0f} s of {total:.0f} s of audio")
+            options |= {"batch_size": self._batch_size}
+
+        def prepare(offset: float, audio: np.ndarray, language: str | None):
+            # A pipeline of its own per piece: it keeps state (the last word's time) while it decodes.
+            transcribe = _encoding_ahead(model).transcribe if self._batch_size > 1 else model.transcribe
+            pieces, info = transcribe(audio, language=language, task=task, **options)
+            return offset, pieces, language or info.language
+
+        segments: list[Segment] = []
+        chunks = read_chunks(wav_path, self._chunk_seconds)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="next-piece") as ahead:
+            first = next(chunks, None)
+            upcoming = ahead.submit(prepare, *first, language) if first else None
+            try:
+                while upcoming is not None:
+                    # One video, one language: detected on the first piece, then kept for the others.
+                    offset, pieces, language = upcoming.result()
+                    chunk = next(chunks, None)
+                    upcoming = ahead.submit(prepare, *chunk, language) if chunk else None
+                    for piece in pieces:  # a generator: decoding happens as we iterate
+                        text = piece.text.strip()
+                        if text:
+                            words = [Word(start=round(offset + w.start, 2), end=round(offset + w.end, 2),
+                                          text=w.word.strip()) for w in (piece.words or []) if w.word.strip()]
+                            segments += sentences(Segment(start=round(offset + piece.start, 2),
+                                                          end=round(offset + piece.end, 2), text=text,
+                                                          words=words or None))
+                        if duration:
+                            done = offset + piece.end
+                            progress(min(1.0, done / duration), f"{done:.0f} s of {duration:.0f} s of audio")
+            finally:
+                if upcoming is not None:
+                    upcoming.cancel()
         return segments, language
+
+
+def _encoding_ahead(model):
+    """faster-whisper's batched pipeline, encoding all of a piece's windows as soon as their features are
+    ready (inside `transcribe`, which returns before anything is decoded) rather than batch by batch as
+    its segments are decoded, so that this can happen on another thread while the piece before is decoded."""
+    from faster_whisper import BatchedInferencePipeline
+
+    class EncodedModel:
+        """The model, its encoder answering with the windows already encoded, in the order asked."""
+
+        def __init__(self, encoded: Iterator):
+            self._encoded = encoded
+
+        def encode(self, features: np.ndarray):
+            return next(self._encoded)
+
+        def __getattr__(self, name: str):
+            return getattr(model, name)
+
+    class EncodingAheadPipeline(BatchedInferencePipeline):
+        def _batched_segments_generator(self, features, tokenizer, chunks_metadata, batch_size, options,
+                                        log_progress):
+            encoded = [model.encode(features[i:i + batch_size]) for i in range(0, len(features), batch_size)]
+            self.model = EncodedModel(iter(encoded))
+            return super()._batched_segments_generator(features, tokenizer, chunks_metadata, batch_size, options,
+                                                       log_progress)
+
+    return EncodingAheadPipeline(model)
 
 
 SENTENCE_END = (".", "?", "!", "。", "？", "！")
