@@ -19,7 +19,7 @@ from core.config import Settings, get_settings
 from core.media import MediaError, TransientMediaError
 from core.models import Job, Stage
 from core.providers import EngineError
-from core.providers.analyze import sentiment_analyzer
+from core.providers.analyze import load_local_engines
 from core.providers.bundled import minilm_files
 from core.providers.embed import BUNDLED_EMBEDDING_NAMES
 from core.providers.hosted import TransientEngineError
@@ -29,7 +29,6 @@ from core.queue import Lease, connect, retries_left, retry_delays
 from core.stages import STEPS
 from core.stages.context import Run
 from core.store import LibraryUnavailable, Store, get_store
-from core.text import stemmer, stop_words
 
 log = logging.getLogger(__name__)
 
@@ -225,12 +224,8 @@ def prepare_models(settings: Settings | None = None) -> None:
 
 def preload_for_jobs() -> None:
     """Load, in a worker's own process, what every job uses and what survives the fork that starts each
-    job: yt-dlp's extractors with their link patterns compiled, the stemmer and stop words, YAKE and
-    VADER's lexicon (pure Python, no threads). Each job then starts with them in memory rather than
-    spending ~1.4 s of its own on them (measured on a 2-core machine)."""
-    import yake  # noqa: F401 - imported for the jobs, which import it again for free
-
+    job: yt-dlp's extractors with their link patterns compiled, and the local analysis's libraries and word
+    lists (pure Python, no threads). Each job then starts with them in memory rather than spending ~1.4 s of
+    its own on them (measured on a 2-core machine)."""
     platforms.warm_up()
-    stemmer()
-    stop_words()
-    sentiment_analyzer()
+    load_local_engines()

@@ -3,11 +3,13 @@
 import json
 from itertools import pairwise
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from core.config import Settings
 from core.providers.hosted import OpenAIEmbedder, OpenAITranscriber
+from core.stages import analyzing
 from testkit import media
 from testkit.fake_openai import FakeOpenAI
 
@@ -140,3 +142,9 @@ def test_pages_show_the_cost(hosted, fake_openai, media_server):
     assert not at.exception
     assert any(m.label == "Hosted cost" for m in at.metric)
     assert api.costs()[job["id"]] > 0
+
+
+def test_hosted_engines_loaded_ahead_make_no_request(fake_openai, tmp_path):
+    # Loading ahead is for local engines: with hosted analysis and embeddings nothing is asked of the API.
+    analyzing.load_ahead(SimpleNamespace(settings=settings_for(fake_openai, tmp_path)))
+    assert fake_openai.requests == []

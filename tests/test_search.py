@@ -1,5 +1,6 @@
 """Hybrid search over the library: meaning, exact words, filters and links to the moment."""
 
+import numpy as np
 import pytest
 
 from core import api
@@ -106,3 +107,13 @@ def test_changing_the_embedding_model_reindexes_instead_of_mixing(searchable, ba
     assert all(h.job_id != searchable["garden"] for h in api.search("tomatoes sunshine", limit=10))
     assert api.reindex() == 1
     assert api.search("tomatoes sunshine", limit=1)[0].job_id == searchable["garden"]
+
+
+def test_a_batch_of_texts_gets_each_text_its_own_vector_in_order():
+    # Texts of very different lengths, more than one batch of them: batched by length inside, returned as asked.
+    texts = [" ".join(["garden"] * (n % 37 + 1)) + f" number {n}" for n in range(70)]
+    embedder = get_embedder(get_settings())
+    together = embedder.embed(texts)
+    alone = np.vstack([embedder.embed([text]) for text in texts])
+    assert together.shape == (70, embedder.dim)
+    assert (together * alone).sum(axis=1).min() > 0.99

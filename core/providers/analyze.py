@@ -90,6 +90,18 @@ def key_phrases(text: str, language: str | None, limit: int = 8) -> list[str]:
     return phrases
 
 
+def load_local_engines() -> None:
+    """Import and build what local analysis uses: YAKE, TextRank, the stemmer and stop words, VADER's lexicon
+    (pure Python, no threads; ~0.6 s on a 2-core machine)."""
+    import yake  # noqa: F401 - imported again, for free, where it is used
+    from sumy.parsers.plaintext import PlaintextParser  # noqa: F401
+    from sumy.summarizers.text_rank import TextRankSummarizer  # noqa: F401
+
+    stemmer()
+    stop_words()
+    sentiment_analyzer()
+
+
 @lru_cache(maxsize=1)
 def sentiment_analyzer():
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -106,6 +118,12 @@ def _category_rows() -> list[list[int]]:
     return rows
 
 
+@lru_cache(maxsize=2)
+def category_vectors(embedder: Embedder) -> np.ndarray:
+    """The categories' descriptions embedded, in order: once per process and embedding model."""
+    return embedder.embed([d for group in CATEGORIES.values() for d in group])
+
+
 class LocalAnalyzer:
     """VADER sentiment, YAKE key phrases, TextRank summary, category by embedding similarity."""
 
@@ -113,7 +131,6 @@ class LocalAnalyzer:
 
     def __init__(self, embedder: Embedder):
         self.embedder = embedder
-        self._descriptions: np.ndarray | None = None
 
     def _category(self, transcript: Transcript, title: str | None, description: str | None) -> str:
         # Evenly spread windows over the whole talk, so the category reflects all of it.
@@ -127,14 +144,9 @@ class LocalAnalyzer:
             # Titles help, but are short and often generic ("talk", "episode 3"): they count half a window.
             texts.append(heading)
             weights.append(0.5)
-        similarity = self.embedder.embed(texts) @ self._category_vectors().T  # windows x descriptions
+        similarity = self.embedder.embed(texts) @ category_vectors(self.embedder).T  # windows x descriptions
         per_category = np.stack([similarity[:, rows].max(axis=1) for rows in _category_rows()], axis=1)
         return list(CATEGORIES)[int(np.argmax(np.average(per_category, axis=0, weights=weights)))]
-
-    def _category_vectors(self) -> np.ndarray:
-        if self._descriptions is None:
-            self._descriptions = self.embedder.embed([d for group in CATEGORIES.values() for d in group])
-        return self._descriptions
 
     def analyze(self, transcript: Transcript, title: str | None, description: str | None) -> Analysis:
         vader = sentiment_analyzer()

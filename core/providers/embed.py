@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Protocol
 
@@ -17,6 +18,7 @@ BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_EMBEDDING_NAMES = (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}")
 MAX_TOKENS = 256  # the model's training length; longer input is truncated by its tokenizer
 BATCH = 32
+_load_lock = threading.Lock()
 
 
 class Embedder(Protocol):
@@ -51,9 +53,12 @@ class MiniLMOnnxEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        # Batches of texts of about the same length, so that little of a batch is padding; rows come back in
+        # the order asked.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         rows = []
         for start in range(0, len(texts), BATCH):
-            encoded = self.tokenizer.encode_batch(texts[start:start + BATCH])
+            encoded = self.tokenizer.encode_batch([texts[i] for i in order[start:start + BATCH]])
             ids = np.array([e.ids for e in encoded], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
             types = np.array([e.type_ids for e in encoded], dtype=np.int64)
@@ -61,7 +66,9 @@ class MiniLMOnnxEmbedder:
             weights = mask[:, :, None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             rows.append(pooled)
-        return normalise_rows(np.vstack(rows))
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+        vectors[order] = normalise_rows(np.vstack(rows))
+        return vectors
 
 
 class SentenceTransformerEmbedder:
@@ -92,4 +99,5 @@ def _embedder(name: str) -> Embedder:
 def get_embedder(settings: Settings) -> Embedder:
     if settings.uses_openai("embedding"):
         return OpenAIEmbedder(settings)
-    return _embedder(settings.embedding_model)
+    with _load_lock:  # a job may be loading it on another thread already (analyzing.load_ahead)
+        return _embedder(settings.embedding_model)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.providers.analyze import get_analyzer
+from core.providers.analyze import category_vectors, get_analyzer, load_local_engines
 from core.providers.embed import get_embedder
 from core.stages.context import Run
 
@@ -17,3 +17,16 @@ def analyze(run: Run) -> None:
 
 def analyzed(run: Run) -> bool:
     return run.store.get_analysis(run.job.id) is not None
+
+
+def load_ahead(run: Run) -> None:
+    """Load what analysing and embedding use, ahead of those stages: the local analysis's libraries, the
+    local embedding model and the categories' vectors (~0.7 s of a job's time on a 2-core machine).
+    Hosted engines need nothing loaded."""
+    settings = run.settings
+    if not settings.uses_openai("analysis"):
+        load_local_engines()
+    if not settings.uses_openai("embedding"):
+        embedder = get_embedder(settings)
+        if not settings.uses_openai("analysis"):
+            category_vectors(embedder)
