@@ -109,8 +109,9 @@ class Settings(BaseSettings):
     whisper_batch_size: int = Field(4, ge=1)
     #: Hypotheses kept while decoding: 5 is Whisper's own choice; fewer is faster and a little less accurate.
     whisper_beam_size: int = Field(5, ge=1, le=10)
-    #: What runs Whisper's audio encoder: `openvino` (fused attention, bfloat16 where the CPU has it; falls back
-    #: to CTranslate2 for a model it cannot read) or `ctranslate2` (the decoder's own engine).
+    #: What runs Whisper's audio encoder and the voice detection: `openvino` (fused attention, bfloat16 where the
+    #: CPU has it; falls back to CTranslate2 / ONNX Runtime for a model it cannot read) or `ctranslate2` (the
+    #: decoder's own engine, and ONNX Runtime for the voice detection, as faster-whisper comes).
     whisper_encoder: Literal["openvino", "ctranslate2"] = "openvino"
     #: Long audio is transcribed in pieces of at most this length, so memory stays flat for any duration.
     transcribe_chunk_seconds: int = 120

@@ -2,6 +2,7 @@
 
 import struct
 import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,6 +50,28 @@ def test_openvino_encodes_speech_as_the_models_own_weights_do(tmp_path):
 
     assert cosine(fast, exact) > 0.9995
     assert cosine(fast, exact) >= cosine(quantized, exact)
+
+
+def test_voice_is_detected_on_openvino_as_on_onnx_runtime(tmp_path):
+    """The speech probabilities of every 32-ms frame of spoken audio with pauses are ONNX Runtime's."""
+    from faster_whisper import vad
+
+    from core.providers.voice_detection import use_openvino_voice_detection
+
+    wav = tmp_path / "speech.wav"
+    spoken = speak("Rain barrels cut water use in half. Neighbours share tools and harvests.", tmp_path / "s.wav")
+    audio.convert(spoken, [(wav, audio.SPEECH)])
+    with wave.open(str(wav)) as opened:
+        samples = np.frombuffer(opened.readframes(opened.getnframes()), np.int16).astype(np.float32) / 32768.0
+    samples = np.concatenate([samples, np.zeros(16000, np.float32), samples])  # a second of silence between
+    samples = np.pad(samples, (0, 512 - len(samples) % 512))
+    onnx_runtime = vad.SileroVADModel(str(Path(vad.get_assets_path()) / "silero_vad_v6.onnx"))(samples)
+    assert use_openvino_voice_detection()
+    openvino = vad.get_vad_model()(samples)
+    assert openvino.shape == onnx_runtime.shape
+    assert np.abs(openvino - onnx_runtime).max() < 1e-4
+    speech = onnx_runtime > 0.5
+    assert ((openvino > 0.5) == speech).all() and speech.any() and not speech.all()
 
 
 def _model_bin(path, variables, version=6):

@@ -26,6 +26,7 @@ from core.models import Segment, Transcript, Word
 from core.providers import EngineError
 from core.providers.bundled import whisper_tiny_en
 from core.providers.hosted import OpenAITranscriber
+from core.providers.voice_detection import use_openvino_voice_detection
 from core.providers.whisper_encoder import OpenVinoEncoder, UnsupportedModel
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,7 @@ def _load_whisper(model_path: str, threads: int, encoder: str):
     model = WindowEncodingWhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
     if encoder == "openvino":
         model.openvino = _openvino_encoder(model_path, threads)
+        use_openvino_voice_detection()
     return model
 
 
