@@ -122,6 +122,23 @@ def test_the_speech_is_transcribed_with_as_many_hypotheses_as_set(tmp_path, beam
     assert jiwer.wer(normalise(said), normalise(transcript.text)) <= 0.2, transcript.text
 
 
+def test_numpy_keeps_to_one_thread_while_speech_is_transcribed(tmp_path):
+    """numpy's second BLAS thread would spin beside the decoder; the setting is given back afterwards."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    wav = tmp_path / "speech.wav"
+    audio.convert(speak("Sensors tell the gardener when the plants are thirsty.", tmp_path / "s.wav"),
+                  [(wav, audio.SPEECH)])
+    before, during = blas_threads(), []
+    settings = Settings(data_dir=tmp_path, whisper_model="tiny.en")
+    FasterWhisperTranscriber(settings).transcribe(wav, audio.duration_of(wav), lambda *_: during.append(blas_threads()))
+    assert during and all(threads == {1} for threads in during)
+    assert blas_threads() == before
+
+
 @pytest.mark.parametrize(("seconds", "expected"), [(100, 4), (70, 3), (61, 3), (20, 1)])
 def test_audio_is_read_in_even_pieces_cut_in_pauses(tmp_path, seconds, expected):
     """Pieces within TRANSCRIBE_CHUNK_SECONDS (here 30), no more than needed, about equally long (no short
