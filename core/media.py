@@ -127,16 +127,24 @@ def _native_downloader_class():
     return NativeOnlyYoutubeDL
 
 
-def download(url: str, workdir: Path, settings: Settings, progress: Progress) -> Download:
+def download(url: str, workdir: Path, settings: Settings, progress: Progress,
+             on_details: Callable[[bool], None] | None = None) -> Download:
     """Fetch metadata, refuse what is too long, then download (audio only where possible).
 
     The fetching runs in a child process in which every connection is checked against the address
-    policy as it is made (see core.addresses); progress and the outcome come back from it.
+    policy as it is made (see core.addresses); progress and the outcome come back from it. Once the
+    video's details are read, before its media is fetched, `on_details` is called here with whether the
+    creator's captions will stand in for speech-to-text.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     last = [0.0]
 
-    def throttled(fraction: float, detail: str) -> None:
+    def received(kind: str, *values) -> None:
+        if kind == "details":
+            if on_details:
+                on_details(*values)
+            return
+        fraction, detail = values
         now = time.monotonic()
         if now - last[0] >= 0.2 or fraction >= 1.0:
             last[0] = now
@@ -144,7 +152,7 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress) ->
 
     try:
         return run_guarded(AddressPolicy.from_settings(settings), _fetch_or_explain, (url, workdir, settings),
-                           throttled)
+                           received)
     except RefusedConnection as exc:  # also when yt-dlp only warned, e.g. about a thumbnail it could not fetch
         raise MediaError(f"The link leads to a non-public address, which is refused: {exc}. Only public "
                          "addresses are fetched (ALLOWED_PRIVATE_HOSTS lists private hosts that may be used)."
@@ -190,17 +198,19 @@ def _flat_list(report, url: str, settings: Settings, limit: int) -> Listing | No
                    source_id=str(info["id"]) if info.get("id") else None, urls=urls)
 
 
-def _fetch_or_explain(progress: Progress, url: str, workdir: Path, settings: Settings) -> Download:
+def _fetch_or_explain(report: Callable, url: str, workdir: Path, settings: Settings) -> Download:
     """In the download's process: whatever goes wrong there comes back as a MediaError for the job."""
     try:
-        return _fetch(progress, url, workdir, settings)
+        return _fetch(report, url, workdir, settings)
     except MediaError:
         raise
     except Exception as exc:  # noqa: BLE001 - reported to the job, which fails with it
         raise MediaError(f"The download failed unexpectedly: {type(exc).__name__}: {exc}") from None
 
 
-def _fetch(progress: Progress, url: str, workdir: Path, settings: Settings) -> Download:
+def _fetch(report: Callable, url: str, workdir: Path, settings: Settings) -> Download:
+    """`report("details", captions_expected)` once the details are read, `report("progress", fraction,
+    detail)` as the media comes."""
     import yt_dlp
 
     def hook(status: dict) -> None:
@@ -208,7 +218,8 @@ def _fetch(progress: Progress, url: str, workdir: Path, settings: Settings) -> D
             total = status.get("total_bytes") or status.get("total_bytes_estimate")
             done = status.get("downloaded_bytes") or 0
             fraction = done / total if total else 0.0
-            progress(fraction, f"{done / 1e6:.1f} MB of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB")
+            report("progress", fraction,
+                   f"{done / 1e6:.1f} MB of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB")
 
     options = _ydl_options(settings, workdir) | {"progress_hooks": [hook]}
     try:
@@ -231,6 +242,7 @@ def _fetch(progress: Progress, url: str, workdir: Path, settings: Settings) -> D
                                  f"{settings.max_download_mb:,} MB (MAX_DOWNLOAD_MB).")
             if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming", "post_live"):
                 raise MediaError("This is a live or upcoming stream; process it once the recording is available.")
+            report("details", choose_track(info, settings.platform_captions) is not None)
             info = ydl.process_ie_result(info, download=True)
             captions = _fetch_captions(ydl, info, workdir, settings.platform_captions)
     except yt_dlp.utils.DownloadError as exc:

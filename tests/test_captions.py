@@ -6,6 +6,8 @@ import json
 import pytest
 
 from core.captions import choose_track, segments_from
+from core.config import Settings
+from core.media import download
 from testkit import media
 from tests.conftest import COOKING
 
@@ -58,6 +60,17 @@ def test_captions_can_be_turned_off(empty_library, captioned_site):
     [job] = json.loads(empty_library.cli("run", f"{captioned_site}/captioned.html", "--json").stdout)
     details = json.loads(empty_library.cli("show", job["id"], "--json").stdout)
     assert details["transcript"]["engine"].startswith("faster-whisper")
+
+
+@pytest.mark.parametrize("page, mode, expected", [("captioned.html", "creator", True),
+                                                   ("captioned.html", "never", False), ("talk.mp4", "creator", False)])
+def test_the_download_tells_early_whether_the_captions_will_serve(captioned_site, tmp_path, page, mode, expected):
+    """What lets the speech-to-text engine load while the media downloads (or not load at all)."""
+    told = []
+    settings = Settings(data_dir=tmp_path / "data", allow_private_urls=True, platform_captions=mode)
+    fetched = download(f"{captioned_site}/{page}", tmp_path / "work", settings, lambda *_: None, told.append)
+    assert told == [expected]
+    assert fetched.media_path.is_file() and (fetched.metadata["captions"] is not None) == expected
 
 
 def track(ext="vtt"):

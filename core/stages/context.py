@@ -23,6 +23,7 @@ class Run:
     settings: Settings
     workdir: Path
     _last_report: float = field(default=0.0)
+    loading_ahead: set[str] = field(default_factory=set)  # engines a thread is loading (transcribing.load_ahead)
 
     def progress(self, fraction: float, detail: str = "") -> None:
         now = time.monotonic()

@@ -14,7 +14,8 @@ JOB_METADATA = ("title", "uploader", "duration", "upload_date", "description", "
 
 
 def download(run: Run) -> None:
-    result = fetch_media(run.job.url, run.workdir, run.settings, run.progress)
+    result = fetch_media(run.job.url, run.workdir, run.settings, run.progress,
+                         on_details=lambda captions_expected: load_ahead(run, captions_expected=captions_expected))
     meta = result.metadata
     run.store.update_job(run.job.id, **{k: meta.get(k) for k in JOB_METADATA})
     run.download_record.write_text(json.dumps({
