@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 
@@ -285,4 +286,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # The process ends next: what it made is left to the operating system rather than searched for reference
+    # cycles one last time (~0.3 s after a job, with yt-dlp's ~1,900 extractors in memory).
+    gc.freeze()
+    sys.exit(code)
