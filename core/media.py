@@ -242,9 +242,10 @@ def _fetch(report: Callable, url: str, workdir: Path, settings: Settings) -> Dow
                                  f"{settings.max_download_mb:,} MB (MAX_DOWNLOAD_MB).")
             if info.get("is_live") or info.get("live_status") in ("is_live", "is_upcoming", "post_live"):
                 raise MediaError("This is a live or upcoming stream; process it once the recording is available.")
-            report("details", choose_track(info, settings.platform_captions) is not None)
+            chosen = choose_track(info, settings.platform_captions)
+            report("details", chosen is not None)
             info = ydl.process_ie_result(info, download=True)
-            captions = _fetch_captions(ydl, info, workdir, settings.platform_captions)
+            captions = _fetch_captions(ydl, chosen, workdir)
     except yt_dlp.utils.DownloadError as exc:
         raise explain_download_error(str(exc)) from None
 
@@ -268,9 +269,8 @@ def _fetch(report: Callable, url: str, workdir: Path, settings: Settings) -> Dow
     return Download(media_path=media[0], thumbnail_path=thumbs[0] if thumbs else None, metadata=metadata)
 
 
-def _fetch_captions(ydl, info: dict, workdir: Path, mode: str) -> dict | None:
-    """The creator's captions (see core.captions.choose_track) saved beside the media, or None."""
-    chosen = choose_track(info, mode)
+def _fetch_captions(ydl, chosen: tuple[str, dict] | None, workdir: Path) -> dict | None:
+    """The captions track `chosen` by core.captions.choose_track, saved beside the media, or None."""
     if chosen is None:
         return None
     language, track = chosen
