@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import mimetypes
 import re
 import shutil
 import threading
@@ -400,6 +401,11 @@ def analysis(job_id: str) -> Analysis | None:
 def media_file(key: str | None) -> Path | str | None:
     """The file or URL behind a stored media key (audio or thumbnail), if it is there."""
     return get_store().media_location(key) if key else None
+
+
+def media_type(key: str) -> str:
+    """The MIME type of a stored media file, from its name (the player needs it for a local file)."""
+    return mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
 def job_details(job_id: str) -> JobDetails | None:

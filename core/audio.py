@@ -19,8 +19,11 @@ class AudioFormat:
     codec: str
     bitrate: str | None = None  # for lossy codecs
     compression_level: int | None = None  # the encoder's speed/effort trade (LAME: 0 slowest ... 9 fastest)
+    muxer_options: tuple[tuple[str, str], ...] = ()
 
     def output_args(self) -> dict:
+        if self.codec == "copy":  # the stream as it is: no decoding, resampling or encoding
+            return {"acodec": "copy", **dict(self.muxer_options)}
         args = {"ac": 1, "ar": self.sample_rate, "acodec": self.codec}
         if self.bitrate:
             args["audio_bitrate"] = self.bitrate
@@ -37,6 +40,27 @@ SPEECH = AudioFormat(16_000, "pcm_s16le")
 PLAYBACK = AudioFormat(22_050, "libmp3lame", "48k", compression_level=7)
 #: What is uploaded to a hosted speech-to-text API: small pieces far below its 25 MB limit.
 UPLOAD = AudioFormat(16_000, "libmp3lame", "32k", compression_level=7)
+#: Sound tracks every current browser plays, kept for playback as they are (see playable_as_is): the file suffix
+#: for each codec, and the stream copied into it (an M4A with its index first, so playback starts at once).
+AS_IS = {"aac": (".m4a", AudioFormat(0, "copy", muxer_options=(("movflags", "+faststart"),))),
+         "mp3": (".mp3", AudioFormat(0, "copy"))}
+
+
+def playable_as_is(info: dict, max_kbps: int) -> tuple[str, AudioFormat] | None:
+    """The suffix and format under which the first audio stream of a probed file (`info`, from `probe`) can be
+    kept for playback without re-encoding: a codec browsers play, at most `max_kbps` kilobits per second.
+    None when it must be re-encoded (other codecs, higher or unknown bitrates, or `max_kbps` 0)."""
+    streams = info.get("streams", [])
+    sound = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    if not max_kbps or sound is None or sound.get("codec_name") not in AS_IS:
+        return None
+    # Containers such as WebM state the bitrate only for the whole file: usable when the sound is all it holds.
+    bitrate = sound.get("bit_rate") or (info.get("format", {}).get("bit_rate") if len(streams) == 1 else None)
+    try:
+        kbps = int(bitrate) / 1000
+    except (TypeError, ValueError):
+        return None
+    return AS_IS[sound["codec_name"]] if 0 < kbps <= max_kbps else None
 
 
 def probe(path: Path) -> dict:

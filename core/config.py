@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     #: Days stored audio is kept (for the player); empty or 0 keeps it for ever. Transcripts, analyses, search
     #: and thumbnails always stay.
     audio_retention_days: float | None = None
+    #: A sound track browsers play (AAC or MP3) at most this many kbit/s is kept for playback as it is;
+    #: others, and all when 0, are re-encoded to a 48 kbit/s mono MP3.
+    keep_source_audio_max_kbps: int = Field(96, ge=0)
     max_duration_seconds: int = 4 * 3600
     max_download_mb: int = 4096
     cookies_file: Path | None = None

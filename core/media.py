@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from core.addresses import AddressPolicy, ProcessEnded, RefusedConnection, run_g
 from core.captions import choose_track
 from core.config import Settings
 
+log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 THUMBNAIL_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".image")
 # Sites send whatever they like as titles and descriptions; the library keeps a sensible amount.
@@ -303,7 +305,7 @@ def _iso_date(value: str | None) -> str | None:
 @dataclass
 class PreparedAudio:
     wav_path: Path          # audio.SPEECH, for speech-to-text
-    stored_path: Path       # audio.PLAYBACK, kept for playback
+    stored_path: Path       # kept for playback: the sound track as it is (audio.AS_IS) or audio.PLAYBACK
     thumbnail_path: Path | None
     duration: float
     stored_sample_rate: int  # read from the stored file itself
@@ -316,7 +318,11 @@ def _probe(path: Path) -> dict:
         raise MediaError(f"The downloaded file is not readable media ({exc}).") from None
 
 
-def prepare(download: Download, workdir: Path, progress: Progress, max_duration: float) -> PreparedAudio:
+def prepare(download: Download, workdir: Path, progress: Progress, max_duration: float,
+            keep_as_is_max_kbps: int = 0) -> PreparedAudio:
+    """The speech audio and the playback audio from one decoding of the download, and a thumbnail. A sound track
+    browsers play, at most `keep_as_is_max_kbps`, is kept for playback as it is: no generation loss, and no
+    encoding (the longest step before speech-to-text)."""
     info = _probe(download.media_path)
     streams = info.get("streams", [])
     if not any(s.get("codec_type") == "audio" for s in streams):
@@ -325,11 +331,22 @@ def prepare(download: Download, workdir: Path, progress: Progress, max_duration:
     if duration > max_duration:  # sites that do not tell the duration before the download
         raise MediaError(f"This video is {duration / 3600:.1f} hours long; the limit is {max_duration / 3600:.1f} "
                          "hours (MAX_DURATION_SECONDS).")
-    wav = workdir / "audio.wav"
-    stored = workdir / "audio.mp3"
+    wav, encoded = workdir / "audio.wav", workdir / "audio.mp3"
+    as_is = audio.playable_as_is(info, keep_as_is_max_kbps)
+    stored = workdir / f"audio{as_is[0]}" if as_is else encoded
     try:
-        audio.convert(download.media_path, [(wav, audio.SPEECH), (stored, audio.PLAYBACK)], duration or None,
-                      progress)
+        try:
+            audio.convert(download.media_path, [(wav, audio.SPEECH), (stored, as_is[1] if as_is else audio.PLAYBACK)],
+                          duration or None, progress)
+        except audio.AudioError:
+            if not as_is:
+                raise
+            # A stream its container cannot carry as it is (rare): encoded after all.
+            log.info("the sound track of %s could not be kept as it is; encoding it", download.media_path.name)
+            stored.unlink(missing_ok=True)
+            stored = encoded
+            audio.convert(download.media_path, [(wav, audio.SPEECH), (stored, audio.PLAYBACK)], duration or None,
+                          progress)
         if not duration:
             duration = audio.duration_of(wav)
         stored_rate = audio.sample_rate_of(stored)

@@ -51,7 +51,7 @@ seek = st.session_state.get(f"seek-{job.id}", float(st.query_params.get("t", 0) 
 audio = api.audio_file(job.id)
 audio_path = api.media_file(audio.audio_path) if audio and not audio.audio_removed_at else None
 if audio_path:
-    st.audio(str(audio_path), start_time=int(seek))
+    st.audio(str(audio_path), format=api.media_type(audio.audio_path), start_time=int(seek))
 elif audio and audio.audio_removed_at:
     st.info(f"The audio is no longer kept here (removed on {audio.audio_removed_at[:10]}, after "
             "AUDIO_RETENTION_DAYS). The transcript, analysis and search stay, and each time below opens the "

@@ -57,6 +57,8 @@ def test_paste_a_link_and_watch_it_complete(app_url, browser, media_server):
     second_segment.click()
     page.wait_for_function(f"() => Math.abs(document.querySelector('audio').currentTime - {start}) < 1.5",
                            timeout=30_000)
+    # The browser read the stored audio (the video's own sound track, kept as it is) and knows its length.
+    page.wait_for_function("() => document.querySelector('audio').duration > 5", timeout=30_000)
     page.get_by_role("tab", name="🧠 Analysis").click()
     expect(page.get_by_text("Summary")).to_be_visible()
     expect(page.locator(".js-plotly-plot")).to_have_count(2)  # drawn once the tab opens

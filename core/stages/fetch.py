@@ -31,7 +31,8 @@ def downloaded(run: Run) -> bool:
 
 def extract_audio(run: Run) -> None:
     load_ahead(run)
-    prepared = prepare(run.load_download(), run.workdir, run.progress, run.settings.max_duration_seconds)
+    prepared = prepare(run.load_download(), run.workdir, run.progress, run.settings.max_duration_seconds,
+                       run.settings.keep_source_audio_max_kbps)
     if not run.store.get_job(run.job.id).duration:
         run.store.update_job(run.job.id, duration=round(prepared.duration, 2))
     run.prepared_record.write_text(json.dumps({
@@ -50,7 +51,8 @@ def audio_extracted(run: Run) -> bool:
 def upload(run: Run) -> None:
     prepared = run.load_prepared()
     s = run.settings
-    audio_key = run.store.put_blob(s.supabase_audio_bucket, f"{run.job.id}/audio.mp3", prepared.stored_path)
+    audio_key = run.store.put_blob(s.supabase_audio_bucket, f"{run.job.id}/audio{prepared.stored_path.suffix}",
+                                 prepared.stored_path)
     run.progress(0.8, "audio stored")
     thumb_key = None
     if prepared.thumbnail_path:

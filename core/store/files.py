@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import shutil
 from pathlib import Path
 
@@ -72,7 +73,7 @@ class SupabaseFiles:
     def put(self, bucket: str, name: str, source: Path) -> str:
         if not self.can_write:
             raise ReadOnlyLibrary("Storing media needs SUPABASE_SERVICE_ROLE_KEY.")
-        content_type = {".mp3": "audio/mpeg", ".jpg": "image/jpeg"}.get(source.suffix, "application/octet-stream")
+        content_type = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
         store = self._bucket(bucket)
         if source.stat().st_size > self.RESUMABLE_ABOVE_BYTES:
             self._put_resumable(bucket, name, source, content_type)
