@@ -4,14 +4,15 @@ import struct
 import wave
 from pathlib import Path
 
+import ctranslate2
 import numpy as np
 import pytest
 
 from core import audio
 from core.config import Settings
 from core.providers.bundled import whisper_tiny_en
+from core.providers.ct2_files import UnsupportedModel, int8_copy, quantize_rows, read_variables
 from core.providers.transcribe import CUT_SEARCH_SECONDS, ENCODER_BATCH, FasterWhisperTranscriber, read_chunks
-from core.providers.whisper_encoder import UnsupportedModel, read_variables
 from testkit.media import speak
 from testkit.quality import normalise
 
@@ -107,6 +108,58 @@ def test_model_weights_are_read_as_stored_or_dequantized(tmp_path):
     assert int(read["encoder/num_heads"]) == 8
     with pytest.raises(UnsupportedModel):
         read_variables(_model_bin(tmp_path / "old.bin", [], version=5), "encoder/")
+
+
+def test_the_int8_copy_of_the_model_computes_exactly_as_the_stored_model(tmp_path):
+    """Each job loads the copy stored for int8 computation; CTranslate2 quantizing the float16 original on
+    load gives bit for bit the same encoder output, hypotheses, scores and word alignments."""
+    original = whisper_tiny_en()
+    transcriber = FasterWhisperTranscriber(Settings(data_dir=tmp_path, whisper_model="tiny.en"))
+    copy = Path(transcriber._decoding_path)
+    assert copy.parent == tmp_path / "models" and copy.name.endswith("-int8")
+    assert (copy / "model.bin").stat().st_size < (original / "model.bin").stat().st_size * 0.6
+    features = np.random.default_rng(3).standard_normal((2, 80, 3000)).astype(np.float32)
+    prompt = [50257, 50362]  # <|startoftranscript|><|notimestamps|> of the English-only model
+    results = []
+    for folder in (original, copy):
+        model = ctranslate2.models.Whisper(str(folder), device="cpu", compute_type="int8", intra_threads=1)
+        encoded = model.encode(ctranslate2.StorageView.from_array(features))
+        generated = model.generate(encoded, [prompt] * 2, beam_size=2, max_length=20, return_scores=True)
+        tokens = [g.sequences_ids[0] or [0] for g in generated]
+        aligned = model.align(encoded, prompt, tokens, 3000)
+        results.append((np.asarray(encoded).tobytes(), [(g.sequences_ids, g.scores) for g in generated],
+                        [(a.alignments, a.text_token_probs) for a in aligned]))
+    assert results[0] == results[1]
+
+
+def test_the_int8_copy_is_made_once_and_again_when_the_model_changes(tmp_path):
+    weights = np.array([[0.5, -1.0, 0.0], [2.0, 0.25, -0.125], [0.0, 0.0, 0.0]], np.float32)
+    source = tmp_path / "model"
+    source.mkdir()
+    (source / "config.json").write_text("{}")
+    _model_bin(source / "model.bin", [
+        ("decoder/layer_0/linear/weight", 4, weights.astype(np.float16)),
+        ("decoder/layer_0/linear/bias", 4, weights[0].astype(np.float16)),
+        ("encoder/conv1/weight", 4, weights.astype(np.float16)),  # convolutions stay floating-point
+        ("decoder/num_heads", 2, np.array(8, np.int16)),
+    ])
+    copy = int8_copy(source, tmp_path / "copy")
+    assert copy == tmp_path / "copy" and (copy / "config.json").read_text() == "{}"
+    read = read_variables(copy / "model.bin", "")
+    np.testing.assert_allclose(read["decoder/layer_0/linear/weight"], weights, atol=2.0 / 127)
+    assert read["decoder/layer_0/linear/bias"].dtype == read["encoder/conv1/weight"].dtype == np.float32
+    assert int(read["decoder/num_heads"]) == 8
+    quantized, scale = quantize_rows(weights)
+    assert quantized.tolist() == [[64, -127, 0], [127, 16, -8], [0, 0, 0]] and scale[2] == 1
+
+    written = (copy / "model.bin").stat().st_mtime_ns
+    assert int8_copy(source, copy) == copy and (copy / "model.bin").stat().st_mtime_ns == written
+    _model_bin(source / "model.bin", [("decoder/layer_0/linear/weight", 0, weights * 2)])  # a new model
+    read = read_variables(int8_copy(source, copy) / "model.bin", "")
+    np.testing.assert_allclose(read["decoder/layer_0/linear/weight"], weights * 2, atol=4.0 / 127)
+    # Nothing to quantize (already int8), or not a Whisper model: the model is used as it is.
+    _model_bin(source / "model.bin", [("decoder/w/weight", 1, quantized), ("decoder/w/weight_scale", 0, scale)])
+    assert int8_copy(source, tmp_path / "other") == source
 
 
 @pytest.mark.parametrize("beam_size", [1, 5])

@@ -26,9 +26,10 @@ from core.config import Settings
 from core.models import Segment, Transcript, Word
 from core.providers import EngineError
 from core.providers.bundled import whisper_tiny_en
+from core.providers.ct2_files import UnsupportedModel, int8_copy
 from core.providers.hosted import OpenAITranscriber
 from core.providers.voice_detection import use_openvino_voice_detection
-from core.providers.whisper_encoder import OpenVinoEncoder, UnsupportedModel
+from core.providers.whisper_encoder import OpenVinoEncoder
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,23 @@ def resolve_whisper_model(name: str, cache_dir: Path) -> str:
     return name
 
 
+def int8_model(model_path: str, cache_dir: Path) -> str:
+    """The folder of a local model stored for int8 computation (see ct2_files), made once beside the other
+    models in the data dir: each job's process then loads it ~0.6 s faster, computing exactly the same.
+    A model faster-whisper fetches by name, or one that cannot be copied, is used as it is."""
+    source = Path(model_path)
+    if not (source / "model.bin").is_file():
+        return model_path
+    # Named after the source, and where it is when it is not in the data dir (two bundles may share a name).
+    where = "" if source.parent == cache_dir else "-" + hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:8]
+    try:
+        with _build_lock:
+            return str(int8_copy(source, cache_dir / f"{source.name}{where}-int8"))
+    except (UnsupportedModel, OSError, ValueError) as exc:
+        log.warning("Whisper model %s is used as stored (%s): each load converts its weights", model_path, exc)
+        return model_path
+
+
 ENCODER_BATCH = 2  # 30-s windows encoded at once: as fast as 8 at once on CPU, and ~150 MB lighter (CTranslate2)
 # glibc mallopt() parameters (malloc.h)
 M_TRIM_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -4, -8
@@ -124,7 +142,9 @@ def _openvino_encoder(model_path: str, threads: int) -> OpenVinoEncoder | None:
 
 
 @lru_cache(maxsize=2)
-def _load_whisper(model_path: str, threads: int, encoder: str):
+def _load_whisper(model_path: str, decoding_path: str, threads: int, encoder: str):
+    """The model to decode with (from `decoding_path`, its int8 copy) and, where it can, the OpenVINO encoder
+    built from `model_path`'s own float weights."""
     from faster_whisper import WhisperModel
 
     class WindowEncodingWhisperModel(WhisperModel):
@@ -146,7 +166,7 @@ def _load_whisper(model_path: str, threads: int, encoder: str):
             return ctranslate2.StorageView.from_array(np.concatenate(parts))
 
     reuse_freed_memory()
-    model = WindowEncodingWhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
+    model = WindowEncodingWhisperModel(decoding_path, device="cpu", compute_type="int8", cpu_threads=threads)
     if encoder == "openvino":
         model.openvino = _openvino_encoder(model_path, threads)
         use_openvino_voice_detection()
@@ -158,6 +178,7 @@ class FasterWhisperTranscriber:
         self.model_name = settings.whisper_model
         self.name = f"faster-whisper:{self.model_name}"
         self._model_path = resolve_whisper_model(self.model_name, settings.data_dir / "models")
+        self._decoding_path = int8_model(self._model_path, settings.data_dir / "models")
         self._threads = settings.whisper_threads
         self._chunk_seconds = settings.transcribe_chunk_seconds
         self._batch_size = settings.whisper_batch_size
@@ -166,7 +187,7 @@ class FasterWhisperTranscriber:
 
     def load(self):
         with _load_lock:  # a job may already be loading it on another thread (transcribing.load_ahead)
-            return _load_whisper(self._model_path, self._threads, self._encoder)
+            return _load_whisper(self._model_path, self._decoding_path, self._threads, self._encoder)
 
     def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript:
         segments, language = self.decode(wav_path, duration, progress)

@@ -9,61 +9,14 @@ its output closer to the float32 model's than CTranslate2's int8 encoder's (cosi
 
 from __future__ import annotations
 
-import struct
 import threading
 from pathlib import Path
 
 import numpy as np
 
-# CTranslate2's model.bin: the layout its converters write (ctranslate2/specs/model_spec.py, binary version 6)
-CT2_BINARY_VERSION = 6
-CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16, 5: "bfloat16"}
+from core.providers.ct2_files import read_variables
+
 LAYER_NORM_EPSILON = 1e-5  # Whisper's
-
-
-class UnsupportedModel(Exception):
-    """A model file this encoder cannot read: the CTranslate2 encoder is used instead."""
-
-
-def read_variables(model_bin: Path, prefix: str) -> dict[str, np.ndarray]:
-    """The variables of a CTranslate2 model.bin whose names start with `prefix`: floating-point ones as stored
-    (float16 weights stay float16), int8 weights dequantized with their scales, bfloat16 widened to float32.
-    Only those variables are read from the file."""
-    raw: dict[str, np.ndarray] = {}
-    with model_bin.open("rb") as file:
-
-        def unpack(fmt: str):
-            return struct.unpack(fmt, file.read(struct.calcsize(fmt)))[0]
-
-        def string() -> str:
-            return file.read(unpack("H"))[:-1].decode()  # the length counts a terminating NUL
-
-        if (version := unpack("I")) != CT2_BINARY_VERSION:
-            raise UnsupportedModel(f"CTranslate2 model format {version}, expected {CT2_BINARY_VERSION}")
-        string(), unpack("I")  # the spec's name and revision
-        for _ in range(unpack("I")):
-            name = string()
-            shape = [unpack("I") for _ in range(unpack("B"))]
-            dtype, size = CT2_DTYPES.get(unpack("B")), unpack("I")
-            if not name.startswith(prefix):
-                file.seek(size, 1)
-                continue
-            if dtype is None:
-                raise UnsupportedModel(f"unknown data type of {name}")
-            data = file.read(size)
-            if dtype == "bfloat16":  # the upper half of a float32
-                raw[name] = (np.frombuffer(data, np.uint16).astype(np.uint32) << 16).view(np.float32).reshape(shape)
-            else:
-                raw[name] = np.frombuffer(data, dtype).reshape(shape)
-    variables = {}
-    for name, value in raw.items():
-        if name.endswith("_scale"):
-            continue
-        if value.dtype == np.int8 and f"{name}_scale" in raw:  # quantized per output row: w = q / scale
-            scale = raw[f"{name}_scale"].astype(np.float32)
-            value = value.astype(np.float32) / scale.reshape(-1, *[1] * (value.ndim - 1))
-        variables[name] = value
-    return variables
 
 
 def build_encoder(weights: dict[str, np.ndarray]):
