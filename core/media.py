@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -331,6 +332,22 @@ def prepare(download: Download, workdir: Path, progress: Progress, max_duration:
     if duration > max_duration:  # sites that do not tell the duration before the download
         raise MediaError(f"This video is {duration / 3600:.1f} hours long; the limit is {max_duration / 3600:.1f} "
                          "hours (MAX_DURATION_SECONDS).")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumbnail") as beside:
+        # The thumbnail's frame is taken by an ffmpeg of its own while the audio is converted (where the
+        # duration, which places the frame, is known already).
+        thumbnail = beside.submit(make_thumbnail, download, streams, duration, workdir) if duration else None
+        wav, stored, duration, stored_rate = _convert_audio(download, info, duration, workdir, progress,
+                                                            keep_as_is_max_kbps)
+    if duration <= 0.1:
+        raise MediaError("The sound track is empty.")
+    thumbnail_path = thumbnail.result() if thumbnail else make_thumbnail(download, streams, duration, workdir)
+    return PreparedAudio(wav, stored, thumbnail_path, duration, stored_rate)
+
+
+def _convert_audio(download: Download, info: dict, duration: float, workdir: Path, progress: Progress,
+                   keep_as_is_max_kbps: int) -> tuple[Path, Path, float, int]:
+    """(speech WAV, playback file, duration, the playback file's sample rate) from one decoding of the
+    download."""
     wav, encoded = workdir / "audio.wav", workdir / "audio.mp3"
     as_is = audio.playable_as_is(info, keep_as_is_max_kbps)
     stored = workdir / f"audio{as_is[0]}" if as_is else encoded
@@ -347,14 +364,9 @@ def prepare(download: Download, workdir: Path, progress: Progress, max_duration:
             stored = encoded
             audio.convert(download.media_path, [(wav, audio.SPEECH), (stored, audio.PLAYBACK)], duration or None,
                           progress)
-        if not duration:
-            duration = audio.duration_of(wav)
-        stored_rate = audio.sample_rate_of(stored)
+        return wav, stored, duration or audio.duration_of(wav), audio.sample_rate_of(stored)
     except audio.AudioError as exc:
         raise MediaError(f"ffmpeg could not convert the media: {exc}") from None
-    if duration <= 0.1:
-        raise MediaError("The sound track is empty.")
-    return PreparedAudio(wav, stored, make_thumbnail(download, streams, duration, workdir), duration, stored_rate)
 
 
 THUMBNAIL_WIDTH = 480
