@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import re
 import shutil
 import threading
@@ -46,11 +45,12 @@ from core.queue import JobBusy, QueueStatus, QueueUnavailable, enqueue
 from core.stages.context import text_to_analyse
 from core.stages.indexing import embed_transcript
 from core.store import DuplicateJob, LibraryUnavailable, ReadOnlyLibrary, Store, get_store
+from core.store.files import media_type
 from core.text import content_words, stem
 
 # Re-exported: the pages and the CLI use these from here.
 __all__ = ["EXPORT_FORMATS", "MAX_PLAYLIST_HARD_CAP", "InvalidURL", "JobBusy", "LibraryUnavailable",
-           "QueueUnavailable", "ReadOnlyLibrary", "exposure_warning"]
+           "QueueUnavailable", "ReadOnlyLibrary", "exposure_warning", "media_type"]
 
 
 def library_problem() -> str | None:
@@ -401,11 +401,6 @@ def analysis(job_id: str) -> Analysis | None:
 def media_file(key: str | None) -> Path | str | None:
     """The file or URL behind a stored media key (audio or thumbnail), if it is there."""
     return get_store().media_location(key) if key else None
-
-
-def media_type(key: str) -> str:
-    """The MIME type of a stored media file, from its name (the player needs it for a local file)."""
-    return mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
 def job_details(job_id: str) -> JobDetails | None:

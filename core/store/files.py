@@ -10,6 +10,11 @@ from core.store.base import ReadOnlyLibrary
 from core.store.supabase_client import api_key_headers, supabase_client
 
 
+def media_type(name: str) -> str:
+    """The MIME type of a media file from its name: what storage serves it as, and what a player is told."""
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
 class LocalFiles:
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
@@ -73,7 +78,7 @@ class SupabaseFiles:
     def put(self, bucket: str, name: str, source: Path) -> str:
         if not self.can_write:
             raise ReadOnlyLibrary("Storing media needs SUPABASE_SERVICE_ROLE_KEY.")
-        content_type = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
+        content_type = media_type(source.name)
         store = self._bucket(bucket)
         if source.stat().st_size > self.RESUMABLE_ABOVE_BYTES:
             self._put_resumable(bucket, name, source, content_type)
