@@ -348,20 +348,19 @@ def _convert_audio(download: Download, info: dict, duration: float, workdir: Pat
                    keep_as_is_max_kbps: int) -> tuple[Path, Path, float, int]:
     """(speech WAV, playback file, duration, the playback file's sample rate) from one decoding of the
     download."""
-    wav, encoded = workdir / "audio.wav", workdir / "audio.mp3"
-    as_is = audio.playable_as_is(info, keep_as_is_max_kbps)
-    stored = workdir / f"audio{as_is[0]}" if as_is else encoded
+    wav = workdir / "audio.wav"
+    suffix, playback = audio.playable_as_is(info, keep_as_is_max_kbps) or (".mp3", audio.PLAYBACK)
+    stored = workdir / f"audio{suffix}"
     try:
         try:
-            audio.convert(download.media_path, [(wav, audio.SPEECH), (stored, as_is[1] if as_is else audio.PLAYBACK)],
-                          duration or None, progress)
+            audio.convert(download.media_path, [(wav, audio.SPEECH), (stored, playback)], duration or None, progress)
         except audio.AudioError:
-            if not as_is:
+            if playback is audio.PLAYBACK:
                 raise
             # A stream its container cannot carry as it is (rare): encoded after all.
             log.info("the sound track of %s could not be kept as it is; encoding it", download.media_path.name)
             stored.unlink(missing_ok=True)
-            stored = encoded
+            stored = workdir / "audio.mp3"
             audio.convert(download.media_path, [(wav, audio.SPEECH), (stored, audio.PLAYBACK)], duration or None,
                           progress)
         return wav, stored, duration or audio.duration_of(wav), audio.sample_rate_of(stored)
