@@ -108,7 +108,8 @@ class Settings(BaseSettings):
     # Offline engines
     whisper_model: str = "base"
     whisper_threads: int = max(1, os.cpu_count() or 1)
-    #: Stretches of speech decoded at once (faster-whisper's batched pipeline); 1 decodes them one by one.
+    #: Stretches of speech decoded at once (faster-whisper's batched pipeline), split between the pieces of the
+    #: audio decoded side by side (see transcribe.decoding_lanes); 1 decodes them one by one, a piece at a time.
     whisper_batch_size: int = Field(4, ge=1)
     #: Hypotheses kept while decoding: 5 is Whisper's own choice; fewer is faster and a little less accurate.
     whisper_beam_size: int = Field(5, ge=1, le=10)

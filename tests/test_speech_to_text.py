@@ -12,7 +12,13 @@ from core import audio
 from core.config import Settings
 from core.providers.bundled import whisper_tiny_en
 from core.providers.ct2_files import UnsupportedModel, int8_copy, quantize_rows, read_variables
-from core.providers.transcribe import CUT_SEARCH_SECONDS, ENCODER_BATCH, FasterWhisperTranscriber, read_chunks
+from core.providers.transcribe import (
+    CUT_SEARCH_SECONDS,
+    ENCODER_BATCH,
+    FasterWhisperTranscriber,
+    decoding_lanes,
+    read_chunks,
+)
 from testkit.media import speak
 from testkit.quality import normalise
 
@@ -165,14 +171,12 @@ def test_the_int8_copy_is_made_once_and_again_when_the_model_changes(tmp_path):
 @pytest.mark.parametrize("beam_size", [1, 5])
 def test_the_speech_is_transcribed_with_as_many_hypotheses_as_set(tmp_path, beam_size):
     """WHISPER_BEAM_SIZE trades a little accuracy for speed; even greedy decoding (1) gets plain speech."""
-    import jiwer  # a test tool, installed with the dev requirements
-
     said = "Rain barrels and drip irrigation can cut water use in half."
     wav = tmp_path / "speech.wav"
     audio.convert(speak(said, tmp_path / "spoken.wav"), [(wav, audio.SPEECH)])
     settings = Settings(data_dir=tmp_path, whisper_beam_size=beam_size)
     transcript = FasterWhisperTranscriber(settings).transcribe(wav, audio.duration_of(wav), lambda *_: None)
-    assert jiwer.wer(normalise(said), normalise(transcript.text)) <= 0.2, transcript.text
+    assert jiwer_wer(said, transcript.text) <= 0.2, transcript.text
 
 
 def test_numpy_keeps_to_one_thread_while_speech_is_transcribed(tmp_path):
@@ -215,3 +219,37 @@ def test_audio_is_read_in_even_pieces_cut_in_pauses(tmp_path, seconds, expected)
     assert max(lengths) <= 30 and max(lengths) - min(lengths) <= CUT_SEARCH_SECONDS
     for offset, _ in pieces[1:]:  # each cut falls in a pause
         assert offset % 2 > 1.7
+
+
+def test_pieces_decoded_side_by_side_give_the_transcript_of_one_at_a_time(tmp_path):
+    """With two threads, two pieces are decoded at once (a lane each, the batch split between them); the
+    sentences come back in the audio's order with the same words and times as when the pieces are decoded
+    one after the other, and the progress reported only grows."""
+    said = ("Let us start with the soil. A rooftop garden needs a light growing medium. "
+            "The second question is water. Rain barrels can cut water use in half. "
+            "Now a word about money. The first year is expensive. "
+            "Finally, community matters most. Neighbours share tools and harvests.")
+    wav = tmp_path / "speech.wav"
+    audio.convert(speak(said, tmp_path / "spoken.wav"), [(wav, audio.SPEECH)])
+    duration = audio.duration_of(wav)
+    assert len(list(read_chunks(wav, 8))) >= 3
+
+    def transcribe(threads: int, reported: list[float]):
+        settings = Settings(data_dir=tmp_path, whisper_model="tiny.en", whisper_threads=threads,
+                            transcribe_chunk_seconds=8)
+        return FasterWhisperTranscriber(settings).transcribe(wav, duration, lambda done, _: reported.append(done))
+
+    one_lane, two_lanes = [], []
+    alone, side_by_side = transcribe(1, one_lane), transcribe(2, two_lanes)
+    assert decoding_lanes(1, 4) == 1 and decoding_lanes(2, 4) == 2
+    assert [(s.start, s.end, s.text, s.words) for s in side_by_side.segments] == \
+           [(s.start, s.end, s.text, s.words) for s in alone.segments]
+    assert [s.start for s in side_by_side.segments] == sorted(s.start for s in side_by_side.segments)
+    assert jiwer_wer(said, side_by_side.text) <= 0.2, side_by_side.text
+    assert two_lanes == sorted(two_lanes) and two_lanes[-1] > 0.8
+
+
+def jiwer_wer(said: str, heard: str) -> float:
+    import jiwer  # a test tool, installed with the dev requirements
+
+    return jiwer.wer(normalise(said), normalise(heard))
