@@ -196,10 +196,13 @@ def test_numpy_keeps_to_one_thread_while_speech_is_transcribed(tmp_path):
     assert blas_threads() == before
 
 
-@pytest.mark.parametrize(("seconds", "expected"), [(100, 4), (70, 3), (61, 3), (20, 1)])
-def test_audio_is_read_in_even_pieces_cut_in_pauses(tmp_path, seconds, expected):
-    """Pieces within TRANSCRIBE_CHUNK_SECONDS (here 30), no more than needed, about equally long (no short
-    tail to decode on its own), each cut in a pause."""
+@pytest.mark.parametrize(("seconds", "longest", "at_least", "expected"), [
+    (100, 30, 1, 4), (70, 30, 1, 3), (61, 30, 1, 3), (20, 30, 1, 1),
+    # one piece per decoding lane, as long as each is still SHORTEST_PIECE_SECONDS (20) long
+    (45, 60, 2, 2), (39, 60, 2, 1), (50, 60, 3, 2), (100, 30, 2, 4)])
+def test_audio_is_read_in_even_pieces_cut_in_pauses(tmp_path, seconds, longest, at_least, expected):
+    """Pieces within TRANSCRIBE_CHUNK_SECONDS, no more than needed (or than lanes to decode them), about
+    equally long (no short tail to decode on its own), each cut in a pause."""
     rate = 16_000
     rng = np.random.default_rng(3)
     # 1.7 s of "speech" (noise), then 0.3 s of silence, over and over.
@@ -211,12 +214,12 @@ def test_audio_is_read_in_even_pieces_cut_in_pauses(tmp_path, seconds, expected)
         wav.setsampwidth(2)
         wav.setframerate(rate)
         wav.writeframes(samples.tobytes())
-    pieces = list(read_chunks(wav_path, 30))
+    pieces = list(read_chunks(wav_path, longest, at_least))
     assert len(pieces) == expected
     assert np.array_equal(np.concatenate([audio for _, audio in pieces]), samples / 32768.0)
     assert [offset for offset, _ in pieces] == [0, *np.cumsum([len(a) / rate for _, a in pieces])[:-1].tolist()]
     lengths = [len(audio) / rate for _, audio in pieces]
-    assert max(lengths) <= 30 and max(lengths) - min(lengths) <= CUT_SEARCH_SECONDS
+    assert max(lengths) <= longest and max(lengths) - min(lengths) <= CUT_SEARCH_SECONDS
     for offset, _ in pieces[1:]:  # each cut falls in a pause
         assert offset % 2 > 1.7
 
