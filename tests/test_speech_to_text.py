@@ -237,14 +237,15 @@ def test_pieces_decoded_side_by_side_give_the_transcript_of_one_at_a_time(tmp_pa
     duration = audio.duration_of(wav)
     assert len(list(read_chunks(wav, 8))) >= 3
 
-    def transcribe(threads: int, reported: list[float]):
+    def transcribe(threads: int):
         settings = Settings(data_dir=tmp_path, whisper_model="tiny.en", whisper_threads=threads,
                             transcribe_chunk_seconds=8)
-        return FasterWhisperTranscriber(settings).transcribe(wav, duration, lambda done, _: reported.append(done))
+        reported = []
+        transcript = FasterWhisperTranscriber(settings).transcribe(wav, duration, lambda done, _: reported.append(done))
+        return transcript, reported
 
-    one_lane, two_lanes = [], []
-    alone, side_by_side = transcribe(1, one_lane), transcribe(2, two_lanes)
     assert decoding_lanes(1, 4) == 1 and decoding_lanes(2, 4) == 2
+    (alone, _), (side_by_side, two_lanes) = transcribe(1), transcribe(2)
     assert [(s.start, s.end, s.text, s.words) for s in side_by_side.segments] == \
            [(s.start, s.end, s.text, s.words) for s in alone.segments]
     assert [s.start for s in side_by_side.segments] == sorted(s.start for s in side_by_side.segments)
