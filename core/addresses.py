@@ -12,9 +12,9 @@ import multiprocessing
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import forkserver, resource_tracker
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -156,15 +156,68 @@ class ProcessEnded(Exception):
     """A guarded process ended without an answer (killed, or crashed)."""
 
 
+# Guarded children start from multiprocessing's forkserver: a process started afresh (not forked) the first time one
+# is needed, which imports what the children use and then forks each of them. A child forked from the asking process
+# itself would share whatever that process holds: engines' native thread pools (a download forked after speech-to-text
+# had run in the same process died of SIGSEGV), database connections, other threads' locks.
+_children = multiprocessing.get_context("forkserver")
+#: What the forkserver imports once, so that every child starts with it (`__main__`: a child would import the
+#: program's main script again otherwise).
+FORKSERVER_PRELOAD = ["__main__", "core.guarded_preload"]
+_started_in: int | None = None  # the pid of the process that started the forkserver
+
+
+def prepare_guarded_processes() -> None:
+    """Start the forkserver now, if this process has none; it loads yt-dlp while this process goes on. A worker
+    calls this before it forks its first job, so that every job's guarded children come from the one server."""
+    global _started_in
+    if _started_in is None:
+        _children.set_forkserver_preload(FORKSERVER_PRELOAD)
+        forkserver.ensure_running()
+        _started_in = os.getpid()
+
+
+def _share_forkserver_with_forked_child() -> None:
+    """In a child forked from a process that started the forkserver (a worker's job), keep using that server, which
+    the parent keeps running, instead of starting one more in every job. CPython's own liveness check waits on the
+    server as on a child of its own, which it is not here, and fails (python/cpython#86354); the server stays up as
+    long as one process that shares it lives, and `_start_child` starts a server of this process's own if it is
+    gone all the same."""
+    server = forkserver._forkserver
+    if _started_in is not None and getattr(server, "_forkserver_pid", None) is not None:
+        server.ensure_running = resource_tracker.ensure_running
+
+
+os.register_at_fork(after_in_child=_share_forkserver_with_forked_child)
+
+
+def _start_child(target: Callable, args: tuple) -> multiprocessing.process.BaseProcess:
+    global _started_in
+    prepare_guarded_processes()
+    try:
+        child = _children.Process(target=target, args=args, name="guarded", daemon=True)
+        child.start()
+        return child
+    except OSError:  # the forkserver shared from the parent is gone: this process starts its own
+        server = forkserver._forkserver
+        if server.__dict__.pop("ensure_running", None) is None:
+            raise
+        server._forkserver_pid = None
+        _started_in = None
+        prepare_guarded_processes()
+        child = _children.Process(target=target, args=args, name="guarded", daemon=True)
+        child.start()
+        return child
+
+
 def run_guarded(policy: AddressPolicy, work: Callable, args: tuple = (), on_report: Callable | None = None):
-    """`work(report, *args)` in a forked child that does nothing else, with every connection it makes checked
-    by `guard_connections(policy)`. What it returns comes back; what it raises is raised here; each
-    `report(*values)` calls `on_report(*values)` here, as it happens. If it tried to reach a refused host
-    (even when it went on without that, as yt-dlp does with a thumbnail), RefusedConnection is raised."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_guarded_child, args=(sender, policy, work, args), name="guarded", daemon=True)
-    child.start()
+    """`work(report, *args)` in a child process that does nothing else, with every connection it makes checked
+    by `guard_connections(policy)`; the child sees this process's working folder and environment. What it returns
+    comes back; what it raises is raised here; each `report(*values)` calls `on_report(*values)` here, as it
+    happens. If it tried to reach a refused host (even when it went on without that, as yt-dlp does with a
+    thumbnail), RefusedConnection is raised."""
+    receiver, sender = _children.Pipe(duplex=False)
+    child = _start_child(_guarded_child, (sender, policy, work, args, os.getcwd(), dict(os.environ)))
     sender.close()
     try:
         while True:
@@ -187,8 +240,12 @@ def run_guarded(policy: AddressPolicy, work: Callable, args: tuple = (), on_repo
     raise ProcessEnded(f"its process ended with {child.exitcode}")
 
 
-def _guarded_child(sender, policy: AddressPolicy, work: Callable, args: tuple) -> None:
+def _guarded_child(sender, policy: AddressPolicy, work: Callable, args: tuple, cwd: str,
+                   environment: dict[str, str]) -> None:
     _end_with_parent()
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(environment)
     guard = guard_connections(policy)
     try:
         outcome = ("done", work(lambda *values: sender.send(("report", *values)), *args))
@@ -205,11 +262,10 @@ def _guarded_child(sender, policy: AddressPolicy, work: Callable, args: tuple) -
 
 def _end_with_parent() -> None:
     """Stop when the process that asked is gone (killed, timed out), instead of working for nobody."""
-    parent = os.getppid()
+    parent = multiprocessing.parent_process()
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
+        parent.join()
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()

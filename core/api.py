@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core import exports, queue, webhooks
 from core.access import exposure_warning
-from core.addresses import AddressPolicy
+from core.addresses import AddressPolicy, prepare_guarded_processes
 from core.config import MAX_PLAYLIST_HARD_CAP, Settings, get_settings
 from core.exports import FORMATS as EXPORT_FORMATS
 from core.media import Listing, list_videos
@@ -90,8 +90,10 @@ def split_urls(text: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def prepare_link_checks() -> threading.Thread:
-    """Compile link detection's patterns on a thread of their own, once per process: a server calls this
-    as it starts, so that the first link pasted is checked at once rather than after ~1 s."""
+    """Compile link detection's patterns on a thread of their own, once per process, and start the process that
+    lists a collection's videos (core.addresses.prepare_guarded_processes): a server calls this as it starts, so
+    that the first link pasted is checked at once rather than after ~1 s."""
+    prepare_guarded_processes()
     thread = threading.Thread(target=warm_up, name="warm-up-link-patterns", daemon=True)
     thread.start()
     return thread
@@ -313,6 +315,7 @@ def queue_status(settings: Settings | None = None) -> QueueStatus:
 
 def run_now(url: str, *, force: bool = False, settings: Settings | None = None) -> Job:
     """Validate and run the whole pipeline in this process (no queue)."""
+    prepare_guarded_processes()  # loads the downloader meanwhile
     settings = settings or get_settings()
     store = get_store()
     submission = _create_or_existing(store, validate_all([url], settings)[0], force, settings)

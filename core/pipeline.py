@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timedelta
 
 from core import platforms, webhooks
+from core.addresses import prepare_guarded_processes
 from core.config import Settings, get_settings
 from core.media import MediaError, TransientMediaError
 from core.models import Job, Stage
@@ -226,6 +227,8 @@ def preload_for_jobs() -> None:
     """Load, in a worker's own process, what every job uses and what survives the fork that starts each
     job: yt-dlp's extractors with their link patterns compiled, and the local analysis's libraries and word
     lists (pure Python, no threads). Each job then starts with them in memory rather than spending ~1.4 s of
-    its own on them (measured on a 2-core machine)."""
+    its own on them (measured on a 2-core machine). The forkserver that starts every job's download starts
+    too, and loads yt-dlp for them meanwhile."""
+    prepare_guarded_processes()
     platforms.warm_up()
     load_local_engines()

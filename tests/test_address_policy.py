@@ -5,11 +5,14 @@ internal service that must never be reached: it counts every request it receives
 """
 
 import json
+import multiprocessing
+import os
 import shutil
 import subprocess
 
 import pytest
 
+from core.addresses import AddressPolicy, prepare_guarded_processes, run_guarded
 from testkit import media
 from tests.conftest import COOKING, PYTHON, SCRATCH
 
@@ -78,3 +81,26 @@ def test_a_host_name_that_resolves_to_an_internal_address_at_connect_time_is_ref
     assert job["status"] == "failed", job
     assert "media.example-cdn.test resolves to 127.0.0.1, a loopback address" in job["error"]
     assert internal_service.hits == []
+
+
+def _parent_of_this_process(report) -> int:
+    return os.getppid()
+
+
+def _guarded_parent_from_a_forked_child(answers) -> None:
+    answers.put(run_guarded(AddressPolicy(), _parent_of_this_process))
+
+
+def test_guarded_children_come_from_one_clean_server_also_for_a_forked_child():
+    """A worker forks every job; each job's download starts from the server the worker started, not from the job's
+    own process (which by then may hold engines) and not from a server of its own per job."""
+    prepare_guarded_processes()
+    server = run_guarded(AddressPolicy(), _parent_of_this_process)
+    assert server != os.getpid()
+    forking = multiprocessing.get_context("fork")
+    answers = forking.Queue()
+    job = forking.Process(target=_guarded_parent_from_a_forked_child, args=(answers,))
+    job.start()
+    assert answers.get(timeout=60) == server
+    job.join(30)
+    assert job.exitcode == 0

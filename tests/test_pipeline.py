@@ -94,6 +94,36 @@ def test_run_in_process_without_redis(empty_library, media_server):
     assert details["analysis"]["category"] == "sports"
 
 
+def test_jobs_one_after_another_in_one_long_lived_process(empty_library, media_server, tmp_path, monkeypatch):
+    """A process that runs jobs itself (a script using core.api, a notebook) has the speech-to-text and
+    translation engines loaded after its first job, and drops models when its settings change; every later
+    download and listing still starts cleanly (a download forked from such a process crashed)."""
+    from core import api
+    from core.config import get_settings
+    from core.media import list_videos
+    from testkit import media
+
+    site = tmp_path / "site"
+    site.mkdir()
+    media.video_with_speech("Me encanta esta ciudad. El mercado está lleno de frutas frescas.", site / "ciudad.mp4",
+                            "es")
+    server, spanish_site = media.serve(site)
+    try:
+        first = api.run_now(f"{spanish_site}/ciudad.mp4")
+    finally:
+        server.shutdown()
+    assert first.status.value == "completed", first.error
+    assert "translating" in first.stage_times  # both of Whisper's tasks have run in this process
+    for round_, (model, batch) in enumerate([("tiny.en", "4"), ("base", "1"), ("base", "4")]):
+        monkeypatch.setenv("WHISPER_MODEL", model)
+        monkeypatch.setenv("WHISPER_BATCH_SIZE", batch)
+        for name in ("cooking", "football"):
+            job = api.run_now(f"{media_server}/{name}.mp4", force=round_ > 0)
+            assert job.status.value == "completed", f"{name}, round {round_ + 1}: {job.error}"
+        listing = list_videos(f"{media_server}/trips.html", get_settings(), limit=10)
+        assert listing is not None and len(listing.urls) == 2
+
+
 def test_dead_redis_gives_a_clear_error_and_keeps_the_job(empty_library, media_server):
     result = empty_library.cli("submit", f"{media_server}/cooking.mp4", "--json")
     assert result.returncode == 1
