@@ -64,7 +64,7 @@ def library_problem() -> str | None:
 
 def read_only() -> bool:
     """Whether this process may only read the library (a Supabase project with just its anon key)."""
-    return bool(getattr(get_store(), "read_only", False))
+    return get_store().read_only
 
 
 @dataclass

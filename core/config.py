@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     #: CPU has it; falls back to CTranslate2 / ONNX Runtime for a model it cannot read) or `ctranslate2` (the
     #: decoder's own engine, and ONNX Runtime for the voice detection, as faster-whisper comes).
     whisper_encoder: Literal["openvino", "ctranslate2"] = "openvino"
+    #: The OpenVINO encoder's arithmetic: `auto` (bfloat16 where the CPU has AMX, else float32), `f32` (the same
+    #: transcripts on every CPU; ~25 % slower speech-to-text where bfloat16 would run) or `bf16`.
+    whisper_encoder_precision: Literal["auto", "f32", "bf16"] = "auto"
     #: Long audio is transcribed in pieces of at most this length, so memory stays flat for any duration.
     transcribe_chunk_seconds: int = 120
     embedding_model: str = "all-MiniLM-L6-v2"

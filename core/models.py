@@ -282,6 +282,8 @@ class AnalysisView(BaseModel):
     sentiment: Sentiment
     category: str
     language: str | None
+    #: What analysed it: "local:vader+yake+textrank" or "openai:<model>".
+    engine: str = ""
 
 
 class JobDetails(JobView):

@@ -100,7 +100,9 @@ class FakeOpenAI:
         if path.startswith("/v1/audio/transcriptions"):
             return 200, {}, self._transcription(headers, body, entry)
         if path.startswith("/v1/chat/completions"):
-            return 200, {}, self._chat(json.loads(body))
+            request = json.loads(body)
+            entry["prompt"] = request["messages"][-1]["content"]
+            return 200, {}, self._chat(request)
         if path.startswith("/v1/embeddings"):
             request = json.loads(body)
             inputs = request["input"] if isinstance(request["input"], list) else [request["input"]]

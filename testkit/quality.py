@@ -5,7 +5,11 @@ prints these; tests/test_quality.py holds them to floors."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -15,7 +19,7 @@ from pathlib import Path
 from core import api, audio
 from core.config import Settings
 from core.providers.transcribe import FasterWhisperTranscriber
-from testkit.media import video_with_speech
+from testkit.media import speak, video_with_speech
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ class ForeignClip:
     query: str
 
 
-FOREIGN_CLIPS = [
+FOREIGN_CLIPS = [  # the first three also go through the whole pipeline (tests/test_translation.py)
     ForeignClip("hotel-es", "es", "El hotel estaba muy sucio y el personal fue muy grosero. La comida del restaurante "
                 "estaba fría. Fue la peor noche de mi vida. Nunca volveré a este lugar.",
                 ("hotel", "dirty", "food", "restaurant", "cold", "night", "never", "place"), "negative",
@@ -89,6 +93,58 @@ FOREIGN_CLIPS = [
                 "waren wütend. Eine schreckliche Reise.",
                 ("train", "three", "hours", "late", "cold", "food", "bad", "angry", "terrible", "journey"), "negative",
                 "a delayed railway trip that went badly"),
+    ForeignClip("beach-es", "es", "Las vacaciones en la playa fueron perfectas. El agua estaba limpia y caliente. "
+                "Comimos pescado delicioso cada noche. Volveremos el próximo verano.",
+                ("beach", "perfect", "water", "clean", "fish", "delicious", "night", "summer"), "positive",
+                "a seaside holiday with clear water and good seafood"),
+    ForeignClip("phone-es", "es", "Compré este teléfono hace una semana y ya está roto. La batería no dura nada y la "
+                "pantalla se apaga sola. El servicio al cliente no me ayudó. Qué desastre.",
+                ("bought", "phone", "week", "broken", "battery", "screen", "service", "help", "disaster"), "negative",
+                "a mobile that stopped working after a few days"),
+    ForeignClip("school-es", "es", "Mi hija está muy feliz en su nueva escuela. Los profesores son excelentes y tiene "
+                "muchos amigos. Estamos muy contentos con el cambio.",
+                ("daughter", "happy", "new", "school", "teachers", "excellent", "friends", "change"), "positive",
+                "a child who likes her teachers and classmates"),
+    ForeignClip("traffic-es", "es", "El tráfico en la ciudad es horrible. Cada mañana pierdo dos horas en el coche. "
+                "El aire está contaminado y todos están cansados y enfadados.",
+                ("traffic", "city", "horrible", "morning", "hours", "car", "air", "polluted", "tired", "angry"),
+                "negative", "commuters stuck in jams and dirty air"),
+    ForeignClip("concert-fr", "fr", "Le concert d'hier soir était magnifique. La chanteuse avait une voix superbe "
+                "et le public était heureux. Une soirée merveilleuse.",
+                ("concert", "night", "magnificent", "singer", "voice", "audience", "happy", "wonderful", "evening"),
+                "positive", "a singer who delighted her audience"),
+    ForeignClip("strike-fr", "fr", "La grève a bloqué tous les trains pendant une semaine. Les voyageurs étaient "
+                "furieux et fatigués. C'est une situation terrible pour tout le monde.",
+                ("strike", "blocked", "trains", "week", "travellers", "furious", "tired", "terrible", "situation"),
+                "negative", "a rail walkout that stranded passengers"),
+    ForeignClip("garden-de", "de", "Mein Garten ist dieses Jahr wunderschön. Die Blumen blühen überall und die Tomaten "
+                "schmecken sehr gut. Ich bin sehr glücklich.",
+                ("garden", "year", "beautiful", "flowers", "tomatoes", "taste", "good", "happy"), "positive",
+                "a flowering vegetable plot this summer"),
+    ForeignClip("movie-it", "it", "Il film era noioso e troppo lungo. Gli attori erano pessimi e la storia non aveva "
+                "senso. Ho perso due ore della mia vita.",
+                ("film", "boring", "long", "actors", "story", "sense", "lost", "two", "hours", "life"), "negative",
+                "a dull cinema evening with bad acting"),
+]
+PIPELINE_FOREIGN_CLIPS = FOREIGN_CLIPS[:3]
+
+#: English clips whose mood is carried by most sentences but contradicted by one long one, or that have none:
+#: the overall sentiment must follow the majority, and explanations must stay neutral.
+MIXED_CLIPS = [
+    Clip("seaside", "We loved our week at the seaside hotel. The staff were kind and the breakfast was excellent. The "
+         "only problem was the noisy road outside our window, which kept us awake for a long time on the first "
+         "night and made us tired and grumpy the next morning. Still, we had a wonderful stay and would happily go "
+         "back.", "travel", "positive", "a pleasant coastal stay despite street noise"),
+    Clip("wedding", "Yesterday my sister got married and it was the happiest day of our family. The sun was shining, "
+         "the music was lovely and everyone danced until midnight. I have never seen her smile so much.",
+         "lifestyle", "positive", "a family celebration of a marriage"),
+    Clip("timetable", "The number twelve bus leaves the station every twenty minutes. It stops at the library, the "
+         "town hall and the hospital. On Sundays the first bus leaves at eight and the last one at ten in the "
+         "evening. Tickets can be bought from the driver or at the machine.", "travel", "neutral",
+         "when the town's buses run"),
+    Clip("volcano", "A volcano forms where hot rock from deep inside the earth rises to the surface. When pressure "
+         "builds up, gas and lava escape through an opening in the crust. Some volcanoes erupt often, while others "
+         "stay quiet for thousands of years.", "science", "neutral", "how eruptions happen"),
 ]
 
 
@@ -101,9 +157,9 @@ def make_clips(folder: Path) -> dict[str, Path]:
     return {clip.name: video_with_speech(clip.text, folder / f"{clip.name}.mp4") for clip in CLIPS}
 
 
-def make_foreign_clips(folder: Path) -> dict[str, Path]:
+def make_foreign_clips(folder: Path, clips: list[ForeignClip] = PIPELINE_FOREIGN_CLIPS) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    return {clip.name: video_with_speech(clip.text, folder / f"{clip.name}.mp4", clip.voice) for clip in FOREIGN_CLIPS}
+    return {clip.name: video_with_speech(clip.text, folder / f"{clip.name}.mp4", clip.voice) for clip in clips}
 
 
 def _seconds(job, stage: str, after: str) -> float:
@@ -117,12 +173,12 @@ def translation_scores(site_url: str) -> dict:
     ranks it, and the translating step's time as a share of the transcribing step's."""
     details = {}
     job_of = {}
-    for clip in FOREIGN_CLIPS:
+    for clip in PIPELINE_FOREIGN_CLIPS:
         job = api.run_now(f"{site_url}/{clip.name}.mp4")
         if job.status.value != "completed":
             raise RuntimeError(f"{clip.name} failed: {job.error}")
         job_of[clip.name] = job
-    for clip in FOREIGN_CLIPS:
+    for clip in PIPELINE_FOREIGN_CLIPS:
         job = job_of[clip.name]
         translation = api.translation(job.id)
         words = set(normalise(translation.text if translation else "").split())
@@ -196,3 +252,90 @@ def understanding_scores(site_url: str) -> dict:
         "category_agreement": category_right / count,
         "details": details,
     }
+
+
+# --- the offline engines alone, under each CPU path a user's machine may take -------------------------------------
+
+#: What a machine may compute the offline engines with, as the environment of a fresh process: this CPU as it comes
+#: (the OpenVINO encoder in bfloat16 where it has AMX), the encoder in float32, a CPU with AVX2 only (CTranslate2's AVX2
+#: kernels too), the encoder forced to bfloat16, and CTranslate2's own encoder.
+CPU_PATHS: dict[str, dict[str, str]] = {
+    "this-cpu": {},
+    "f32": {"WHISPER_ENCODER_PRECISION": "f32"},
+    "avx2-f32": {"CT2_FORCE_CPU_ISA": "AVX2", "WHISPER_ENCODER_PRECISION": "f32"},
+    "bf16": {"WHISPER_ENCODER_PRECISION": "bf16"},
+    "ctranslate2-encoder": {"WHISPER_ENCODER": "ctranslate2"},
+}
+ENGINE_CLIPS = [*CLIPS, *MIXED_CLIPS, *FOREIGN_CLIPS]
+
+
+def cpu_has_bfloat16() -> bool:
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def make_engine_clips(folder: Path) -> Path:
+    """Every clip as the 16 kHz WAV speech-to-text reads, in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for clip in ENGINE_CLIPS:
+        spoken = speak(clip.text, folder / f"{clip.name}.espeak.wav", getattr(clip, "voice", "en-us"))
+        audio.convert(spoken, [(folder / f"{clip.name}.wav", audio.SPEECH)])
+        spoken.unlink()
+    return folder
+
+
+def engine_scores(folder: Path, data_dir: Path) -> dict:
+    """Transcribe, translate and analyse every clip of `make_engine_clips` with the offline engines, in this process,
+    as configured by the environment. Per clip: the language found, the text analysed, the sentiment; overall: the
+    English WER, the share of expected words in the translations, and how many moods and languages are right."""
+    import jiwer
+
+    from core.providers.analyze import LocalAnalyzer
+    from core.providers.embed import get_embedder
+    from core.providers.translate import WhisperTranslator
+
+    settings = Settings(data_dir=data_dir)
+    transcriber, translator = FasterWhisperTranscriber(settings), WhisperTranslator(settings)
+    analyzer = LocalAnalyzer(get_embedder(settings))
+    clips, references, hypotheses, shares = {}, [], [], []
+    for clip in ENGINE_CLIPS:
+        wav = folder / f"{clip.name}.wav"
+        duration = audio.duration_of(wav)
+        transcript = transcriber.transcribe(wav, duration, lambda *_: None)
+        spoken = getattr(clip, "voice", "en")
+        analysed = transcript
+        if spoken != "en":
+            analysed = translator.translate(transcript, "en", wav, duration, lambda *_: None).as_transcript()
+            words = set(normalise(analysed.text).split())
+            shares.append(sum(w in words or w.rstrip("s") in words for w in clip.expected_words)
+                          / len(clip.expected_words))
+        else:
+            references.append(normalise(clip.text))
+            hypotheses.append(normalise(transcript.text))
+        sentiment = analyzer.analyze(analysed, None, None).sentiment
+        clips[clip.name] = {"language": transcript.language, "expected_language": spoken, "text": analysed.text,
+                            "segments": [segment.text for segment in analysed.segments],
+                            "sentiment": sentiment.label, "score": sentiment.score, "expected": clip.sentiment}
+    return {
+        "wer": jiwer.wer(references, hypotheses),
+        "word_share": sum(shares) / len(shares),
+        "lowest_word_share": min(shares),
+        "moods_right": sum(c["sentiment"] == c["expected"] for c in clips.values()),
+        "languages_right": sum(c["language"] == c["expected_language"] for c in clips.values()),
+        "clips": clips,
+    }
+
+
+def engine_scores_under(environment: dict[str, str], folder: Path, data_dir: Path) -> dict:
+    """`engine_scores` in a fresh process with `environment` added (an instruction set is chosen as engines load)."""
+    root = Path(__file__).resolve().parent.parent
+    env = os.environ | {"PYTHONPATH": str(root)} | environment
+    done = subprocess.run([sys.executable, "-m", "testkit.quality", str(folder), str(data_dir)], env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the engines failed under {environment}: {done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+if __name__ == "__main__":
+    print(json.dumps(engine_scores(Path(sys.argv[1]), Path(sys.argv[2]))))

@@ -7,14 +7,26 @@ import time
 from pathlib import Path
 
 import pytest
+from rq import Queue, Worker
 from rq.job import Job as RQJob
 
 from core import api
 from core.queue import connect, rq_job_id
+from core.recovery import recover
 from testkit import media
 from tests.conftest import COOKING, PYTHON, ROOT, SCRATCH, free_port, make_env, wait_for
 
 LONG_TALK = " ".join([COOKING] * 6)  # about a minute of speech: time to act while it is transcribed
+
+
+def workers_idle() -> bool:
+    """Every worker of the queue waits for work: no job's process of theirs is left running."""
+    workers = Worker.all(connection=connect())
+    return bool(workers) and all(w.get_state() == "idle" and w.get_current_job_id() is None for w in workers)
+
+
+def queued_jobs() -> list[str]:
+    return Queue("pipeline", connection=connect()).job_ids
 
 
 class RedisServer:
@@ -158,9 +170,10 @@ def test_reprocess_and_cancel_stop_the_running_job_first(queue_env, site):
     wait_for_status(other.id, "transcribing", log, timeout=120)
     cancelled = api.cancel(other.id)
     assert cancelled.status.value == "failed" and cancelled.error.startswith("Cancelled while")
-    time.sleep(2)
-    assert api.get_job(other.id).status.value == "failed"  # nothing resumed it behind our back
+    wait_for(workers_idle, what="the worker to stop the cancelled run")
     assert RQJob.fetch(rq_job_id(other.id), connection=connect()).get_status().value == "stopped"
+    assert recover().requeued == []  # the round every worker runs leaves a cancelled job alone
+    assert api.get_job(other.id).status.value == "failed" and not queued_jobs()
     api.retry(other.id)
     [resumed] = api.wait([other.id], timeout=300)
     assert resumed.status.value == "completed", resumed.error
@@ -174,9 +187,13 @@ def test_cancel_from_the_command_line_while_queued(queue_env, site):
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Cancelled before it started" in result.stdout
+    after = api.submit(f"{site}/video-0.mp4").job  # queued behind the cancelled one
     start_worker()
-    time.sleep(5)  # a worker and its recovery round leave a cancelled job alone
-    assert api.get_job(job.id).status.value == "failed"
+    [done] = api.wait([after.id], timeout=300)  # the worker went past the cancelled job's place in the queue
+    assert done.status.value == "completed", done.error
+    assert recover().requeued == []  # as did its recovery round
+    assert api.get_job(job.id).status.value == "failed" and "Cancelled before it started" in api.get_job(job.id).error
+    assert "downloading" not in api.get_job(job.id).stage_times
 
 
 def test_a_bug_fails_the_job_once_and_is_not_retried(queue_env, site):
@@ -189,9 +206,11 @@ def test_a_bug_fails_the_job_once_and_is_not_retried(queue_env, site):
     failed = wait_for_status(job.id, "failed", log)
     assert failed.stage.value == "downloading"
     assert "Unexpected error while downloading: JSONDecodeError" in failed.error
-    time.sleep(4)  # longer than JOB_RETRY_DELAY_SECONDS: no retry comes
+    wait_for(workers_idle, what="the worker to finish the job")
+    # RQ ran it to its end, as a job that does not need another try: none is scheduled, none is queued.
     assert RQJob.fetch(rq_job_id(job.id), connection=connect()).get_status().value == "finished"
-    assert api.get_job(job.id).stage_times == failed.stage_times
+    assert not queued_jobs() and not Queue("pipeline", connection=connect()).scheduled_job_registry.get_job_ids()
+    assert recover().requeued == [] and api.get_job(job.id).stage_times == failed.stage_times
 
 
 def test_no_retries_setting_still_ends_every_job(queue_env, site, monkeypatch):
@@ -298,7 +317,7 @@ def test_delete_while_running_leaves_nothing_behind(queue_env, site):
     job = api.submit(f"{site}/long-talk.mp4").job
     wait_for_status(job.id, "transcribing", log)
     api.delete(job.id)
-    time.sleep(3)  # had the run gone on, it would have written by now
+    wait_for(workers_idle, what="the worker to stop the deleted job's run")  # no process of the run is left to write
     assert api.get_job(job.id) is None and api.list_jobs() == []
     data = Path(env["DATA_DIR"])
     assert not (data / "work" / job.id).exists()

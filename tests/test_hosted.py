@@ -122,9 +122,12 @@ def test_engines_can_be_mixed(hosted, fake_openai, media_server):
     assert job["status"] == "completed", job["error"]
     details = json.loads(hosted.cli("show", job["id"], "--json").stdout)
     assert "penalty" in details["transcript"]["text"].lower()  # local speech-to-text heard it
-    assert details["analysis"]["summary"].startswith("A cooking show")  # the fake server analysed it
+    # The hosted model was asked about this video's own transcript, and its answer is the analysis stored.
+    [asked] = fake_openai.calls("/v1/chat/completions")
+    assert "penalty" in asked["prompt"].lower() and "striker" in asked["prompt"].lower()
+    assert details["analysis"]["engine"] == "openai:gpt-4.1-mini"
+    assert details["analysis"]["category"] == "food"  # what the server answered, not what local analysis finds
     assert not fake_openai.calls("/v1/audio") and not fake_openai.calls("/v1/embeddings")
-    assert fake_openai.calls("/v1/chat/completions")
 
 
 def test_pages_show_the_cost(hosted, fake_openai, media_server):

@@ -109,6 +109,17 @@ def sentiment_analyzer():
     return SentimentIntensityAnalyzer()
 
 
+def overall_sentiment(segment_scores: list[float], texts: list[str]) -> float:
+    """The video's sentiment: the mean of its sentences' scores, each sentence one vote, as VADER's authors advise
+    for text longer than a sentence. Weighting sentences by their length let one long sentence, often a misheard or
+    mistranslated one, outvote the rest of a short clip ("I love this town ... The people are very sick, the market
+    is full of fresh fruit ... It is a wonderful place" came out neutral); scoring the whole text at once instead
+    saturates on long videos and turns neutral explanations positive (bench/quality.py compares them). Segments
+    without words (a translated line left empty) do not vote."""
+    voting = [score for score, text in zip(segment_scores, texts, strict=True) if text.strip()]
+    return float(np.mean(voting)) if voting else 0.0
+
+
 def _category_rows() -> list[list[int]]:
     """For each category, the rows of its descriptions among all descriptions in order."""
     rows, start = [], 0
@@ -151,8 +162,7 @@ class LocalAnalyzer:
     def analyze(self, transcript: Transcript, title: str | None, description: str | None) -> Analysis:
         vader = sentiment_analyzer()
         segment_scores = [round(vader.polarity_scores(s.text)["compound"], 4) for s in transcript.segments]
-        weights = np.array([max(1, len(s.text)) for s in transcript.segments], dtype=float)
-        overall = float(np.average(segment_scores, weights=weights)) if segment_scores else 0.0
+        overall = overall_sentiment(segment_scores, [s.text for s in transcript.segments])
         sentence_count = 3 if len(transcript.segments) < 40 else 5
         return Analysis(
             summary=summarize(transcript.text, sentence_count),

@@ -113,6 +113,12 @@ def int8_model(model_path: str, cache_dir: Path) -> str:
 
 
 PROGRESS_SECONDS = 0.5  # between progress reports while the lanes decode
+# Whisper's own sign of a decoder stuck in a loop: the text compresses (gzip) more than 2.4 times. The batched
+# pipeline has no temperature fallback for it; a piece that loops is decoded again under a rule that no phrase of
+# this many tokens repeats (deterministic, unlike sampling). On 11 espeak clips in four languages this ended both
+# loops of the translate task, and changed nothing that did not loop (bench/quality.py).
+REPEATING_COMPRESSION_RATIO = 2.4
+NO_REPEAT_NGRAM_SIZE = 4
 MAX_DECODING_LANES = 2
 
 
@@ -147,21 +153,21 @@ def reuse_freed_memory() -> None:
     libc.mallopt(M_ARENA_MAX, 1)  # ...and is one heap, not one per thread that each grows on its own
 
 
-def _openvino_encoder(model_path: str, threads: int) -> OpenVinoEncoder | None:
+def _openvino_encoder(model_path: str, threads: int, precision: str) -> OpenVinoEncoder | None:
     """The OpenVINO encoder for a CTranslate2 model directory, or None (with the reason logged) where it cannot
     be built: CTranslate2's own encoder then runs, as fast as before."""
     if not (Path(model_path) / "model.bin").is_file():
         log.info("Whisper model %s is not a local CTranslate2 directory: its own encoder is used", model_path)
         return None
     try:
-        return OpenVinoEncoder(Path(model_path), threads)
+        return OpenVinoEncoder(Path(model_path), threads, precision)
     except (ImportError, UnsupportedModel, RuntimeError, KeyError, ValueError) as exc:
         log.warning("OpenVINO cannot run the encoder of %s (%s): CTranslate2's is used", model_path, exc)
         return None
 
 
 @lru_cache(maxsize=2)
-def _load_whisper(model_path: str, decoding_path: str, threads: int, lanes: int, encoder: str):
+def _load_whisper(model_path: str, decoding_path: str, threads: int, lanes: int, encoder: str, precision: str):
     """The model to decode with (from `decoding_path`, its int8 copy), with a replica per decoding lane (they
     share the weights) and one for the thread that prepares the next piece, so that its calls (language
     detection, the encoder where CTranslate2 runs it) do not wait for a lane; and, where it can, the OpenVINO
@@ -190,7 +196,7 @@ def _load_whisper(model_path: str, decoding_path: str, threads: int, lanes: int,
     model = WindowEncodingWhisperModel(decoding_path, device="cpu", compute_type="int8",
                                        cpu_threads=max(1, threads // lanes), num_workers=lanes + 1)
     if encoder == "openvino":
-        model.openvino = _openvino_encoder(model_path, threads)
+        model.openvino = _openvino_encoder(model_path, threads, precision)
         use_openvino_voice_detection()
     return model
 
@@ -206,11 +212,13 @@ class FasterWhisperTranscriber:
         self._batch_size = settings.whisper_batch_size
         self._beam_size = settings.whisper_beam_size
         self._encoder = settings.whisper_encoder
+        self._precision = settings.whisper_encoder_precision
         self._lanes = decoding_lanes(self._threads, self._batch_size)
 
     def load(self):
         with _load_lock:  # a job may already be loading it on another thread (transcribing.load_ahead)
-            return _load_whisper(self._model_path, self._decoding_path, self._threads, self._lanes, self._encoder)
+            return _load_whisper(self._model_path, self._decoding_path, self._threads, self._lanes, self._encoder,
+                                 self._precision)
 
     def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript:
         segments, language = self.decode(wav_path, duration, progress)
@@ -235,17 +243,25 @@ class FasterWhisperTranscriber:
         decoded_seconds: list[float] = []  # of each piece so far, written by the lanes
         stop = threading.Event()  # the job gave up: the lanes stop after the batch in hand
 
-        def prepare(offset: float, audio: np.ndarray, language: str | None):
+        def prepare(offset: float, audio: np.ndarray, language: str | None, **more_options):
             # A pipeline of its own per piece: it keeps state (the last word's time) while it decodes.
             transcribe = _encoding_ahead(model).transcribe if self._batch_size > 1 else model.transcribe
-            stretches, info = transcribe(audio, language=language, task=task, **options)
-            return offset, stretches, language or info.language
+            stretches, info = transcribe(audio, language=language, task=task, **options, **more_options)
+            return offset, audio, stretches, language or info.language
 
-        def decode_piece(number: int, offset: float, stretches) -> list[Segment]:
+        def decode_piece(number: int, offset: float, audio: np.ndarray, stretches, language: str | None,
+                         retried: bool = False) -> list[Segment]:
             found: list[Segment] = []
             for stretch in stretches:  # a generator: decoding happens as we iterate
                 if stop.is_set():
                     break
+                if stretch.compression_ratio > REPEATING_COMPRESSION_RATIO and not retried:
+                    # The decoder is stuck repeating itself ("it's been a long time, it's been a long time..."):
+                    # the piece is decoded again, never repeating a phrase of NO_REPEAT_NGRAM_SIZE tokens.
+                    log.info("%s of %.0f s at %.0f s repeats itself: decoded again", task, len(audio) / 16000, offset)
+                    decoded_seconds[number] = 0.0
+                    _, _, again, _ = prepare(offset, audio, language, no_repeat_ngram_size=NO_REPEAT_NGRAM_SIZE)
+                    return decode_piece(number, offset, audio, again, language, retried=True)
                 found += timed_sentences(stretch, offset)
                 decoded_seconds[number] = stretch.end
             return found
@@ -265,11 +281,12 @@ class FasterWhisperTranscriber:
                     running = [future for future in decoding if not future.done()]
                     if upcoming is not None and len(running) < self._lanes:  # a lane is free: the next piece
                         # One video, one language: detected on the first piece, then kept for the others.
-                        offset, stretches, language = upcoming.result()
+                        offset, audio, stretches, language = upcoming.result()
                         chunk = next(chunks, None)
                         upcoming = ahead.submit(prepare, *chunk, language) if chunk else None
                         decoded_seconds.append(0.0)
-                        decoding.append(decoders.submit(decode_piece, len(decoded_seconds) - 1, offset, stretches))
+                        decoding.append(decoders.submit(decode_piece, len(decoded_seconds) - 1, offset, audio,
+                                                        stretches, language))
                         continue
                     wait(running, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
                     while decoding and decoding[0].done():

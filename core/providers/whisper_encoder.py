@@ -73,15 +73,17 @@ def build_encoder(weights: dict[str, np.ndarray]):
 class OpenVinoEncoder:
     """Encodes batches of 30-s log-mel windows: float32 [batch, 1500, width]."""
 
-    def __init__(self, model_dir: Path, threads: int):
+    def __init__(self, model_dir: Path, threads: int, precision: str = "auto"):
         import openvino as ov
 
         model = build_encoder(read_variables(Path(model_dir) / "model.bin", "encoder/"))
         # One request at a time on the job's threads, not pinned to cores (workers on one machine would all
-        # pin theirs to the first ones); the precision is OpenVINO's default for the CPU: bfloat16 where the
-        # CPU computes it natively, else float32.
-        self._compiled = ov.Core().compile_model(model, "CPU", {
-            "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False})
+        # pin theirs to the first ones). The precision, unless asked: OpenVINO's default for the CPU, bfloat16
+        # where the CPU computes it natively (AMX), else float32.
+        config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False}
+        if precision != "auto":
+            config["INFERENCE_PRECISION_HINT"] = precision
+        self._compiled = ov.Core().compile_model(model, "CPU", config)
         self._request = self._compiled.create_infer_request()
         self._lock = threading.Lock()  # one call at a time per request; the job's thread and its helper both encode
 

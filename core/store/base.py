@@ -37,6 +37,9 @@ class ReadOnlyLibrary(Exception):
 
 
 class Store(Protocol):
+    #: Whether this process may only read the library: every write then raises ReadOnlyLibrary.
+    read_only: bool
+
     def create_job(self, *, url: str, platform: str, extractor: str, video_id: str) -> Job:
         """Insert a pending job; raises DuplicateJob when (platform, video_id) is already there."""
     def get_job(self, job_id: str) -> Job | None: ...

@@ -95,6 +95,8 @@ class _VectorIndex:
 
 
 class LocalStore(MediaFilesMixin):
+    read_only = False
+
     def __init__(self, data_dir: Path, files=None):
         self.data_dir = Path(data_dir).resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,8 @@ end $$;
 
 
 class PostgresStore(FunctionStore):
+    read_only = False
+
     def __init__(self, database_url: str, data_dir: Path, files=None):
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
