@@ -14,7 +14,8 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing import forkserver, resource_tracker
+
+from core.processes import start_clean_child, start_forkserver
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -156,58 +157,15 @@ class ProcessEnded(Exception):
     """A guarded process ended without an answer (killed, or crashed)."""
 
 
-# Guarded children start from multiprocessing's forkserver: a process started afresh (not forked) the first time one
-# is needed, which imports what the children use and then forks each of them. A child forked from the asking process
-# itself would share whatever that process holds: engines' native thread pools (a download forked after speech-to-text
-# had run in the same process died of SIGSEGV), database connections, other threads' locks.
-_children = multiprocessing.get_context("forkserver")
-#: What the forkserver imports once, so that every child starts with it (`__main__`: a child would import the
-#: program's main script again otherwise).
-FORKSERVER_PRELOAD = ["__main__", "core.guarded_preload"]
-_started_in: int | None = None  # the pid of the process that started the forkserver
+#: What the process that starts guarded children imports once, so that each starts with it.
+GUARDED_PRELOAD = ["core.guarded_preload"]
 
 
 def prepare_guarded_processes() -> None:
-    """Start the forkserver now, if this process has none; it loads yt-dlp while this process goes on. A worker
-    calls this before it forks its first job, so that every job's guarded children come from the one server."""
-    global _started_in
-    if _started_in is None:
-        _children.set_forkserver_preload(FORKSERVER_PRELOAD)
-        forkserver.ensure_running()
-        _started_in = os.getpid()
-
-
-def _share_forkserver_with_forked_child() -> None:
-    """In a child forked from a process that started the forkserver (a worker's job), keep using that server, which
-    the parent keeps running, instead of starting one more in every job. CPython's own liveness check waits on the
-    server as on a child of its own, which it is not here, and fails (python/cpython#86354); the server stays up as
-    long as one process that shares it lives, and `_start_child` starts a server of this process's own if it is
-    gone all the same."""
-    server = forkserver._forkserver
-    if _started_in is not None and getattr(server, "_forkserver_pid", None) is not None:
-        server.ensure_running = resource_tracker.ensure_running
-
-
-os.register_at_fork(after_in_child=_share_forkserver_with_forked_child)
-
-
-def _start_child(target: Callable, args: tuple) -> multiprocessing.process.BaseProcess:
-    global _started_in
-    prepare_guarded_processes()
-    try:
-        child = _children.Process(target=target, args=args, name="guarded", daemon=True)
-        child.start()
-        return child
-    except OSError:  # the forkserver shared from the parent is gone: this process starts its own
-        server = forkserver._forkserver
-        if server.__dict__.pop("ensure_running", None) is None:
-            raise
-        server._forkserver_pid = None
-        _started_in = None
-        prepare_guarded_processes()
-        child = _children.Process(target=target, args=args, name="guarded", daemon=True)
-        child.start()
-        return child
+    """Start, now, the process that guarded children start from (see core.processes.start_clean_child): it loads
+    yt-dlp while this process goes on. A worker calls this before it forks its first job, so that every job's
+    downloads come from the one server."""
+    start_forkserver(GUARDED_PRELOAD)
 
 
 def run_guarded(policy: AddressPolicy, work: Callable, args: tuple = (), on_report: Callable | None = None):
@@ -216,8 +174,9 @@ def run_guarded(policy: AddressPolicy, work: Callable, args: tuple = (), on_repo
     comes back; what it raises is raised here; each `report(*values)` calls `on_report(*values)` here, as it
     happens. If it tried to reach a refused host (even when it went on without that, as yt-dlp does with a
     thumbnail), RefusedConnection is raised."""
-    receiver, sender = _children.Pipe(duplex=False)
-    child = _start_child(_guarded_child, (sender, policy, work, args, os.getcwd(), dict(os.environ)))
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    child = start_clean_child(_guarded_child, (sender, policy, work, args, os.getcwd(), dict(os.environ)),
+                              GUARDED_PRELOAD)
     sender.close()
     try:
         while True:

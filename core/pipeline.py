@@ -18,7 +18,8 @@ from core import platforms, webhooks
 from core.addresses import prepare_guarded_processes
 from core.config import Settings, get_settings
 from core.media import MediaError, TransientMediaError
-from core.models import Job, Stage
+from core.models import WORK_STAGES, Job, Stage
+from core.processes import interrupt
 from core.providers import EngineError
 from core.providers.analyze import load_local_engines
 from core.providers.bundled import minilm_files
@@ -30,6 +31,7 @@ from core.queue import Lease, connect, retries_left, retry_delays
 from core.stages import STEPS
 from core.stages.context import Run
 from core.store import LibraryUnavailable, Store, get_store
+from core.store.base import GuardedWrites
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +44,15 @@ class JobTimedOut(Exception):
     """The job used up its time limit."""
 
 
+class LeaseLost(Exception):
+    """Another run of the job holds its lease now: this run stops before its next write."""
+
+
 class TimeLimit:
     """A job's time limit: JOB_TIMEOUT_SECONDS, plus the media's duration once it is known. At the limit
-    the running stage is interrupted (JobTimedOut, raised in the main thread by SIGALRM); a stage stuck
-    where Python cannot interrupt it is ended with its process a minute later, after `on_stuck` ran."""
+    the running stage is interrupted (JobTimedOut, raised in the main thread by SIGALRM, or as soon as the write
+    to the library in hand is done); a stage stuck where Python cannot interrupt it is ended with its process a
+    minute later, after `on_stuck` ran."""
 
     GRACE = 60
 
@@ -75,7 +82,7 @@ class TimeLimit:
         self._changed.set()
 
     def _expired(self, signum, frame):
-        raise JobTimedOut(self.seconds)
+        interrupt(JobTimedOut(self.seconds))  # never in the middle of a write to the library: once it is done
 
     def _watch(self) -> None:
         while not self._done.is_set():
@@ -83,7 +90,7 @@ class TimeLimit:
             wait = self._remaining() + self.GRACE
             if wait <= 0:
                 self._on_stuck(self.seconds)
-                os.kill(os.getpid(), signal.SIGKILL)
+                os._exit(1)  # what is stuck cannot be interrupted from Python: the job's process ends
             self._changed.wait(min(wait, 60))
 
     def cancel(self) -> None:
@@ -104,16 +111,20 @@ def _out_of_time(stage: Stage, seconds: float) -> str:
             "(JOB_TIMEOUT_SECONDS plus the video's duration). Retry resumes from there.")
 
 
-def run(job_id: str, settings: Settings | None = None) -> Job:
+def run(job_id: str, settings: Settings | None = None, lease: Lease | None = None) -> Job:
     """Take one job through every remaining stage (see `_run`); a program that gave a callback URL hears
-    when it ends."""
+    when it ends. Under a `lease`, every write first checks that this run still holds it."""
     settings = settings or get_settings()
-    job = _run(job_id, settings)
+    try:
+        job = _run(job_id, settings, lease)
+    except LeaseLost:  # the run that took over writes the job's story and tells the program
+        log.warning("job %s: another run took over its lease; this run stopped without writing", job_id)
+        return get_store(service_role=True).get_job(job_id)
     webhooks.job_ended(job, settings)
     return job
 
 
-def _run(job_id: str, settings: Settings) -> Job:
+def _run(job_id: str, settings: Settings, lease: Lease | None = None) -> Job:
     """Take one job through every remaining stage. Returns the job as it ended.
 
     Problems with the video or its content, bugs and a used-up time limit fail the job with a readable
@@ -122,9 +133,14 @@ def _run(job_id: str, settings: Settings) -> Job:
     fail the job too, saying that Retry resumes it.
     """
     store = get_store(service_role=True)
+    if lease is not None:
+        store = GuardedWrites(store, lease.still_held, lambda: LeaseLost(job_id))
     job = store.get_job(job_id)
     if job is None:
         raise LookupError(f"No job {job_id} in the library.")
+    # A job found in a work stage was left there by a run that stopped without ending it (its process killed,
+    # its machine lost): the first stage this run enters says so.
+    resumed_note = "resumed after its previous run stopped" if job.status in WORK_STAGES else ""
     run_ = Run(job=job, store=store, settings=settings, workdir=settings.work_dir(job_id))
     run_.workdir.mkdir(parents=True, exist_ok=True)
     stage = Stage.PENDING
@@ -138,7 +154,8 @@ def _run(job_id: str, settings: Settings) -> Job:
                 do, is_done, wanted = step.functions
                 if (wanted and not wanted(run_)) or is_done(run_):
                     continue
-                store.enter_stage(job_id, stage)
+                store.enter_stage(job_id, stage, resumed_note)
+                resumed_note = ""
                 with meter() as usage:
                     try:
                         do(run_)
@@ -147,6 +164,8 @@ def _run(job_id: str, settings: Settings) -> Job:
                             store.add_usage(job_id, [u.model_copy(update={"stage": stage.value}) for u in usage])
                 if stage in (Stage.DOWNLOADING, Stage.EXTRACTING_AUDIO):
                     limit.allow_for(store.get_job(job_id).duration)
+            except LeaseLost:
+                raise
             except (TransientMediaError, TransientEngineError, LibraryUnavailable) as exc:
                 return _after_transient_failure(store, job_id, stage, str(exc), settings)
             except (MediaError, EngineError) as exc:
@@ -162,6 +181,7 @@ def _run(job_id: str, settings: Settings) -> Job:
                 return store.get_job(job_id)
     finally:
         limit.cancel()
+        run_.finish_loading()
     store.enter_stage(job_id, Stage.COMPLETED)
     shutil.rmtree(run_.workdir, ignore_errors=True)
     return store.get_job(job_id)
@@ -202,11 +222,11 @@ def run_job(job_id: str) -> str:
         log.info("job %s is already %s", job_id, job.status.value)
         return job.status.value
     lease = Lease(job_id, connect())
-    if not lease.acquire():
+    if not lease.acquire():  # its recovery round puts the job back on the queue if that run dies
         log.warning("job %s is being run by another worker", job_id)
         return "running elsewhere"
     try:
-        return run(job_id).status.value
+        return run(job_id, lease=lease).status.value
     finally:
         lease.release()
 

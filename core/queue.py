@@ -178,9 +178,10 @@ def retries_left() -> tuple[int, int] | None:
 
 
 class Lease:
-    """Which run is executing a job: a Redis key renewed while the run lives. A second run of the same
-    job (a worker that died while its work horse went on, a queue emptied and refilled) waits for the
-    key to lapse instead of working beside it."""
+    """Which run is executing a job: a Redis key renewed while the run lives. A second run of the same job (a
+    worker that died while its work horse went on, a queue emptied and refilled) does not start while the key is
+    held; one that died lets it lapse, and the recovery round then puts the job back on the queue. A run that finds
+    its lease taken by another stops before its next write (core.pipeline)."""
 
     TTL = 30
     RENEW_EVERY = 10
@@ -196,26 +197,35 @@ class Lease:
     def held(self) -> bool:
         return bool(self.redis.exists(self.key))
 
-    def acquire(self, wait: float = TTL + 5) -> bool:
-        deadline = time.monotonic() + wait
-        while not self.redis.set(self.key, self.token, nx=True, ex=self.TTL):
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(1)
+    def acquire(self) -> bool:
+        """Take the lease unless another run holds it; never waits."""
+        if not self.redis.set(self.key, self.token, nx=True, ex=self.TTL):
+            return False
         self._renewer = threading.Thread(target=self._renew, name="job-lease", daemon=True)
         self._renewer.start()
         return True
 
+    def still_held(self) -> bool:
+        """Whether this run still holds the lease, asked of Redis now (a Redis that lost its data gives it back).
+        True while Redis cannot be asked: a restarting Redis is not another run."""
+        if self.lost:
+            return False
+        try:
+            holder = self.redis.get(self.key)
+            if holder is None:
+                self.lost = not self.redis.set(self.key, self.token, nx=True, ex=self.TTL)
+            elif holder.decode() != self.token:
+                self.lost = True
+        except RedisError:
+            pass
+        return not self.lost
+
     def _renew(self) -> None:
         while not self._stop.wait(self.RENEW_EVERY):
+            if not self.still_held():
+                return
             try:
-                holder = self.redis.get(self.key)
-                if holder is None:  # Redis lost its data: take the key again
-                    self.lost = not self.redis.set(self.key, self.token, nx=True, ex=self.TTL)
-                elif holder.decode() == self.token:
-                    self.redis.expire(self.key, self.TTL)
-                else:
-                    self.lost = True
+                self.redis.expire(self.key, self.TTL)
             except RedisError:
                 continue  # Redis restarting; the next round tries again
 

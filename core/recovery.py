@@ -46,7 +46,16 @@ def recover(settings: Settings | None = None) -> Recovered:
         for job in waiting:
             found = fetch(job.id, redis)
             status = found.get_status(refresh=False) if found else None
-            if status in LIVE_STATES or Lease(job.id, redis).held():
+            leased = Lease(job.id, redis).held()
+            if status == JobStatus.STARTED and not leased and _run_died(found):
+                # RQ still counts it as running, but its run stopped renewing its lease: its process was killed
+                # or its machine lost (RQ itself would notice only when the worker's heartbeat lapses, 60 s and
+                # more later). It goes back on the queue and resumes from its stage.
+                found.delete()
+                enqueue(job.id, settings)
+                result.requeued.append(job.id)
+                continue
+            if status in LIVE_STATES or leased:
                 continue
             if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
                 store.fail_job(job.id, job.stage, gave_up_message(job, found, status))
@@ -62,6 +71,16 @@ def recover(settings: Settings | None = None) -> Recovered:
     if result.requeued or result.failed:
         log.info("recovery: requeued %s, failed %s", result.requeued, result.failed)
     return result
+
+
+def _run_died(rq_job) -> bool:
+    """A run takes its lease as it starts and renews it while it lives: one that started longer ago than the
+    lease lasts and holds none is gone."""
+    started = rq_job.started_at
+    if started is None:
+        return False
+    started = started if started.tzinfo else started.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - started).total_seconds() > Lease.TTL + Lease.RENEW_EVERY
 
 
 def _quiet_for(job: Job) -> float:

@@ -40,7 +40,9 @@ def test_submit_wait_completes_with_transcript_analysis_and_search(library, cook
     found = library.cli("search", "a dessert recipe", "--json")
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)
-    assert hits[0]["job_id"] == cooking_job["id"]
+    # The dessert moment first: this video's, or the same moment of another copy of the talk in the shared library.
+    assert "cake" in hits[0]["text"].lower()
+    assert any(hit["job_id"] == cooking_job["id"] and hit["text"] == hits[0]["text"] for hit in hits)
     assert set(hits[0]) >= {"job_id", "video_id", "title", "start", "end", "text", "score"}
 
 
@@ -81,6 +83,17 @@ def test_bad_media_fails_with_a_readable_error(library, media_server, path, stag
     assert job["status"] == "failed"
     assert job["stage"] == stage
     assert message in job["error"]
+
+
+@pytest.mark.parametrize("path, stage", [("mute.mp4", "extracting_audio"), ("silent.mp4", "transcribing"),
+                                         ("music.mp4", "transcribing")])
+def test_run_exits_1_on_a_failure_while_engines_load(empty_library, media_server, path, stage):
+    """The job fails while the engines still load on another thread: the process ends cleanly, with status 1."""
+    result = empty_library.cli("run", f"{media_server}/{path}", "--json")
+    assert result.returncode == 1, result.stderr
+    assert "terminate called" not in result.stderr and "Traceback" not in result.stderr
+    [job] = json.loads(result.stdout)
+    assert (job["status"], job["stage"]) == ("failed", stage)
 
 
 def test_run_in_process_without_redis(empty_library, media_server):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
 
 from core.config import Settings
+from core.processes import per_process
 from core.providers import EngineError
 from core.providers.bundled import minilm_files
 from core.providers.hosted import OpenAIEmbedder
@@ -89,7 +89,7 @@ class SentenceTransformerEmbedder:
         return np.asarray(self._model.encode(texts, normalize_embeddings=True), dtype=np.float32)
 
 
-@lru_cache(maxsize=2)
+@per_process(maxsize=2)
 def _embedder(name: str) -> Embedder:
     if name in BUNDLED_EMBEDDING_NAMES:
         return MiniLMOnnxEmbedder()

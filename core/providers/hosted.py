@@ -10,7 +10,6 @@ import re
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +28,7 @@ from core.models import (
     Translation,
     sentiment_label,
 )
+from core.processes import per_process
 from core.providers import EngineError
 from core.providers.metering import record
 from core.vectors import normalise_rows
@@ -83,7 +83,7 @@ def explain(exc: Exception, settings: Settings) -> EngineError:
     return EngineError(f"{where} call failed: {type(exc).__name__}: {detail}")
 
 
-@lru_cache(maxsize=4)
+@per_process(maxsize=4)
 def _client(api_key: str, base_url: str | None, timeout: float, retries: int):
     import openai
 

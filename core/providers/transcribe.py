@@ -16,7 +16,6 @@ import wave
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from core.config import Settings
 from core.models import Segment, Transcript, Word
+from core.processes import per_process
 from core.providers import EngineError
 from core.providers.bundled import whisper_tiny_en
 from core.providers.ct2_files import UnsupportedModel, int8_copy
@@ -166,7 +166,7 @@ def _openvino_encoder(model_path: str, threads: int, precision: str) -> OpenVino
         return None
 
 
-@lru_cache(maxsize=2)
+@per_process(maxsize=2)
 def _load_whisper(model_path: str, decoding_path: str, threads: int, lanes: int, encoder: str, precision: str):
     """The model to decode with (from `decoding_path`, its int8 copy), with a replica per decoding lane (they
     share the weights) and one for the thread that prepares the next piece, so that its calls (language

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from functools import lru_cache
 from pathlib import Path
+
+from core.processes import per_process
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class _OpenVinoSession:
             return [result[output].copy() for output in self._compiled.outputs]
 
 
-@lru_cache(maxsize=1)
+@per_process(maxsize=1)
 def _openvino_vad_model():
     from faster_whisper import vad
 

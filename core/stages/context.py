@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,13 @@ class Run:
     workdir: Path
     _last_report: float = field(default=0.0)
     loading_ahead: set[str] = field(default_factory=set)  # engines a thread is loading (transcribing.load_ahead)
+    loaders: list[threading.Thread] = field(default_factory=list)  # those threads: none outlives the run
+
+    def finish_loading(self) -> None:
+        """Wait for the engines being loaded ahead: a process must not end while a thread is inside an engine's
+        native loading code (it aborts: "terminate called without an active exception")."""
+        for loader in self.loaders:
+            loader.join()
 
     def progress(self, fraction: float, detail: str = "") -> None:
         now = time.monotonic()

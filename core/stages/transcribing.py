@@ -53,7 +53,9 @@ def load_ahead(run: Run, *, captions_expected: bool | None = None) -> None:
             except Exception:  # noqa: BLE001 - reported by the stage's own load
                 log.debug("job %s: loading %s ahead failed", run.job.id, name, exc_info=True)
 
-    threading.Thread(target=load, name="load-ahead", daemon=True).start()
+    loader = threading.Thread(target=load, name="load-ahead", daemon=True)
+    run.loaders.append(loader)
+    loader.start()
 
 
 def transcribed(run: Run) -> bool:

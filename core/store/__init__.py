@@ -3,10 +3,10 @@ default, Postgres (DATABASE_URL) and a Supabase project (SUPABASE_URL + keys) th
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from core.config import get_settings
+from core.processes import per_process
 from core.store.base import DuplicateJob, LibraryUnavailable, ReadOnlyLibrary, Store
 from core.store.files import SupabaseFiles
 from core.store.local import LocalStore
@@ -28,10 +28,10 @@ def get_store(*, service_role: bool = False) -> Store:
                        s.supabase_thumbnail_bucket)
 
 
-@lru_cache(maxsize=8)
+@per_process(maxsize=8)
 def _open_store(database_url: str | None, data_dir: Path, supabase_url: str | None, service_key: str | None,
                 anon_key: str | None, audio_bucket: str, thumbnail_bucket: str) -> Store:
-    # One per place and process: opening checks the schema, which takes a lock.
+    # One per place and process (a forked job opens its own): opening checks the schema, which takes a lock.
     files = None
     if supabase_url and (service_key or anon_key):
         files = SupabaseFiles(supabase_url, service_key or anon_key, audio_bucket, thumbnail_bucket,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -88,3 +89,31 @@ class Store(Protocol):
     def search_segments(self, query: QueryVector, terms: list[str], model: str, limit: int,
                         filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
         """(job_id, segment index, cosine similarity, keyword match) of the best segments, best first."""
+
+
+#: The Store methods that change the library (or its media).
+WRITES = frozenset({
+    "create_job", "save_collection", "update_job", "enter_stage", "fail_job", "reset_job", "delete_job", "put_blob",
+    "save_audio_file", "remove_audio", "save_transcript", "save_translation", "save_analysis", "save_embeddings",
+    "add_usage",
+})
+
+
+class GuardedWrites:
+    """A store whose every write first asks `may_write()`; where it answers no, `refusal()` is raised instead and
+    nothing is written. Reads go straight through."""
+
+    def __init__(self, store: Store, may_write: Callable[[], bool], refusal: Callable[[], Exception]):
+        self._store, self._may_write, self._refusal = store, may_write, refusal
+
+    def __getattr__(self, name: str):
+        found = getattr(self._store, name)
+        if name not in WRITES:
+            return found
+
+        def guarded(*args, **kwargs):
+            if not self._may_write():
+                raise self._refusal()
+            return found(*args, **kwargs)
+
+        return guarded

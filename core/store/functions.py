@@ -22,6 +22,7 @@ from core.models import (
     Translation,
     Usage,
 )
+from core.processes import uninterrupted
 from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import MediaFilesMixin
 from core.store.hybrid import fuse, keyword_threads
@@ -50,7 +51,12 @@ def _segment(row: dict) -> Segment:
 
 class FunctionStore(MediaFilesMixin):
     def call(self, function: str, **args) -> Any:
-        """Run public.<function>(args) in one transaction; its result as JSON values."""
+        """Run public.<function>(args) in one transaction; its result as JSON values. A job's time limit waits for
+        the call to end (cut in the middle, it would leave a connection mid-conversation)."""
+        with uninterrupted():
+            return self._call_function(function, args)
+
+    def _call_function(self, function: str, args: dict) -> Any:
         raise NotImplementedError
 
     # --- jobs -----------------------------------------------------------------------------

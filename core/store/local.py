@@ -28,6 +28,7 @@ from core.models import (
     Translation,
     Usage,
 )
+from core.processes import uninterrupted
 from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse, keyword_threads
@@ -135,7 +136,7 @@ class LocalStore(MediaFilesMixin):
 
     @contextmanager
     def _tx(self):
-        with self._db() as conn:
+        with uninterrupted(), self._db() as conn:  # a job's time limit waits for the transaction to end
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn

@@ -96,7 +96,7 @@ class PostgresStore(FunctionStore):
             return sql.SQL("select {}::text as result{}").format(call, source)
         return sql.SQL("select to_jsonb({}) as result{}").format(call, source)
 
-    def call(self, function: str, **args) -> Any:
+    def _call_function(self, function: str, args: dict) -> Any:
         statement = self._call_sql(function)
         with self._db() as conn:
             row = conn.execute(statement, {"args": json.dumps(args)}).fetchone()

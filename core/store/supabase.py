@@ -51,7 +51,7 @@ class SupabaseStore(FunctionStore):
     def read_only(self) -> bool:
         return self.writer is None
 
-    def call(self, function: str, **args) -> Any:
+    def _call_function(self, function: str, args: dict) -> Any:
         write = function in WRITES
         client = self.writer if write else self.reader
         if client is None:

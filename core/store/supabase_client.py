@@ -1,9 +1,9 @@
-"""One `supabase` client per project and key for the life of the process (its kept-alive connections
+"""One `supabase` client per project, key and process (its kept-alive connections
 serve the REST API and Storage alike)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from core.processes import per_process
 
 
 def api_key_headers(key: str) -> dict[str, str]:
@@ -11,7 +11,7 @@ def api_key_headers(key: str) -> dict[str, str]:
     return {"apikey": key, "Authorization": f"Bearer {key}"}
 
 
-@lru_cache(maxsize=8)
+@per_process(maxsize=8)
 def supabase_client(url: str, key: str):
     """`supabase.create_client(url, key)` with one kept-alive HTTP client, and no retries of its own:
     core.store.supabase decides what may be tried again (never a write that may have reached the database)."""
