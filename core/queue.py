@@ -8,6 +8,7 @@ on each maintenance round.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 import uuid
@@ -186,10 +187,15 @@ class Lease:
     TTL = 30
     RENEW_EVERY = 10
 
+    # Replaces the holder's token with ours only if it is still the one we found gone.
+    _TAKE_OVER = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+                  "return redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) end")
+
     def __init__(self, job_id: str, redis: Redis):
         self.key = f"vis:running:{job_id}"
         self.redis = redis
-        self.token = f"{os.getpid()}:{uuid.uuid4().hex}"  # which process runs the job, for people and tests
+        # Which process runs the job, on which machine: for people, tests, and telling a dead holder on this machine.
+        self.token = f"{os.getpid()}:{socket.gethostname()}:{uuid.uuid4().hex}"
         self.lost = False
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
@@ -198,9 +204,16 @@ class Lease:
         return bool(self.redis.exists(self.key))
 
     def acquire(self) -> bool:
-        """Take the lease unless another run holds it; never waits."""
-        if not self.redis.set(self.key, self.token, nx=True, ex=self.TTL):
-            return False
+        """Take the lease unless another run holds it; never waits. A lease whose holder was a process of this
+        machine that is gone (the job's process was killed and RQ runs the job again) is taken over at once."""
+        taken = self.redis.set(self.key, self.token, nx=True, ex=self.TTL)
+        if not taken:
+            holder = self.redis.get(self.key)
+            if holder is None or not _gone_from_here(holder.decode()):
+                return False
+            taken = self.redis.eval(self._TAKE_OVER, 1, self.key, holder, self.token, self.TTL)
+            if not taken:
+                return False
         self._renewer = threading.Thread(target=self._renew, name="job-lease", daemon=True)
         self._renewer.start()
         return True
@@ -239,3 +252,18 @@ class Lease:
 
     def clear(self) -> None:
         self.redis.delete(self.key)
+
+
+def _gone_from_here(token: str) -> bool:
+    """Whether a lease token names a process of this machine that no longer runs."""
+    pid, _, rest = token.partition(":")
+    host = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False

@@ -51,6 +51,8 @@ def service(tmp_path_factory, redis_url, model_cache):
                               stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200, timeout=60, what="the API")
+    wait_for(lambda: httpx.get(f"{url}/health", headers={"Authorization": f"Bearer {FULL_KEY}"},
+                               timeout=2).json()["workers"] >= 1, timeout=60, what="the worker")
     yield url, env, folder / "processes.log"
     for process in (server, worker):
         process.terminate()
@@ -168,7 +170,9 @@ def test_events_stream_from_start_to_the_final_state(client, media_server):
             elif line.startswith("data:") and event == "job":
                 seen.append(json.loads(line.split(":", 1)[1]))
     stages = [job["stage"] for job in seen]
-    assert seen[-1]["status"] == "completed" and len(seen) >= 4
+    # From the state it was in when the stream opened (how many stages pass between two looks depends on the
+    # machine's speed) to the final one.
+    assert seen[0]["status"] != "completed" and seen[-1]["status"] == "completed"
     order = ["pending", "downloading", "extracting_audio", "uploading", "transcribing", "analyzing",
              "generating_embeddings", "storing", "completed"]
     assert stages == sorted(stages, key=order.index)  # never backwards

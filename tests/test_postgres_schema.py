@@ -116,7 +116,8 @@ def test_match_segments_ranks_and_filters(db):
 
 
 def test_match_segments_can_use_the_hnsw_index(db):
-    db.execute("set local enable_seqscan = off")
+    db.execute("set local enable_seqscan = off")  # a near-empty table: otherwise read whole, index or not
+    db.execute("set local enable_bitmapscan = off")
     plan = "\n".join(r[0] for r in db.execute(
         "explain select job_id from embeddings where dim = 384 and model = 'm'"
         " order by embedding::vector(384) <=> %s::vector(384) limit 10",

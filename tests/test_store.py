@@ -3,8 +3,12 @@ media paths that stay inside its folder. (What every store does is in test_store
 
 import sqlite3
 from importlib import resources
+from types import SimpleNamespace
+
+import numpy as np
 
 from core.store.local import LocalStore, _statements
+from testkit.library import add_video
 
 
 def test_new_library_is_at_the_latest_version(tmp_path):
@@ -36,3 +40,26 @@ def test_blob_paths_cannot_escape_the_storage_folder(tmp_path):
     store = LocalStore(tmp_path)
     (tmp_path / "secret.txt").write_text("x")
     assert store.media_location("../secret.txt") is None
+
+
+def _vm_steps_to_delete_a_video(folder, videos: int) -> int:
+    """SQLite's virtual-machine steps (in hundreds) to delete one 30-sentence video from a library of `videos`:
+    a count of work done, the same on any machine."""
+    store = LocalStore(folder)
+    vectors = np.eye(30, 8, dtype=np.float32)
+    ids = [add_video(store, SimpleNamespace(model="m"), video_id=f"v{n:010d}", title=f"talk {n}", vectors=vectors,
+                     sentences=[f"Sentence {i} of talk {n} about zanzibar spices." for i in range(30)])
+           for n in range(videos)]
+    steps = []
+    connection = store._connection()
+    connection.set_progress_handler(lambda: steps.append(1), 100)
+    store.delete_job(ids[0])
+    connection.set_progress_handler(None, 100)
+    assert store.get_job(ids[0]) is None and store.keyword_segments(["zanzibar"], set(ids[1:]), 1)
+    return len(steps)
+
+
+def test_deleting_a_video_costs_what_the_video_holds_not_what_the_library_holds(tmp_path):
+    alone = _vm_steps_to_delete_a_video(tmp_path / "small", 2)
+    among_many = _vm_steps_to_delete_a_video(tmp_path / "large", 150)
+    assert among_many < alone * 2, (alone, among_many)

@@ -276,6 +276,20 @@ def test_search_with_each_filter(store):
     assert store.search_segments(query, [], "other-model", 10, SearchFilters()) == []
 
 
+def test_a_videos_sentences_become_searchable_all_at_once(store):
+    """Vectors are stored before a video completes (in batches, on some stores): none is found until it completes,
+    then all are."""
+    job = new_job(store)
+    store.save_transcript(job.id, TRANSCRIPT)
+    store.save_analysis(job.id, ANALYSIS)
+    stored = vectors(2, seed=3)
+    store.save_embeddings(job.id, "m", stored)
+    assert store.search_segments(stored[0], ["kenobi"], "m", 10, SearchFilters()) == []
+    store.enter_stage(job.id, Stage.COMPLETED)
+    found = store.search_segments(stored[0], ["kenobi"], "m", 10, SearchFilters())
+    assert {(job_id, idx) for job_id, idx, _, _ in found} == {(job.id, 0), (job.id, 1)}
+
+
 def test_a_store_says_whether_it_can_write_and_keeps_to_it(backend, request):
     """`read_only` is what the Submit page and the API go by: it is False only where writes succeed, and a store
     that cannot write (a Supabase project reached with the anon key alone) refuses every write the same way."""

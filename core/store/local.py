@@ -465,7 +465,9 @@ class LocalStore(MediaFilesMixin):
         self._vector_cache[(self.db_path, model)] = (version, index)
         return index
 
-    def _searchable_jobs(self, filters: SearchFilters) -> set[str]:
+    @staticmethod
+    def _searchable_sql(filters: SearchFilters) -> tuple[str, list]:
+        """The query selecting the ids of the completed videos that pass the filters, and its arguments."""
         sql = ("SELECT j.id FROM jobs j LEFT JOIN analysis a ON a.job_id = j.id WHERE j.status = 'completed'")
         args: list = []
         for column, values in (("j.platform", filters.platforms), ("a.category", filters.categories),
@@ -480,26 +482,32 @@ class LocalStore(MediaFilesMixin):
         if filters.date_to:
             sql += f" AND {day} <= ?"
             args.append(filters.date_to)
+        return sql, args
+
+    def _searchable_jobs(self, filters: SearchFilters) -> set[str]:
+        sql, args = self._searchable_sql(filters)
         with self._db() as conn:
             return {row[0] for row in conn.execute(sql, args)}
 
     def keyword_segments(self, terms: list[str], allowed: set[str], limit: int) -> list[tuple[str, int, str]]:
-        """(job_id, segment index, text) of segments whose words, or their translation's, contain any of the
-        terms, best BM25 first."""
-        return self._keyword_candidates(terms, limit)(allowed)
+        """(job_id, segment index, text) of the segments of these videos whose words, or their translation's,
+        contain any of the terms, best BM25 first."""
+        return self._keyword_rows(terms, limit, "SELECT value FROM json_each(?)", [json.dumps(sorted(allowed))])
 
-    def _keyword_candidates(self, terms: list[str], limit: int):
-        """Rows matching the terms, best first, read now; the returned function keeps those of some videos."""
+    def _keyword_rows(self, terms: list[str], limit: int, jobs_sql: str, jobs_args: list) -> list[tuple[str, int, str]]:
+        """As keyword_segments, for the videos `jobs_sql` selects: they are chosen before the limit applies, so a
+        filter that keeps a few videos of a large library still finds their matches."""
+        if not terms:
+            return []
+        match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
         rows = []
-        if terms:
-            match = " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-            with self._db() as conn:
-                for table in ("segments_fts", "translation_segments_fts"):
-                    rows += conn.execute(
-                        f"SELECT job_id, idx, text, bm25({table}) AS rank FROM {table} WHERE {table} MATCH ?"
-                        " ORDER BY rank LIMIT ?", (match, limit * 4)).fetchall()
-            rows.sort(key=lambda r: r["rank"])
-        return lambda allowed: [(r["job_id"], int(r["idx"]), r["text"]) for r in rows if r["job_id"] in allowed][:limit]
+        with self._db() as conn:
+            for table in ("segments_fts", "translation_segments_fts"):
+                rows += conn.execute(
+                    f"SELECT job_id, idx, text, bm25({table}) AS rank FROM {table} WHERE {table} MATCH ?"
+                    f" AND job_id IN ({jobs_sql}) ORDER BY rank LIMIT ?", (match, *jobs_args, limit)).fetchall()
+        rows.sort(key=lambda r: r["rank"])
+        return [(r["job_id"], int(r["idx"]), r["text"]) for r in rows[:limit]]
 
     def search_segments(self, query: QueryVector, terms: list[str], model: str, limit: int,
                         filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
@@ -509,7 +517,7 @@ class LocalStore(MediaFilesMixin):
         """
         depth = max(limit * 5, 50)
         # The keyword half runs in SQLite while numpy does the vector half: both let go of the GIL.
-        keyword_rows = keyword_threads().submit(self._keyword_candidates, terms, depth)
+        keyword_rows = keyword_threads().submit(self._keyword_rows, terms, depth, *self._searchable_sql(filters))
         allowed = self._searchable_jobs(filters)
         index = self._vector_index(model)
         if not allowed or not index.keys:
@@ -521,7 +529,7 @@ class LocalStore(MediaFilesMixin):
         candidates = np.argpartition(-similarity, depth - 1)[:depth]
         by_meaning = [(index.keys[i], float(similarity[i]))
                       for i in candidates[np.argsort(-similarity[candidates])] if np.isfinite(similarity[i])]
-        keyword_rows = keyword_rows.result()(allowed)
+        keyword_rows = keyword_rows.result()
 
         def similarity_of(keys):
             return {key: float(similarity[index.positions[key]]) for key in keys if key in index.positions}

@@ -1,0 +1,132 @@
+"""One behaviour on every store at a size that matters: the same library of 400 videos and 10,000 sentences on the
+embedded store, on Postgres + pgvector (its HNSW index) and on a Supabase project over that Postgres, searched with
+and without filters, each answer held to the exact ranking computed here.
+
+The sentences' vectors are synthetic, 384 numbers like the bundled model's: each video is about one of 40 subjects
+and its sentences lie around that subject's direction, so the nearest sentences to a query are decided by fine
+differences, as with real embeddings."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import psycopg
+import pytest
+
+from core.models import SearchFilters
+from core.store.files import SupabaseFiles
+from core.store.local import LocalStore
+from core.store.postgres import PostgresStore
+from core.store.supabase import SupabaseStore
+from testkit.fake_supabase import FakeSupabase, make_key, new_database, supabase_baseline
+from testkit.library import add_video
+
+VIDEOS, SENTENCES, DIM, SUBJECTS = 400, 25, 384, 40
+MODEL = "synthetic-384"
+PLATFORMS = ["youtube"] * 30 + ["tiktok"] * 10  # of every 40 videos; and a few on vimeo and dailymotion, below
+CATEGORIES = ["education", "science", "technology", "news", "travel"]
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def _library():
+    rng = np.random.default_rng(2026)
+    subjects = _unit(rng.standard_normal((SUBJECTS, DIM)))
+    videos = []
+    for n in range(VIDEOS):
+        subject = n % SUBJECTS
+        vectors = _unit(subjects[subject] + rng.standard_normal((SENTENCES, DIM)) / np.sqrt(DIM) * 1.1)
+        platform = "vimeo" if n % 20 == 3 else "dailymotion" if n in (7, 207, 311) else PLATFORMS[n % 40]
+        category = "politics" if n in (12, 252) else CATEGORIES[n % len(CATEGORIES)]
+        sentences = [f"Talk {n} sentence {i} on subject {subject}." for i in range(SENTENCES)]
+        if platform == "dailymotion":  # longer, so it ranks below the others on the words alone
+            sentences[SENTENCES - 1] = (f"The street market of talk {n} sells spices, fruit, fish, bread, cheese and "
+                                        "flowers every single morning of the week.")
+        elif n % 4:
+            sentences[SENTENCES - 1] = f"The street market of talk {n} sells spices."  # a word of 300 videos
+        videos.append(dict(video_id=f"v{n:010d}", title=f"talk {n}", sentences=sentences, platform=platform,
+                           category=category, sentiment=("positive", "neutral", "negative")[n % 3],
+                           upload_date=f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}", vectors=vectors))
+    queries = _unit(subjects[rng.integers(0, SUBJECTS, 12)] + rng.standard_normal((12, DIM)) / np.sqrt(DIM) * 1.1)
+    return videos, queries
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, postgres_server):
+    """The same library on the three stores; the ids of its videos are the same everywhere by video_id."""
+    videos, queries = _library()
+    embedder = SimpleNamespace(model=MODEL)
+    sqlite = LocalStore(tmp_path_factory.mktemp("sqlite"))
+    database = new_database(postgres_server)
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(supabase_baseline())  # a Supabase project's database; the store applies the migrations
+    postgres = PostgresStore(database, tmp_path_factory.mktemp("pg-media"))
+    for store in (sqlite, postgres):
+        for video in videos:
+            add_video(store, embedder, **video)
+    project = FakeSupabase(database, tmp_path_factory.mktemp("supabase-storage"))
+    key = make_key("service_role")
+    supabase = SupabaseStore(project.url, key, None, SupabaseFiles(project.url, key, "temp-audio", "thumbnails",
+                                                                    can_write=True))
+    yield SimpleNamespace(videos=videos, queries=queries,
+                          stores={"sqlite": sqlite, "postgres": postgres, "supabase": supabase})
+    project.close()
+
+
+def exact_top(library, store, query: np.ndarray, limit: int, keep=lambda video: True) -> list[tuple[str, int]]:
+    """The `limit` nearest sentences among the kept videos, by cosine similarity, computed here."""
+    ids = {job.video_id: job.id for job in store.list_jobs()}
+    keys, rows = [], []
+    for video in library.videos:
+        if keep(video):
+            keys += [(ids[video["video_id"]], i) for i in range(SENTENCES)]
+            rows.append(video["vectors"])
+    similarity = np.vstack(rows) @ query
+    return [keys[i] for i in np.argsort(-similarity)[:limit]]
+
+
+def found(store, query: np.ndarray, limit: int = 10, terms=(), **filters) -> list[tuple[str, int]]:
+    return [(job_id, idx) for job_id, idx, _, _ in
+            store.search_segments(query, list(terms), MODEL, limit, SearchFilters(**filters))]
+
+
+STORES = ["sqlite", "postgres", "supabase"]
+
+
+@pytest.mark.parametrize("name", STORES)
+def test_unfiltered_results_are_the_exact_nearest(library, name):
+    store = library.stores[name]
+    shared = [len(set(found(store, q)) & set(exact_top(library, store, q, 10))) for q in library.queries]
+    assert min(shared) >= 8 and sum(shared) / len(shared) >= 9.5, shared
+
+
+@pytest.mark.parametrize("name", STORES)
+@pytest.mark.parametrize("filters, keep", [
+    ({"categories": ["politics"]}, lambda v: v["category"] == "politics"),  # 2 videos of 400
+    ({"platforms": ["dailymotion"]}, lambda v: v["platform"] == "dailymotion"),  # 3 videos
+    ({"platforms": ["vimeo"]}, lambda v: v["platform"] == "vimeo"),  # 20 videos
+    ({"sentiments": ["negative"]}, lambda v: v["sentiment"] == "negative"),  # a third of the library
+    ({"date_from": "2026-06-01", "date_to": "2026-08-31"}, lambda v: "2026-06-01" <= v["upload_date"] <= "2026-08-31"),
+])
+def test_a_filter_still_fills_the_page_with_the_nearest_it_keeps(library, name, filters, keep):
+    store = library.stores[name]
+    for query in library.queries[:4]:
+        hits = found(store, query, **filters)
+        assert len(hits) == 10  # however few videos the filter keeps, as long as they hold ten sentences
+        exact = exact_top(library, store, query, 10, keep)
+        assert len(set(hits) & set(exact)) >= 8, (hits, exact)
+
+
+@pytest.mark.parametrize("name", STORES)
+def test_keyword_matches_are_filtered_before_the_limit(library, name):
+    """"market" is said in 300 videos; of the three on one platform, all three matching sentences are found (their
+    meaning is far from the query, so only the words can bring them)."""
+    store = library.stores[name]
+    ids = {job.video_id: job.id for job in store.list_jobs()}
+    expected = {(ids[v["video_id"]], SENTENCES - 1) for v in library.videos if v["platform"] == "dailymotion"}
+    unrelated = _unit(np.random.default_rng(9).standard_normal(DIM))
+    hits = store.search_segments(unrelated, ["market"], MODEL, 10, SearchFilters(platforms=["dailymotion"]))
+    assert expected <= {(job_id, idx) for job_id, idx, _, keyword in hits if keyword}
