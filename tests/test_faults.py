@@ -322,3 +322,25 @@ def test_delete_while_running_leaves_nothing_behind(queue_env, site):
     data = Path(env["DATA_DIR"])
     assert not (data / "work" / job.id).exists()
     assert not [p for p in (data / "storage").rglob("*") if job.id in str(p)]
+
+
+def test_a_database_that_drops_every_connection_mid_job_loses_nothing(queue_env, site, postgres_url, monkeypatch):
+    """Postgres restarting or failing over under a running job: every connection the job's process holds is cut,
+    repeatedly, while it transcribes. The job goes on (or is tried again by the queue) and completes."""
+    import psycopg
+
+    redis, env, start_worker, log = queue_env
+    env["DATABASE_URL"] = postgres_url
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    start_worker()
+    job = api.submit(f"{site}/long-talk.mp4").job
+    wait_for_status(job.id, "transcribing", log)
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        database = admin.execute("select current_database()").fetchone()[0]
+        for _ in range(15):
+            admin.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s"
+                          " and pid <> pg_backend_pid()", (database,))
+            time.sleep(0.2)
+    [done] = api.wait([job.id], timeout=300)
+    assert done.status.value == "completed", (done.error, log.read_text()[-3000:])
+    assert "chocolate" in api.transcript(job.id).text.lower()

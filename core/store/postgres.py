@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from core.store.base import LibraryUnavailable
 from core.store.files import LocalFiles
 from core.store.functions import FunctionStore
 
@@ -45,8 +46,18 @@ class PostgresStore(FunctionStore):
 
     @contextmanager
     def _db(self):
-        with self.pool.connection() as conn:
-            yield conn  # commits on success, rolls back on error
+        """A pooled connection, committing on success and rolling back on error. A database that cannot be
+        reached, or that drops the connection (a restart, a failover), is LibraryUnavailable: the job is tried
+        again by the queue and resumes, rather than failing as a bug."""
+        from psycopg import OperationalError
+        from psycopg_pool import PoolTimeout
+
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except (OperationalError, PoolTimeout) as exc:
+            raise LibraryUnavailable(f"The library's database cannot be reached: {type(exc).__name__}: "
+                                     f"{str(exc).strip()[:300]}") from exc
 
     def _migrate(self) -> None:
         with self._db() as conn:
