@@ -251,23 +251,22 @@ class LocalStore(MediaFilesMixin):
         with self._tx() as conn:
             conn.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*fields.values(), job_id))
 
-    def enter_stage(self, job_id: str, stage: Stage, detail: str = "") -> None:
+    def _stamped(self, job_id: str, moment: str, **fields) -> None:
+        """Set the job's fields and note `moment` in its stage times, read and written in one transaction."""
         with self._tx() as conn:
             row = conn.execute("SELECT stage_times FROM jobs WHERE id = ?", (job_id,)).fetchone()
             times = json.loads(row["stage_times"] or "{}") if row else {}
-            times[stage.value] = now_iso()
-            conn.execute(
-                "UPDATE jobs SET status = ?, stage = ?, progress = ?, progress_detail = ?, error = NULL,"
-                " stage_times = ?, updated_at = ? WHERE id = ?",
-                (stage.value, stage.value, 1.0 if stage == Stage.COMPLETED else 0.0, detail,
-                 json.dumps(times), now_iso(), job_id),
-            )
+            times[moment] = now_iso()
+            fields |= {"stage_times": json.dumps(times), "updated_at": now_iso()}
+            conn.execute(f"UPDATE jobs SET {', '.join(f'{name} = ?' for name in fields)} WHERE id = ?",
+                         (*fields.values(), job_id))
+
+    def enter_stage(self, job_id: str, stage: Stage, detail: str = "") -> None:
+        self._stamped(job_id, stage.value, status=stage.value, stage=stage.value,
+                      progress=1.0 if stage == Stage.COMPLETED else 0.0, progress_detail=detail, error=None)
 
     def fail_job(self, job_id: str, stage: Stage, error: str) -> None:
-        job = self.get_job(job_id)
-        times = dict(job.stage_times) if job else {}
-        times[Stage.FAILED.value] = now_iso()
-        self.update_job(job_id, status=Stage.FAILED, stage=stage, error=error, stage_times=times)
+        self._stamped(job_id, Stage.FAILED.value, status=Stage.FAILED.value, stage=stage.value, error=error)
 
     def reset_job(self, job_id: str) -> None:
         stamp = now_iso()
