@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.machine import StolenShare  # noqa: E402
-from core.stages import STEPS  # noqa: E402
+from core.pipeline.registry import STEPS  # noqa: E402
 from testkit.media import serve, video_with_speech  # noqa: E402
 
 # What someone would write by hand: the model's defaults, beam 5 and voice detection, as many threads.
@@ -145,7 +145,7 @@ def main() -> None:
         server.shutdown()
 
     times = {k: datetime.fromisoformat(v) for k, v in job["stage_times"].items()}
-    order = [step.status for step in STEPS if step.status in times] + ["completed"]
+    order = [step.status.value for step in STEPS if step.status.value in times] + ["completed"]
     audio = job["duration"]
     print(f"\naudio: {audio:.0f} s ({audio / 60:.1f} min); best of {args.runs} runs")
     print(f"{'stage':<24}{'seconds':>10}{'share':>8}")

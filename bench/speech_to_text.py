@@ -31,7 +31,7 @@ from testkit.quality import normalise  # noqa: E402
 OPTION = """
 import json, resource, sys, time
 from pathlib import Path
-from core import audio
+from core.sources import audio
 from core.config import Settings
 from core.providers.transcribe import FasterWhisperTranscriber, resolve_whisper_model
 wav, data_dir, option = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -79,7 +79,7 @@ def main() -> None:
         env = os.environ | {"PYTHONPATH": str(ROOT)}
         subprocess.run([sys.executable, "-c", "from core.pipeline import prepare_models; prepare_models()"],
                        cwd=ROOT, env=env | {"DATA_DIR": str(data_dir)}, check=True)
-        from core.audio import duration_of
+        from core.sources.audio import duration_of
 
         seconds = duration_of(wav)
         print(f"{seconds:.0f} s of espeak-ng speech; faster-whisper base, int8, voice detection, beam 5 unless said\n")

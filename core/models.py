@@ -6,28 +6,48 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
-from core.stages import BEFORE, ENDS, STEPS
 
+class Stage(str, Enum):
+    """A job's status: pending, one per pipeline step in the order the steps run (core.pipeline.steps.STEPS, which
+    tests/test_layers.py keeps equal to this), then completed or failed. A new step adds its member here."""
 
-class _Status(str, Enum):
+    PENDING = "pending"
+    DOWNLOADING = "downloading"
+    EXTRACTING_AUDIO = "extracting_audio"
+    UPLOADING = "uploading"
+    TRANSCRIBING = "transcribing"
+    TRANSLATING = "translating"
+    ANALYZING = "analyzing"
+    GENERATING_EMBEDDINGS = "generating_embeddings"
+    STORING = "storing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
     @property
     def label(self) -> str:
-        return _LABELS[self.value]
+        return _SHOWN_AS[self][0]
 
     @property
     def icon(self) -> str:
-        return _ICONS[self.value]
+        return _SHOWN_AS[self][1]
 
 
-_STATUSES = (BEFORE, *((step.status, step.label, step.icon) for step in STEPS), *ENDS)
-_LABELS = {value: label for value, label, _ in _STATUSES}
-_ICONS = {value: icon for value, _, icon in _STATUSES}
-#: A job's status: pending, one per pipeline step (core.stages.STEPS, in order), completed, failed.
-#: Members are named after their values: Stage.PENDING, Stage.TRANSCRIBING, Stage.TRANSLATING...
-Stage = _Status("Stage", [(value.upper(), value) for value, _, _ in _STATUSES], module=__name__, qualname="Stage")
+_SHOWN_AS: dict[Stage, tuple[str, str]] = {
+    Stage.PENDING: ("Pending", "⏳"),
+    Stage.DOWNLOADING: ("Downloading", "⬇️"),
+    Stage.EXTRACTING_AUDIO: ("Extracting audio", "🎚️"),
+    Stage.UPLOADING: ("Uploading", "📦"),
+    Stage.TRANSCRIBING: ("Transcribing", "📝"),
+    Stage.TRANSLATING: ("Translating", "🌐"),
+    Stage.ANALYZING: ("Analyzing", "🧠"),
+    Stage.GENERATING_EMBEDDINGS: ("Generating embeddings", "🧭"),
+    Stage.STORING: ("Storing", "💾"),
+    Stage.COMPLETED: ("Completed", "✅"),
+    Stage.FAILED: ("Failed", "❌"),
+}
 
 #: The stages a worker runs, in order.
-WORK_STAGES: tuple[Stage, ...] = tuple(Stage(step.status) for step in STEPS)
+WORK_STAGES: tuple[Stage, ...] = tuple(s for s in Stage if s not in (Stage.PENDING, Stage.COMPLETED, Stage.FAILED))
 FINAL_STATUSES = (Stage.COMPLETED, Stage.FAILED)
 #: Vectors per request, to a hosted embedding API and to the library: full requests, and progress that
 #: moves on long videos, without one request of tens of megabytes.

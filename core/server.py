@@ -21,9 +21,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import api
 from core.config import Settings, get_settings
-from core.exports import NOT_EXPORTED
+from core.jobs.queue import unavailable
+from core.library.exports import NOT_EXPORTED
 from core.models import Analysis, JobDetails, JobView, SearchFilters, SearchHit, SubmittedJob
-from core.queue import unavailable
 
 EVENT_POLL_SECONDS = 0.5
 

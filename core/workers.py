@@ -1,52 +1,6 @@
-"""The pipeline worker: RQ's worker, plus the recovery round that rebuilds the queue from the library."""
+"""The worker's old import path, kept so that set-ups started as `rq worker -w core.workers.PipelineWorker` go on
+working; the worker lives in core.jobs.workers."""
 
-from __future__ import annotations
+from core.jobs.workers import PipelineWorker, run_worker
 
-import gc
-import logging
-
-from rq import Queue, Worker
-
-from core import retention
-from core.config import get_settings
-from core.pipeline import preload_for_jobs, prepare_models
-from core.queue import connect
-from core.recovery import recover
-
-
-class PipelineWorker(Worker):
-    """An RQ worker that also puts back on the queue what the queue lost (core.recovery), when it starts
-    and on every maintenance round (RQ runs the first as the worker starts).
-    `rq worker -w core.workers.PipelineWorker` runs it too."""
-
-    def work(self, *args, **kwargs):
-        preload_for_jobs()  # before the first job is forked, so that every job inherits it
-        # What was loaded lives as long as the worker: the garbage collector of each job's process then leaves
-        # it alone, rather than walking it (and copying its memory pages) on every full collection.
-        gc.freeze()
-        return super().work(*args, **kwargs)
-
-    def run_maintenance_tasks(self):
-        super().run_maintenance_tasks()
-        self._recover()
-
-    def _recover(self) -> None:
-        try:
-            recover()
-            retention.schedule(get_settings(), self.connection)
-        except Exception:  # noqa: BLE001 - a library or queue hiccup must not stop the worker
-            logging.getLogger(__name__).exception("recovery round failed")
-
-
-def run_worker(burst: bool = False) -> None:
-    """Start one worker on the pipeline queue; each job runs in a forked child, as with `rq worker`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
-    prepare_models(settings)
-    redis = connect(settings)
-    # The worker wakes from waiting for work every worker_ttl - 15 s; only then does it run maintenance,
-    # which is what notices jobs whose worker died, and jobs the queue lost.
-    every = settings.worker_maintenance_seconds
-    worker = PipelineWorker([Queue(settings.queue_name, connection=redis)], connection=redis,
-                            maintenance_interval=every, worker_ttl=every + 15)
-    worker.work(with_scheduler=True, burst=burst)
+__all__ = ["PipelineWorker", "run_worker"]

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from core import api, insights
+from core import api
 from core.formatting import clock
+from core.library import insights
 from core.models import CATEGORIES
 from pages.components import page_start
 

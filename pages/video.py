@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from core import api, insights
+from core import api
 from core.formatting import clock, literal
+from core.library import insights
 from core.models import Stage
 from pages.components import cancel_button, job_facts, job_status, page_start
 

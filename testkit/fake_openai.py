@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import audio
+from core.sources import audio
 
 EMBEDDING_DIM = 64
 #: The fake's whole knowledge of Spanish: enough to translate the tests' sentences word by word.

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from core import api, audio
+from core import api
 from core.config import Settings
+from core.pipeline import run_now
 from core.providers.transcribe import FasterWhisperTranscriber
+from core.sources import audio
 from testkit.media import speak, video_with_speech
 
 
@@ -174,7 +176,7 @@ def translation_scores(site_url: str) -> dict:
     details = {}
     job_of = {}
     for clip in PIPELINE_FOREIGN_CLIPS:
-        job = api.run_now(f"{site_url}/{clip.name}.mp4")
+        job = run_now(f"{site_url}/{clip.name}.mp4")
         if job.status.value != "completed":
             raise RuntimeError(f"{clip.name} failed: {job.error}")
         job_of[clip.name] = job
@@ -228,7 +230,7 @@ def understanding_scores(site_url: str) -> dict:
     """Run every clip through the whole pipeline, then check search, sentiment and category."""
     job_of = {}
     for clip in CLIPS:
-        job = api.run_now(f"{site_url}/{clip.name}.mp4")
+        job = run_now(f"{site_url}/{clip.name}.mp4")
         if job.status.value != "completed":
             raise RuntimeError(f"{clip.name} failed: {job.error}")
         job_of[clip.name] = job.id

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from core.addresses import AddressPolicy, prepare_guarded_processes, run_guarded
+from core.sources.addresses import AddressPolicy, prepare_guarded_processes, run_guarded
 from testkit import media
 from tests.conftest import COOKING, PYTHON, SCRATCH
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from core.captions import choose_track, segments_from
 from core.config import Settings
-from core.media import download
+from core.sources.captions import choose_track, segments_from
+from core.sources.media import download
 from testkit import media
 from tests.conftest import COOKING
 

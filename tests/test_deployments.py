@@ -21,8 +21,8 @@ import pytest
 from rq import Queue, Worker
 
 from core import api
-from core.queue import Lease, connect
-from core.recovery import recover
+from core.jobs.queue import Lease, connect
+from core.jobs.recovery import recover
 from testkit import media
 from testkit.fake_supabase import new_database, supabase_project_on
 from testkit.services import start_redis

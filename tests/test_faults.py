@@ -11,8 +11,8 @@ from rq import Queue, Worker
 from rq.job import Job as RQJob
 
 from core import api
-from core.queue import connect, rq_job_id
-from core.recovery import recover
+from core.jobs.queue import connect, rq_job_id
+from core.jobs.recovery import recover
 from testkit import media
 from tests.conftest import COOKING, PYTHON, ROOT, SCRATCH, free_port, make_env, wait_for
 

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from core.config import Settings
+from core.pipeline.steps import analyzing
 from core.providers.hosted import OpenAIEmbedder, OpenAITranscriber
-from core.stages import analyzing
 from testkit import media
 from testkit.fake_openai import FakeOpenAI
 

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 from core.__main__ import main
-from core.addresses import AddressPolicy
-from core.platforms import InvalidURL, detect
+from core.sources.addresses import AddressPolicy
+from core.sources.platforms import InvalidURL, detect
 from tests.conftest import SCRATCH
 
 PUBLIC_ONLY = AddressPolicy()  # the default: no private host allowed

@@ -1,12 +1,26 @@
-"""The house is easy to walk: pages stay thin, the store knows no engines, and no module of ours needs
-another to be imported late to avoid a cycle."""
+"""The house is easy to walk: pages stay thin, imports point down the layers, the store knows no engines, the
+façade loads nothing of the worker's side, and no module of ours needs another to be imported late to avoid a cycle."""
 
 import ast
+import subprocess
 from pathlib import Path
 
-from tests.conftest import ROOT
+from core.models import WORK_STAGES, Stage
+from core.pipeline.registry import STEPS
+from tests.conftest import PYTHON, ROOT
 
-PAGE_MAY_IMPORT = {"core.api", "core.models", "core.formatting", "core.insights"}
+PAGE_MAY_IMPORT = {"core.api", "core.models", "core.formatting", "core.library.insights"}
+#: core/ from the top down; a module may import from its own layer (without a cycle) and from those below.
+LAYERS = [
+    ("faces and old import paths", ["core.cli", "core.__main__", "core.server", "core.workers", "core.webhooks",
+                                    "core.retention"]),
+    ("the façade", ["core.api"]),
+    ("jobs and the pipeline", ["core.jobs", "core.pipeline"]),
+    ("the library", ["core.library"]),
+    ("sources, engines and the store", ["core.sources", "core.providers", "core.store"]),
+    ("the ground floor", ["core.config", "core.models", "core.formatting", "core.processes", "core.text",
+                          "core.vectors", "core.pricing", "core.access"]),
+]
 
 
 def our_imports(path: Path) -> list[tuple[str, bool]]:
@@ -40,8 +54,39 @@ def test_pages_import_only_the_api_models_formatting_and_insights():
     for page in [*(ROOT / "pages").glob("*.py"), ROOT / "streamlit_app.py"]:
         for name, _ in our_imports(page):
             if name.startswith("core.") or name == "core":  # `from core import api` names core.api too
-                assert name == "core" or any(name == m or name.startswith(m + ".") for m in PAGE_MAY_IMPORT), \
-                    (page.name, name)
+                assert name in ("core", "core.library") or any(name == m or name.startswith(m + ".")
+                                                               for m in PAGE_MAY_IMPORT), (page.name, name)
+
+
+def layer_of(module: str) -> int:
+    found = [number for number, (_, prefixes) in enumerate(LAYERS)
+             for prefix in prefixes if module == prefix or module.startswith(prefix + ".")]
+    assert found, f"{module} is in no layer: add it to LAYERS in {Path(__file__).name}"
+    return found[0]
+
+
+def test_every_module_sits_in_a_layer_and_imports_only_its_own_or_lower_ones():
+    for name, path in core_modules().items():
+        if name == "core":
+            continue
+        mine = layer_of(name)
+        for imported, _ in our_imports(path):
+            if imported.startswith("core."):
+                assert layer_of(imported) >= mine, f"{name} ({LAYERS[mine][0]}) imports {imported}"
+
+
+def test_importing_the_facade_loads_no_engine_and_no_part_of_the_pipeline():
+    loaded = subprocess.run(
+        [PYTHON, "-c", "import sys, core.api; print(' '.join(sorted(sys.modules)))"], cwd=ROOT, capture_output=True,
+        text=True, check=True).stdout.split()
+    heavy = ("faster_whisper", "ctranslate2", "openvino", "onnxruntime", "core.pipeline", "core.providers.transcribe")
+    assert not [module for module in heavy if module in loaded]
+
+
+def test_the_stages_are_the_steps_in_order():
+    assert [step.status for step in STEPS] == list(WORK_STAGES)
+    assert list(Stage) == [Stage.PENDING, *WORK_STAGES, Stage.COMPLETED, Stage.FAILED]
+    assert all(stage.label and stage.icon for stage in Stage)
 
 
 def test_the_store_imports_nothing_from_the_engines():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.media import MediaError, TransientMediaError, explain_download_error
+from core.sources.media import MediaError, TransientMediaError, explain_download_error
 
 # Messages as yt-dlp prints them for these situations.
 CASES = [

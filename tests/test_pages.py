@@ -5,8 +5,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import api, insights
+from core import api
 from core.formatting import literal
+from core.library import insights
 from tests.conftest import HOSTILE_TITLE, ROOT
 
 APP = str(ROOT / "streamlit_app.py")

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from core.pipeline import run_now
+
 
 @pytest.fixture(scope="module")
 def cooking_job(library, media_server):
@@ -111,9 +113,8 @@ def test_jobs_one_after_another_in_one_long_lived_process(empty_library, media_s
     """A process that runs jobs itself (a script using core.api, a notebook) has the speech-to-text and
     translation engines loaded after its first job, and drops models when its settings change; every later
     download and listing still starts cleanly (a download forked from such a process crashed)."""
-    from core import api
     from core.config import get_settings
-    from core.media import list_videos
+    from core.sources.media import list_videos
     from testkit import media
 
     site = tmp_path / "site"
@@ -122,7 +123,7 @@ def test_jobs_one_after_another_in_one_long_lived_process(empty_library, media_s
                             "es")
     server, spanish_site = media.serve(site)
     try:
-        first = api.run_now(f"{spanish_site}/ciudad.mp4")
+        first = run_now(f"{spanish_site}/ciudad.mp4")
     finally:
         server.shutdown()
     assert first.status.value == "completed", first.error
@@ -131,7 +132,7 @@ def test_jobs_one_after_another_in_one_long_lived_process(empty_library, media_s
         monkeypatch.setenv("WHISPER_MODEL", model)
         monkeypatch.setenv("WHISPER_BATCH_SIZE", batch)
         for name in ("cooking", "football"):
-            job = api.run_now(f"{media_server}/{name}.mp4", force=round_ > 0)
+            job = run_now(f"{media_server}/{name}.mp4", force=round_ > 0)
             assert job.status.value == "completed", f"{name}, round {round_ + 1}: {job.error}"
         listing = list_videos(f"{media_server}/trips.html", get_settings(), limit=10)
         assert listing is not None and len(listing.urls) == 2

@@ -6,8 +6,8 @@ import sys
 import pytest
 from yt_dlp.extractor import gen_extractor_classes
 
-from core.addresses import AddressPolicy
-from core.platforms import InvalidURL, detect
+from core.sources.addresses import AddressPolicy
+from core.sources.platforms import InvalidURL, detect
 from tests.conftest import ROOT
 
 PUBLIC_ONLY = AddressPolicy()  # the default: no private host allowed
@@ -124,7 +124,7 @@ def test_playlists_and_channels_are_collections(url, kind):
 
 COUNT_PATTERN_COMPILES = """
 import re, sys
-from core import platforms
+from core.sources import platforms
 if sys.argv[1] == "warmed":
     platforms.warm_up()
 compiled = 0

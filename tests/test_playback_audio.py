@@ -3,8 +3,9 @@
 import ffmpeg
 import pytest
 
-from core import api, audio
-from core.media import Download, prepare
+from core import api
+from core.sources import audio
+from core.sources.media import Download, prepare
 from testkit.media import speak
 
 SAID = "The audio kept for the player is the sound track itself when a browser can play it."

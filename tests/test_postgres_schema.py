@@ -55,7 +55,7 @@ def test_one_job_per_video(db):
 
 
 def test_every_status_the_step_registry_declares_can_be_stored(db):
-    # Statuses come from core.stages.STEPS: a new step needs no schema change.
+    # Every Stage (one per step of core.pipeline.registry): a new step needs no schema change.
     for number, stage in enumerate(Stage):
         db.execute("insert into jobs (id, url, platform, extractor, video_id, status) values"
                    " (%s, 'u', 'p', 'e', %s, %s)", (f"s{number}", f"v{number}", stage.value))

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from streamlit.testing.v1 import AppTest
 
-from core import retention
+from core.jobs import retention
 from core.models import AudioFile, Stage
 from core.store import get_store
 from tests.conftest import ROOT

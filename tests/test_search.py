@@ -6,8 +6,8 @@ import pytest
 from core import api
 from core.config import get_settings
 from core.models import SearchFilters
-from core.platforms import link_at
 from core.providers.embed import get_embedder
+from core.sources.platforms import link_at
 from core.store import get_store
 from testkit.library import add_video
 

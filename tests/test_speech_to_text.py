@@ -8,7 +8,6 @@ import ctranslate2
 import numpy as np
 import pytest
 
-from core import audio
 from core.config import Settings
 from core.providers.bundled import whisper_tiny_en
 from core.providers.ct2_files import UnsupportedModel, int8_copy, quantize_rows, read_variables
@@ -19,6 +18,7 @@ from core.providers.transcribe import (
     decoding_lanes,
     read_chunks,
 )
+from core.sources import audio
 from testkit.media import speak
 from testkit.quality import normalise
 

@@ -11,6 +11,7 @@ import pytest
 from core import api
 from core.config import Settings
 from core.models import Segment, Stage, Transcript
+from core.pipeline import run_now
 from core.providers.hosted import TRANSLATION_BATCH_SEGMENTS, OpenAITranslator
 from core.providers.translate import align
 from testkit import quality
@@ -40,7 +41,7 @@ def fake_openai():
 
 
 def test_offline_translation_is_analysed_searched_shown_and_exported(foreign_site, empty_library):
-    english = [api.run_now(f"{foreign_site}/{clip.name}.mp4") for clip in quality.CLIPS[:2]]
+    english = [run_now(f"{foreign_site}/{clip.name}.mp4") for clip in quality.CLIPS[:2]]
     scores = quality.translation_scores(foreign_site)
     print(json.dumps(scores, indent=1))
     assert scores["hotel-es"]["spoken"] == "es" and scores["train-de"]["spoken"] == "de"
@@ -98,12 +99,12 @@ def test_offline_translation_is_analysed_searched_shown_and_exported(foreign_sit
 
 def test_translation_off_or_out_of_reach_keeps_videos_untranslated(foreign_site, empty_library, monkeypatch):
     monkeypatch.setenv("TRANSLATE_TO", "")
-    job = api.run_now(f"{foreign_site}/hotel-es.mp4")
+    job = run_now(f"{foreign_site}/hotel-es.mp4")
     assert job.status == Stage.COMPLETED and api.translation(job.id) is None
     assert "translating" not in job.stage_times
     # Offline, only English can be reached: a German target leaves videos as spoken rather than failing.
     monkeypatch.setenv("TRANSLATE_TO", "de")
-    job = api.run_now(f"{foreign_site}/market-es.mp4")
+    job = run_now(f"{foreign_site}/market-es.mp4")
     assert job.status == Stage.COMPLETED and api.translation(job.id) is None
 
 
@@ -140,12 +141,12 @@ def test_hosted_translation_in_the_pipeline_is_costed_and_resumes(foreign_site, 
                            TRANSLATION_ENGINE="openai").items():
         monkeypatch.setenv(key, value)
     fake_openai.fail_next("/v1/chat/completions", 500, times=2)  # an outage outlasting the retries
-    failed = api.run_now(f"{foreign_site}/market-es.mp4")
+    failed = run_now(f"{foreign_site}/market-es.mp4")
     assert (failed.status, failed.stage) == (Stage.FAILED, Stage.TRANSLATING)
     assert "Retry resumes from translating" in failed.error
     transcribed_at = failed.stage_times["transcribing"]
 
-    done = api.run_now(f"{foreign_site}/market-es.mp4")  # runs the failed job again, from its step
+    done = run_now(f"{foreign_site}/market-es.mp4")  # runs the failed job again, from its step
     assert done.status == Stage.COMPLETED and done.stage_times["transcribing"] == transcribed_at
     translation = api.translation(done.id)
     assert translation.engine == "openai:gpt-4.1-mini" and "fruits" in translation.text.lower()

@@ -16,7 +16,6 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from core import audio
 from core.config import Settings
 from core.models import (
     CATEGORIES,
@@ -31,6 +30,7 @@ from core.models import (
 from core.processes import per_process
 from core.providers import EngineError
 from core.providers.metering import record
+from core.sources import audio
 from core.vectors import normalise_rows
 
 CHUNK_SECONDS = 600  # at 32 kb/s mono, 10 minutes is ~2.4 MB: far below the 25 MB upload limit

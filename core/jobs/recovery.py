@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from redis.exceptions import RedisError
 from rq.job import JobStatus
 
-from core import webhooks
 from core.config import Settings, get_settings
+from core.jobs import webhooks
+from core.jobs.queue import LIVE_STATES, Lease, connect, enqueue, fetch, unavailable
 from core.models import WORK_STAGES, Job, Stage
-from core.queue import LIVE_STATES, Lease, connect, enqueue, fetch, unavailable
 from core.store import get_store
 
 log = logging.getLogger(__name__)

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from core import audio
-from core.addresses import AddressPolicy, ProcessEnded, RefusedConnection, run_guarded
-from core.captions import choose_track
 from core.config import Settings
+from core.sources import audio
+from core.sources.addresses import AddressPolicy, ProcessEnded, RefusedConnection, run_guarded
+from core.sources.captions import choose_track
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -135,7 +135,7 @@ def download(url: str, workdir: Path, settings: Settings, progress: Progress,
     """Fetch metadata, refuse what is too long, then download (audio only where possible).
 
     The fetching runs in a child process in which every connection is checked against the address
-    policy as it is made (see core.addresses); progress and the outcome come back from it. Once the
+    policy as it is made (see core.sources.addresses); progress and the outcome come back from it. Once the
     video's details are read, before its media is fetched, `on_details` is called here with whether the
     creator's captions will stand in for speech-to-text.
     """
@@ -273,7 +273,7 @@ def _fetch(report: Callable, url: str, workdir: Path, settings: Settings) -> Dow
 
 
 def _fetch_captions(ydl, chosen: tuple[str, dict] | None, workdir: Path) -> dict | None:
-    """The captions track `chosen` by core.captions.choose_track, saved beside the media, or None."""
+    """The captions track `chosen` by core.sources.captions.choose_track, saved beside the media, or None."""
     if chosen is None:
         return None
     language, track = chosen

@@ -9,23 +9,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.config import Settings
-from core.media import Download, PreparedAudio
+from core.library.indexing import text_to_analyse
 from core.models import Job, Transcript
 from core.providers.translate import translation_wanted, uses_audio
+from core.sources.media import Download, PreparedAudio
 from core.store import Store
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes to the store
 
 
 @dataclass
-class Run:
+class JobContext:
     job: Job
     store: Store
     settings: Settings
     workdir: Path
     _last_report: float = field(default=0.0)
     loading_ahead: set[str] = field(default_factory=set)  # engines a thread is loading (transcribing.load_ahead)
-    loaders: list[threading.Thread] = field(default_factory=list)  # those threads: none outlives the run
+    loaders: list[threading.Thread] = field(default_factory=list)  # those threads: none outlives the job's run
 
     def finish_loading(self) -> None:
         """Wait for the engines being loaded ahead: a process must not end while a thread is inside an engine's
@@ -89,11 +90,3 @@ class Run:
 
     def text_to_analyse(self) -> Transcript:
         return text_to_analyse(self.store, self.job.id)
-
-
-def text_to_analyse(store: Store, job_id: str) -> Transcript | None:
-    """The transcript in the language the library is analysed and searched in: its translation when there
-    is one (same segments, same times), else the transcript itself."""
-    transcript = store.get_transcript(job_id)
-    translation = store.get_translation(job_id) if transcript else None
-    return translation.as_transcript() if translation else transcript

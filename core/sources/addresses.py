@@ -157,8 +157,9 @@ class ProcessEnded(Exception):
     """A guarded process ended without an answer (killed, or crashed)."""
 
 
-#: What the process that starts guarded children imports once, so that each starts with it.
-GUARDED_PRELOAD = ["core.guarded_preload"]
+#: What the process that starts guarded children imports once, so that each starts with it (webhooks: their
+#: deliveries run in guarded children too).
+GUARDED_PRELOAD = ["core.sources.preload", "core.jobs.webhooks"]
 
 
 def prepare_guarded_processes() -> None:

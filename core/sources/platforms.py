@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from core.addresses import AddressPolicy
 from core.config import get_settings
+from core.sources.addresses import AddressPolicy
 
 MAX_URL_LENGTH = 2048
 # Query parameters that only track the click; dropping them keeps the stored URL clean.

@@ -6,28 +6,28 @@ import logging
 import threading
 from pathlib import Path
 
-from core.captions import transcript_from
 from core.models import Transcript
+from core.pipeline.steps import analyzing
+from core.pipeline.steps.context import JobContext
 from core.providers.transcribe import get_transcriber
-from core.stages import analyzing
-from core.stages.context import Run
+from core.sources.captions import transcript_from
 
 log = logging.getLogger(__name__)
 
 
-def transcribe(run: Run) -> None:
-    captioned = _creator_captions(run)
+def transcribe(context: JobContext) -> None:
+    captioned = _creator_captions(context)
     if captioned is not None:  # the creator's own words and times: no speech-to-text
-        run.store.save_transcript(run.job.id, captioned)
+        context.store.save_transcript(context.job.id, captioned)
         return
-    prepared = run.load_prepared()
-    transcriber = get_transcriber(run.settings)
-    run.progress(0.0, f"loading {transcriber.name}")
-    transcript = transcriber.transcribe(prepared.wav_path, prepared.duration, run.progress)
-    run.store.save_transcript(run.job.id, transcript)
+    prepared = context.load_prepared()
+    transcriber = get_transcriber(context.settings)
+    context.progress(0.0, f"loading {transcriber.name}")
+    transcript = transcriber.transcribe(prepared.wav_path, prepared.duration, context.progress)
+    context.store.save_transcript(context.job.id, transcript)
 
 
-def load_ahead(run: Run, *, captions_expected: bool | None = None) -> None:
+def load_ahead(context: JobContext, *, captions_expected: bool | None = None) -> None:
     """Start loading, on another thread, the speech-to-text engine (not when the creator's captions will be
     used instead), then what analysing and embedding use, so that they are ready when their stages start
     (~1 s and ~0.7 s less per job on a 2-core machine). Called as soon as the download knows whether the
@@ -35,47 +35,47 @@ def load_ahead(run: Run, *, captions_expected: bool | None = None) -> None:
     again when the audio is extracted (ffmpeg leaves a core free), which loads what is still missing, e.g.
     when a job resumes there. A load that fails here fails again, with its message, in its own stage."""
     if captions_expected is None:
-        captions_expected = _caption_file(run) is not None
+        captions_expected = _caption_file(context) is not None
     wanted = ["analysis and embedding"]
-    if not (captions_expected or transcribed(run)):
+    if not (captions_expected or transcribed(context)):
         wanted.insert(0, "speech-to-text")
-    names = [name for name in wanted if name not in run.loading_ahead]
+    names = [name for name in wanted if name not in context.loading_ahead]
     if not names:
         return
-    run.loading_ahead.update(names)
-    engines = {"speech-to-text": lambda: get_transcriber(run.settings).load(),
-               "analysis and embedding": lambda: analyzing.load_ahead(run)}
+    context.loading_ahead.update(names)
+    engines = {"speech-to-text": lambda: get_transcriber(context.settings).load(),
+               "analysis and embedding": lambda: analyzing.load_ahead(context)}
 
     def load() -> None:
         for name in names:
             try:
                 engines[name]()
             except Exception:  # noqa: BLE001 - reported by the stage's own load
-                log.debug("job %s: loading %s ahead failed", run.job.id, name, exc_info=True)
+                log.debug("job %s: loading %s ahead failed", context.job.id, name, exc_info=True)
 
     loader = threading.Thread(target=load, name="load-ahead", daemon=True)
-    run.loaders.append(loader)
+    context.loaders.append(loader)
     loader.start()
 
 
-def transcribed(run: Run) -> bool:
-    return run.store.get_transcript(run.job.id) is not None
+def transcribed(context: JobContext) -> bool:
+    return context.store.get_transcript(context.job.id) is not None
 
 
-def _caption_file(run: Run) -> dict | None:
+def _caption_file(context: JobContext) -> dict | None:
     """The creator's caption file the download kept (path, format, language), if any."""
-    fetched = run.load_download()
+    fetched = context.load_download()
     captions = fetched.metadata.get("captions") if fetched else None
     return captions if captions and Path(captions["path"]).is_file() else None
 
 
-def _creator_captions(run: Run) -> Transcript | None:
-    captions = _caption_file(run)
+def _creator_captions(context: JobContext) -> Transcript | None:
+    captions = _caption_file(context)
     if captions is None:
         return None
     text = Path(captions["path"]).read_text(encoding="utf-8", errors="replace")
     try:
         return transcript_from(text, captions["format"], captions["language"])
     except Exception:  # noqa: BLE001 - a caption file we cannot read: the audio is transcribed instead
-        log.warning("job %s: unreadable %s captions, transcribing the audio", run.job.id, captions["format"])
+        log.warning("job %s: unreadable %s captions, transcribing the audio", context.job.id, captions["format"])
         return None

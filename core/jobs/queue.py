@@ -1,7 +1,7 @@
 """RQ wiring: how jobs are enqueued and stopped, which run holds a job, and the worker that runs them.
 
 The library is the source of truth and Redis a cache of work to do: whatever the queue loses is put
-back from the job rows by `core.recovery`, which every worker (`core.workers`) runs when it starts and
+back from the job rows by `core.jobs.recovery`, which every worker (`core.jobs.workers`) runs when it starts and
 on each maintenance round.
 """
 

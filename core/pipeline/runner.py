@@ -1,4 +1,4 @@
-"""Runs a job through the steps of `core.stages.STEPS`, in order, under one time limit.
+"""Runs a job through the steps of `core.pipeline.registry.STEPS`, in order, under one time limit.
 
 Each step records its output (files in the job's work dir, or rows in the store), and a step whose
 output already exists is skipped, so a failed or killed job resumes where it stopped.
@@ -14,11 +14,13 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from core import platforms, webhooks
-from core.addresses import prepare_guarded_processes
 from core.config import Settings, get_settings
-from core.media import MediaError, TransientMediaError
+from core.jobs import webhooks
+from core.jobs.queue import Lease, connect, retries_left, retry_delays
+from core.jobs.submitting import create_or_existing, validate_all
 from core.models import WORK_STAGES, Job, Stage
+from core.pipeline.registry import STEPS
+from core.pipeline.steps.context import JobContext
 from core.processes import interrupt
 from core.providers import EngineError
 from core.providers.analyze import load_local_engines
@@ -27,9 +29,9 @@ from core.providers.embed import BUNDLED_EMBEDDING_NAMES
 from core.providers.hosted import TransientEngineError
 from core.providers.metering import meter
 from core.providers.transcribe import get_transcriber
-from core.queue import Lease, connect, retries_left, retry_delays
-from core.stages import STEPS
-from core.stages.context import Run
+from core.sources import platforms
+from core.sources.addresses import prepare_guarded_processes
+from core.sources.media import MediaError, TransientMediaError
 from core.store import LibraryUnavailable, Store, get_store
 from core.store.base import GuardedWrites
 
@@ -141,24 +143,23 @@ def _run(job_id: str, settings: Settings, lease: Lease | None = None) -> Job:
     # A job found in a work stage was left there by a run that stopped without ending it (its process killed,
     # its machine lost): the first stage this run enters says so.
     resumed_note = "resumed after its previous run stopped" if job.status in WORK_STAGES else ""
-    run_ = Run(job=job, store=store, settings=settings, workdir=settings.work_dir(job_id))
-    run_.workdir.mkdir(parents=True, exist_ok=True)
+    context = JobContext(job=job, store=store, settings=settings, workdir=settings.work_dir(job_id))
+    context.workdir.mkdir(parents=True, exist_ok=True)
     stage = Stage.PENDING
     limit = TimeLimit(settings.job_timeout_seconds,
                       on_stuck=lambda seconds: store.fail_job(job_id, stage, _out_of_time(stage, seconds)))
     limit.allow_for(job.duration)
     try:
         for step in STEPS:
-            stage = Stage(step.status)
+            stage = step.status
             try:
-                do, is_done, wanted = step.functions
-                if (wanted and not wanted(run_)) or is_done(run_):
+                if (step.is_wanted and not step.is_wanted(context)) or step.is_done(context):
                     continue
                 store.enter_stage(job_id, stage, resumed_note)
                 resumed_note = ""
                 with meter() as usage:
                     try:
-                        do(run_)
+                        step.perform(context)
                     finally:  # what a hosted engine used is paid for even when the stage then fails
                         if usage:
                             store.add_usage(job_id, [u.model_copy(update={"stage": stage.value}) for u in usage])
@@ -181,9 +182,9 @@ def _run(job_id: str, settings: Settings, lease: Lease | None = None) -> Job:
                 return store.get_job(job_id)
     finally:
         limit.cancel()
-        run_.finish_loading()
+        context.finish_loading()
     store.enter_stage(job_id, Stage.COMPLETED)
-    shutil.rmtree(run_.workdir, ignore_errors=True)
+    shutil.rmtree(context.workdir, ignore_errors=True)
     return store.get_job(job_id)
 
 
@@ -209,6 +210,20 @@ def _after_transient_failure(store: Store, job_id: str, stage: Stage, message: s
     except LibraryUnavailable:  # nothing can be recorded now: the queue's recovery fails it later
         raise TransientError(message) from None
     return store.get_job(job_id)
+
+
+def run_now(url: str, *, force: bool = False, settings: Settings | None = None) -> Job:
+    """Validate and run the whole pipeline in this process (no queue)."""
+    prepare_guarded_processes()  # loads the downloader meanwhile
+    settings = settings or get_settings()
+    store = get_store()
+    submission = create_or_existing(store, validate_all([url], settings)[0], force, settings)
+    if not submission.created and submission.job.status == Stage.COMPLETED:
+        return submission.job
+    try:
+        return run(submission.job.id, settings)
+    except TransientError:
+        return store.get_job(submission.job.id)  # failed, with the reason; `retry` resumes it
 
 
 def run_job(job_id: str) -> str:

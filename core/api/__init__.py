@@ -1,0 +1,70 @@
+"""What the pages, the CLI and the HTTP API call: the one façade over the library and the queue. Nothing here knows
+about Streamlit, and importing it loads no engine and no part of the pipeline (the worker's side).
+
+Its names come from the modules that hold each concern: submitting and acting on jobs (core.jobs.submitting),
+reading jobs (jobs), what a job made (results), finding moments (search).
+"""
+
+from core.access import exposure_warning
+from core.api.jobs import (
+    collections,
+    collections_of,
+    filter_jobs,
+    get_job,
+    get_jobs,
+    job_views,
+    library_problem,
+    list_jobs,
+    platforms_in_library,
+    read_only,
+    status_counts,
+    submitted_views,
+    wait,
+)
+from core.api.results import (
+    EXPORT_FORMATS,
+    analysed_videos,
+    analysis,
+    audio_file,
+    costs,
+    export,
+    job_details,
+    media_file,
+    moment_link,
+    thumbnails,
+    transcript,
+    transcript_files,
+    translation,
+)
+from core.api.search import reindex, search
+from core.config import MAX_PLAYLIST_HARD_CAP
+from core.jobs.queue import JobBusy, QueueUnavailable
+from core.jobs.submitting import (
+    Submission,
+    cancel,
+    collection_summaries,
+    default_playlist_items,
+    delete,
+    prepare_link_checks,
+    queue_status,
+    reprocess,
+    retry,
+    retry_failed,
+    split_urls,
+    submit,
+    submit_many,
+    validate_all,
+)
+from core.sources.platforms import InvalidURL
+from core.store import LibraryUnavailable, ReadOnlyLibrary
+from core.store.files import media_type
+
+__all__ = [
+    "EXPORT_FORMATS", "MAX_PLAYLIST_HARD_CAP", "InvalidURL", "JobBusy", "LibraryUnavailable", "QueueUnavailable",
+    "ReadOnlyLibrary", "Submission", "analysed_videos", "analysis", "audio_file", "cancel", "collection_summaries",
+    "collections", "collections_of", "costs", "default_playlist_items", "delete", "export", "exposure_warning",
+    "filter_jobs", "get_job", "get_jobs", "job_details", "job_views", "library_problem", "list_jobs", "media_file",
+    "media_type", "moment_link", "platforms_in_library", "prepare_link_checks", "queue_status", "read_only",
+    "reindex", "reprocess", "retry", "retry_failed", "search", "split_urls", "status_counts", "submit", "submit_many",
+    "submitted_views", "thumbnails", "transcript", "transcript_files", "translation", "validate_all", "wait",
+]

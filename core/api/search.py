@@ -1,0 +1,76 @@
+"""Finding moments across the library by meaning and by words, and re-indexing it for a new embedding model."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from core.config import Settings, get_settings
+from core.library.indexing import embed_transcript, text_to_analyse
+from core.models import (
+    SearchFilters,
+    SearchHit,
+    Segment,
+)
+from core.providers.embed import get_embedder
+from core.sources.platforms import link_at
+from core.store import get_store
+from core.text import content_words, stem
+
+
+def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
+           settings: Settings | None = None) -> list[SearchHit]:
+    """Transcript moments across the library, ranked by meaning and by the query's own words."""
+    settings = settings or get_settings()
+    query = (query or "").strip()
+    if not query:
+        return []
+    store = get_store()
+    embedder = get_embedder(settings)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-vector") as pool:
+        # The store narrows the library and starts the keyword half while the query is being embedded.
+        vector = pool.submit(lambda: embedder.embed([query])[0])
+        found = store.search_segments(vector, content_words(query), embedder.model, limit, filters or SearchFilters())
+    segments = store.get_segments([(job_id, idx) for job_id, idx, _, _ in found])
+    ids = [job_id for job_id, _, _, _ in found]
+    jobs, audio_files, analyses = store.get_jobs(ids), store.get_audio_files(ids), store.get_analyses(ids)
+    query_stems = {stem(word) for word in content_words(query)}
+    hits = []
+    for job_id, idx, similarity, keyword_match in found:
+        segment, job, audio = segments.get((job_id, idx)), jobs.get(job_id), audio_files.get(job_id)
+        if segment is None or job is None:
+            continue
+        spoken = analyses[job_id].language if job_id in analyses else None
+        hits.append(SearchHit(
+            job_id=job_id, video_id=job.video_id, title=job.title, platform=job.platform,
+            url=link_at(job.webpage_url or job.url, job.platform, segment.start),
+            thumbnail_path=audio.thumbnail_path if audio else None, segment_index=idx, start=segment.start,
+            end=segment.end, text=segment.text, translation=segment.translation,
+            language=_matched_language(segment, spoken, query_stems, keyword_match),
+            score=round(similarity, 4), keyword_match=keyword_match,
+        ))
+    return hits
+
+
+def _matched_language(segment: Segment, spoken: str | None, query_stems: set[str], keyword_match: bool) -> str | None:
+    """A translated video is searched by the meaning of its translation, and by the words of both."""
+    if segment.translation is None:
+        return spoken
+    if keyword_match and query_stems & {stem(word) for word in content_words(segment.text)}:
+        return spoken
+    return segment.translation_language
+
+
+def reindex(settings: Settings | None = None, progress=None) -> int:
+    """Embed again every completed video that has no vectors from the current embedding model, with the
+    pipeline's own embedding and storing steps."""
+    settings = settings or get_settings()
+    store = get_store(service_role=True)
+    embedder = get_embedder(settings)
+    missing = store.jobs_missing_embeddings(embedder.model)
+    for number, job_id in enumerate(missing, 1):
+        found = text_to_analyse(store, job_id)
+        if found and found.segments:
+            store.save_embeddings(job_id, embedder.model, embed_transcript(found, embedder))
+        if progress:
+            progress(number, len(missing))
+    return len(missing)

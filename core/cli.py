@@ -1,0 +1,287 @@
+"""Command line: `python -m core --help`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pydantic import BaseModel
+
+from core import api
+from core.access import api_address
+from core.config import get_settings
+from core.formatting import NO_WORKER, clock, waiting_hint
+from core.jobs import retention
+from core.jobs.workers import run_worker
+from core.library.exports import FORMATS
+from core.models import CATEGORIES, Job, SearchFilters, Stage
+from core.pipeline import run_now
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _print_job(job: Job, workers: int | None = None) -> None:
+    line = f"{job.id}  {job.status.value:<22} {job.platform:<10} {job.video_id:<16} {job.title or job.url}"
+    if job.status == Stage.FAILED:
+        line += f"\n    failed while {job.stage.label.lower()}: {job.error}"
+    elif not job.is_final:
+        if job.progress_detail:
+            line += f"\n    {job.progress_detail}"
+        hint = waiting_hint(job, workers=workers)
+        if hint and hint != NO_WORKER:
+            line += f"\n    {hint}"
+    print(line)
+
+
+def _workers_or_none() -> int | None:
+    try:
+        return api.queue_status().workers
+    except api.QueueUnavailable:
+        return None
+
+
+def _print_json(models: list[BaseModel] | BaseModel) -> None:
+    data = ([m.model_dump(mode="json") for m in models] if isinstance(models, list)
+            else models.model_dump(mode="json"))
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _finish(jobs: list[Job], as_json: bool, failed_is_error: bool = True) -> int:
+    if as_json:
+        _print_json(api.job_views(jobs))
+    else:
+        for job in jobs:
+            _print_job(job)
+    return EXIT_FAILED if failed_is_error and any(j.status == Stage.FAILED for j in jobs) else EXIT_OK
+
+
+def cmd_submit(args) -> int:
+    submissions = api.submit_many(args.urls, force=args.force, limit=args.limit)
+    for summary in api.collection_summaries(submissions):
+        print(summary, file=sys.stderr)
+    for s in submissions:
+        if not s.created and not args.json:
+            print(f"already in the library: {s.job.id} ({s.job.status.value}); use --force to process it again",
+                  file=sys.stderr)
+    jobs = [s.job for s in submissions]
+    if args.wait:
+        jobs = api.wait([j.id for j in jobs], timeout=args.timeout)
+    if args.json:  # as POST /jobs answers: each job, with whether it was created
+        _print_json(api.submitted_views(submissions, jobs))
+        return EXIT_FAILED if any(j.status == Stage.FAILED for j in jobs) else EXIT_OK
+    return _finish(jobs, as_json=False)
+
+
+def cmd_run(args) -> int:
+    return _finish([run_now(args.url, force=args.force)], args.json)
+
+
+def cmd_jobs(args) -> int:
+    jobs = api.list_jobs(statuses=[args.status] if args.status else None,
+                         collections=[args.collection] if args.collection else None)
+    if args.json:
+        _print_json(api.job_views(jobs))
+        return EXIT_OK
+    waiting = [job for job in jobs if not job.is_final]
+    workers = _workers_or_none() if waiting else None
+    for job in jobs:
+        _print_job(job, workers)
+    if waiting and workers == 0:
+        print(f"\n{len(waiting)} job(s) waiting. {NO_WORKER}", file=sys.stderr)
+    elif waiting and workers is None:
+        print(f"\n{len(waiting)} job(s) waiting, and the job queue cannot be reached: start Redis "
+              "(scripts/run.sh does) or check REDIS_URL.", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_show(args) -> int:
+    details = api.job_details(args.job_id)
+    if details is None:
+        print(f"No job {args.job_id} in the library.", file=sys.stderr)
+        return EXIT_INVALID
+    if args.json:
+        _print_json(details)
+        return EXIT_OK
+    _print_job(api.get_job(args.job_id))
+    if details.analysis:
+        a = details.analysis
+        print(f"\nSummary: {a.summary}\nTopics: {', '.join(a.topics)}\n"
+              f"Sentiment: {a.sentiment.label} ({a.sentiment.score:+.2f})  Category: {a.category}")
+    if details.transcript:
+        translated = details.translation.segments if details.translation else []
+        heading = f" with its translation into {details.translation.language}" if details.translation else ""
+        print(f"\nTranscript ({details.transcript.language}){heading}:")
+        for index, s in enumerate(details.transcript.segments):
+            print(f"  [{clock(s.start)} - {clock(s.end)}] {s.text}")
+            if index < len(translated):
+                print(f"  {'':>14}{translated[index].text}")
+    return EXIT_OK
+
+
+def cmd_search(args) -> int:
+    filters = SearchFilters(platforms=args.platform or [], categories=args.category or [],
+                            sentiments=args.sentiment or [], date_from=args.date_from, date_to=args.date_to)
+    hits = api.search(args.query, limit=args.limit, filters=filters)
+    if args.json:
+        _print_json(hits)
+    else:
+        for h in hits:
+            print(f"{h.score:.3f}  {h.job_id}  {clock(h.start)}  {h.title or h.video_id}  [{h.language or '?'}]\n"
+                  f"        {h.text}")
+            if h.translation:
+                print(f"        {h.translation}")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    name, content = api.export(args.job_id, args.format, translated=args.translation)
+    if args.output == "-":
+        sys.stdout.write(content)
+    else:
+        target = args.output or name
+        with open(target, "w", encoding="utf-8") as out:
+            out.write(content)
+        print(target)
+    return EXIT_OK
+
+
+def cmd_reindex(args) -> int:
+    count = api.reindex(progress=lambda done, total: print(f"re-embedded {done} of {total}", file=sys.stderr))
+    print(f"{count} videos re-embedded with the current embedding model")
+    return EXIT_OK
+
+
+def cmd_retry(args) -> int:
+    return _finish([api.retry(job_id) for job_id in args.job_ids], args.json)
+
+
+def cmd_cancel(args) -> int:
+    return _finish([api.cancel(job_id) for job_id in args.job_ids], args.json, failed_is_error=False)
+
+
+def cmd_delete(args) -> int:
+    for job_id in args.job_ids:
+        api.delete(job_id)
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    import uvicorn  # loaded only to serve
+
+    settings = get_settings()
+    host, note = api_address(args.host, bool(settings.keys("api_keys") or settings.keys("api_read_keys")))
+    print(f"{note}\nVideo Insight Studio API on http://{host}:{args.port} (documentation: /docs)", flush=True)
+    uvicorn.run("core.server:app", host=host, port=args.port, log_level="info")
+    return EXIT_OK
+
+
+def cmd_cleanup(args) -> int:
+    days = get_settings().audio_retention_days
+    if not days:
+        print("AUDIO_RETENTION_DAYS is not set: audio is kept for ever, nothing to clean up.")
+        return EXIT_OK
+    print(f"removed the stored audio of {retention.cleanup()} videos older than {days:g} days")
+    return EXIT_OK
+
+
+def cmd_worker(args) -> int:
+    run_worker(burst=args.burst)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Video Insight Studio from the command line.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("submit", help="validate links and queue them for the worker")
+    p.add_argument("urls", nargs="+", metavar="URL")
+    p.add_argument("--wait", action="store_true", help="wait until every job completed or failed")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to wait at most (with --wait)")
+    p.add_argument("--force", action="store_true", help="process again videos already in the library")
+    p.add_argument("--limit", type=int, metavar="N",
+                   help="videos to take from a playlist, channel or multi-video page (default MAX_PLAYLIST_ITEMS)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("run", help="run the whole pipeline for one link in this process (no Redis needed)")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("jobs", help="list the library")
+    p.add_argument("--status", choices=[s.value for s in Stage])
+    p.add_argument("--collection", metavar="ID", help="only the videos of this collection (playlist, channel...)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("show", help="a job with its transcript and analysis")
+    p.add_argument("job_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("search", help="find moments by meaning across the library")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--platform", action="append", help="only this platform (repeatable)")
+    p.add_argument("--category", action="append", choices=sorted(CATEGORIES), help="only this category (repeatable)")
+    p.add_argument("--sentiment", action="append", choices=["positive", "neutral", "negative"])
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="uploaded (or added) on or after")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="uploaded (or added) on or before")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("export", help="write a transcript as SRT, VTT, TXT, Markdown or JSON")
+    p.add_argument("job_id")
+    p.add_argument("--format", choices=list(FORMATS), default="srt")
+    p.add_argument("--output", "-o", help="file to write (default: the video's title; - for standard output)")
+    p.add_argument("--translation", action="store_true",
+                   help="the translation (into TRANSLATE_TO) instead of the transcript as spoken")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("reindex", help="embed again videos embedded with another model (after EMBEDDING_MODEL changed)")
+    p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser("retry", help="queue failed jobs again; they resume where they stopped")
+    p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_retry)
+
+    p = sub.add_parser("cancel", help="stop waiting or running jobs; they end failed, and retry resumes them")
+    p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cancel)
+
+    p = sub.add_parser("delete", help="remove jobs and everything stored for them")
+    p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("serve", help="run the HTTP API (documentation at /docs)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("cleanup", help="remove stored audio older than AUDIO_RETENTION_DAYS (workers do it hourly)")
+    p.set_defaults(func=cmd_cleanup)
+
+    p = sub.add_parser("worker", help="run a pipeline worker (same as worker.py)")
+    p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    p.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except api.InvalidURL as exc:
+        print(f"Invalid input: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except LookupError as exc:
+        print(str(exc.args[0] if exc.args else exc), file=sys.stderr)
+        return EXIT_INVALID
+    except (api.QueueUnavailable, api.LibraryUnavailable, api.ReadOnlyLibrary, api.JobBusy) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_FAILED
+

@@ -1,0 +1,31 @@
+"""Generating embeddings and storing them: one vector per segment (of the translation when there is
+one, so the whole library is searched in one language), then the video's."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.library.indexing import embed_transcript
+from core.pipeline.steps.context import JobContext
+from core.providers.embed import get_embedder
+
+
+def embed(context: JobContext) -> None:
+    embedder = get_embedder(context.settings)
+    np.save(context.vectors_file, embed_transcript(context.text_to_analyse(), embedder, context.progress))
+    context.vectors_model_file.write_text(embedder.model)
+
+
+def embedded(context: JobContext) -> bool:
+    model = get_embedder(context.settings).model
+    computed = context.vectors_file.is_file() and context.vectors_model_file.is_file()
+    return context.store.has_embeddings(context.job.id, model) or (
+        computed and context.vectors_model_file.read_text() == model)
+
+
+def store_vectors(context: JobContext) -> None:
+    context.store.save_embeddings(context.job.id, context.vectors_model_file.read_text(), np.load(context.vectors_file))
+
+
+def stored(context: JobContext) -> bool:
+    return context.store.has_embeddings(context.job.id, get_embedder(context.settings).model)
