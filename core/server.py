@@ -291,22 +291,30 @@ async def job_events(job_id: str, caller: Reader):
     """Live status without polling: Server-Sent Events, each the job's JSON, ending with its final state."""
     from sse_starlette.sse import EventSourceResponse
 
-    first = await asyncio.to_thread(_job, job_id)
+    await asyncio.to_thread(_job, job_id)  # 404 before the stream starts
+
+    def look(seen: tuple | None) -> tuple[tuple, str | None, bool] | None:
+        """The job's state, its JSON when the state changed since `seen`, and whether it ended; None once deleted.
+        Every read of the library happens here, in a thread, never on the event loop other requests share."""
+        job = api.get_job(job_id)
+        if job is None:
+            return None
+        state = (job.status, job.stage, round(job.progress, 2), job.progress_detail, job.error)
+        return state, api.job_views([job])[0].model_dump_json() if state != seen else None, job.is_final
 
     async def events():
-        job, seen = first, None
+        seen = None
         while True:
-            state = (job.status, job.stage, round(job.progress, 2), job.progress_detail, job.error)
-            if state != seen:
-                seen = state
-                yield {"event": "job", "data": api.job_views([job])[0].model_dump_json()}
-            if job.is_final:
-                return
-            await asyncio.sleep(EVENT_POLL_SECONDS)
-            job = await asyncio.to_thread(api.get_job, job_id)
-            if job is None:
+            found = await asyncio.to_thread(look, seen)
+            if found is None:
                 yield {"event": "deleted", "data": "{}"}
                 return
+            seen, data, final = found
+            if data is not None:
+                yield {"event": "job", "data": data}
+            if final:
+                return
+            await asyncio.sleep(EVENT_POLL_SECONDS)
 
     return EventSourceResponse(events(), ping=15)
 

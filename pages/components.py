@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from core import api
 from core.formatting import NO_WORKER, clock, literal, status_line, waiting_hint
@@ -34,17 +33,29 @@ def _sign_in_configured() -> bool:
         return False
 
 
+def app_pages() -> list:
+    """The app's pages, for st.navigation (streamlit_app.py)."""
+    return [
+        st.Page("pages/submit.py", title="Submit", icon="➕", default=True),
+        st.Page("pages/library.py", title="Library", icon="📚"),
+        st.Page("pages/dashboard.py", title="Dashboard", icon="📊"),
+        st.Page("pages/search.py", title="Search", icon="🔎"),
+        st.Page("pages/video.py", title="Video", icon="🎬", url_path="video", visibility="hidden"),
+    ]
+
+
+THROUGH_THE_APP = "through-the-app"  # set by streamlit_app.py on each session's runs
+
+
 def page_start(title: str | None = None) -> None:
     """What every page does first: sign-in, a word when the app is open to the network, the title, and a
     clear stop when the library cannot be reached instead of failing half-way down the page."""
-    first_run = "through-the-app" not in st.session_state
-    st.session_state["through-the-app"] = True
-    if PagesManager.uses_pages_directory and first_run:
+    if THROUGH_THE_APP not in st.session_state:
         # A page's address opened before anything opened the app on this server: Streamlit, seeing a folder
-        # named pages/, ran this file on its own with every file of the folder in the sidebar. Run it again
-        # through streamlit_app.py (same address, same page), whose st.navigation ends that mode for good.
-        # Only on a session's first run, which carries no click to lose.
-        PagesManager.uses_pages_directory = False
+        # named pages/, ran this file on its own, with every file of the folder in the sidebar. Declaring the
+        # app's pages ends that mode for the whole server; the page then runs again through streamlit_app.py
+        # (same address), on this first run of the session, which carries no click to lose.
+        st.navigation(app_pages(), position="hidden")
         st.rerun()
     require_sign_in()
     warning = api.exposure_warning(st.get_option("server.address"), _sign_in_configured())
