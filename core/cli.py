@@ -281,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     except LookupError as exc:
         print(str(exc.args[0] if exc.args else exc), file=sys.stderr)
         return EXIT_INVALID
-    except (api.QueueUnavailable, api.LibraryUnavailable, api.ReadOnlyLibrary, api.JobBusy) as exc:
+    except (api.QueueUnavailable, api.LibraryUnavailable, api.ReadOnlyLibrary, api.JobBusy,
+            api.MediaStoreRefused) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_FAILED
 

@@ -6,6 +6,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -81,6 +82,11 @@ class Settings(BaseSettings):
     # library's rows live there instead, and DATA_DIR keeps only media and work files.
     data_dir: Path = Path("./data")
     database_url: SecretStr | None = None
+    #: Where media go for every store but Supabase's REST path: empty = DATA_DIR/storage; s3://bucket/prefix =
+    #: that S3-compatible bucket (credentials and region from boto3's chain: AWS_ACCESS_KEY_ID, AWS_REGION...).
+    media_storage_url: str = ""
+    #: The S3 API's address for a store other than AWS (MinIO, Cloudflare R2, Supabase Storage's S3 endpoint).
+    s3_endpoint_url: str = ""
 
     # Input policy
     #: Allow links and media on every loopback/private/link-local host (only for local testing).
@@ -154,6 +160,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("media_storage_url")
+    @classmethod
+    def _s3_url(cls, value: str) -> str:
+        if value.strip():
+            parse_media_storage_url(value)
+        return value.strip()
+
     def keys(self, name: str) -> list[str]:
         """The comma-separated keys of API_KEYS or API_READ_KEYS."""
         value = getattr(self, name)
@@ -170,6 +183,21 @@ class Settings(BaseSettings):
         if choice not in ("local", "openai"):
             raise ValueError(f"{engine.upper()}_ENGINE must be auto, local or openai, not {choice!r}")
         return choice == "openai"
+
+
+def parse_media_storage_url(url: str) -> tuple[str, str]:
+    """(bucket, prefix) of MEDIA_STORAGE_URL, s3://bucket or s3://bucket/some/prefix; ValueError with the reason
+    when it is not one."""
+    parsed = urlsplit(url.strip())
+    bucket, prefix = parsed.netloc, parsed.path.strip("/")
+    if parsed.scheme != "s3" or not bucket:
+        raise ValueError(f"MEDIA_STORAGE_URL must name a bucket, as s3://bucket or s3://bucket/prefix, not {url!r}")
+    if not 3 <= len(bucket) <= 63 or not all(c.islower() or c.isdigit() or c in ".-" for c in bucket):
+        raise ValueError(f"{bucket!r} in MEDIA_STORAGE_URL is not a bucket name: 3 to 63 lowercase letters, "
+                         "digits, dots and hyphens")
+    if any(part in ("", ".", "..") for part in prefix.split("/")) and prefix:
+        raise ValueError(f"the prefix of MEDIA_STORAGE_URL ({prefix!r}) may not hold empty, '.' or '..' parts")
+    return bucket, prefix
 
 
 SETTINGS_FILES = (".env", ".streamlit/secrets.toml")

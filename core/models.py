@@ -306,8 +306,19 @@ class AnalysisView(BaseModel):
     engine: str = ""
 
 
+class MediaLinks(BaseModel):
+    """Where the stored copies of a job's media open: a presigned S3 URL, a signed Supabase URL, or the local file's
+    path (on the machine that answers). Null while not stored, and for the audio once retention removed it."""
+
+    audio_url: str | None = None
+    thumbnail_url: str | None = None
+
+
 class JobDetails(JobView):
     """A job with its transcript and analysis (`show --json`, `GET /jobs/{id}?details=true`)."""
+
+    #: The stored audio and thumbnail (the top-level `thumbnail_url` is the site's own).
+    media: MediaLinks = Field(default_factory=MediaLinks)
 
     transcript: TranscriptView | None = None
     #: The transcript in TRANSLATE_TO's language, when the video was spoken in another one.

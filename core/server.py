@@ -173,6 +173,11 @@ async def _unavailable(request, exc):
     return _error(503, str(exc), {"Retry-After": "30"})
 
 
+@app.exception_handler(api.MediaStoreRefused)
+async def _media_refused(request, exc):
+    return _error(502, str(exc))
+
+
 @app.exception_handler(api.ReadOnlyLibrary)
 async def _read_only(request, exc):
     return _error(403, str(exc))
@@ -249,7 +254,7 @@ def get_job(job_id: str, caller: Reader, details: bool = False) -> JobView | Job
         if found is None:
             raise LookupError(f"No job {job_id} in the library.")
         return found
-    return JobDetails.of(_job(job_id))
+    return JobDetails.of(_job(job_id), media=api.media_links(job_id))
 
 
 @app.get("/jobs/{job_id}/transcript", tags=["results"],
@@ -272,6 +277,40 @@ def get_transcript(job_id: str, caller: Reader,
         raise ApiError(409, str(exc)) from None
     return PlainTextResponse(content, media_type=api.EXPORT_FORMATS[format],
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+MEDIA_ANSWERS = {307: {"description": "Redirect to the stored copy (a presigned or signed URL, valid for an hour)"},
+                 404: {"description": "No such job, or nothing of that kind stored for it"}}
+
+
+def _stored_media(job_id: str, kind: str) -> Response:
+    """The stored file itself (ranges supported, for seeking), or a redirect to where the object store serves it."""
+    from fastapi.responses import FileResponse, RedirectResponse
+
+    job = _job(job_id)
+    where = api.stored_media(job_id, kind)
+    if where is None:
+        removed = kind == "audio" and (audio := api.audio_file(job_id)) is not None and audio.audio_removed_at
+        raise LookupError(f"Job {job_id} has no stored {kind}" + (
+            f": it was removed on {audio.audio_removed_at[:10]} (AUDIO_RETENTION_DAYS)." if removed
+            else f" ({job.status.value})."))
+    if isinstance(where, str):
+        return RedirectResponse(where, status_code=307)
+    return FileResponse(where, media_type=api.media_type(where.name))
+
+
+@app.get("/jobs/{job_id}/audio", tags=["results"], responses={200: {"content": {"audio/mpeg": {}, "audio/mp4": {}}},
+                                                             **MEDIA_ANSWERS})
+def get_audio(job_id: str, caller: Reader) -> Response:
+    """The stored audio, for a player: the file (with range requests), or a redirect to its presigned URL."""
+    return _stored_media(job_id, "audio")
+
+
+@app.get("/jobs/{job_id}/thumbnail", tags=["results"], responses={200: {"content": {"image/jpeg": {}}},
+                                                                 **MEDIA_ANSWERS})
+def get_thumbnail(job_id: str, caller: Reader) -> Response:
+    """The stored thumbnail: the file, or a redirect to its presigned URL."""
+    return _stored_media(job_id, "thumbnail")
 
 
 @app.get("/jobs/{job_id}/analysis", response_model=Analysis, tags=["results"])

@@ -67,6 +67,10 @@ def page_start(title: str | None = None) -> None:
     if problem:
         st.error(problem, icon="🛑")
         st.stop()
+    media_problem = api.media_problem()
+    if media_problem:
+        st.warning(f"{media_problem} Until then stored audio and thumbnails may not open, and new videos cannot "
+                   "be stored.", icon="🪣")
 
 
 def job_status(job: Job) -> None:

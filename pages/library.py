@@ -36,7 +36,7 @@ def confirm_delete(job_id: str, title: str) -> None:
     if st.button("Delete for good", type="primary"):
         try:
             api.delete(job_id)
-        except (api.JobBusy, api.QueueUnavailable) as exc:
+        except (api.JobBusy, api.QueueUnavailable, api.LibraryUnavailable, api.MediaStoreRefused) as exc:
             st.error(str(exc))
             return
         st.rerun()
@@ -76,7 +76,7 @@ def job_actions(job: Job) -> None:
         if job.is_final and st.button("Reprocess", key=f"again-{job.id}", icon="♻️"):
             api.reprocess(job.id)
             st.rerun(scope="fragment")
-    except (api.QueueUnavailable, api.JobBusy) as exc:
+    except (api.QueueUnavailable, api.JobBusy, api.LibraryUnavailable, api.MediaStoreRefused) as exc:
         st.error(str(exc))
     if st.button("Delete", key=f"delete-{job.id}", icon="🗑️"):
         confirm_delete(job.id, job.title or job.url)

@@ -55,3 +55,49 @@ def start_streamlit(env: dict[str, str], cwd: Path, log=subprocess.DEVNULL,
         server.kill()
         raise
     return server, url
+
+
+#: What the tests' object store accepts (moto checks no signature unless asked to).
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "video-insight-tests", "AWS_SECRET_ACCESS_KEY": "not-a-secret",
+                  "AWS_REGION": "us-east-1"}
+
+
+class ObjectStore:
+    """An S3-compatible server on loopback (moto's, from PyPI), which can be stopped and started again on the same
+    port, as an outage would; what it held is lost with it, as moto keeps objects in memory."""
+
+    def __init__(self, log: Path, *, checks_credentials: bool = False, port: int | None = None):
+        self.port, self.log, self.checks_credentials = port or free_port(), log, checks_credentials
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        import os
+
+        env = dict(os.environ)
+        if self.checks_credentials:  # every request signed with a key moto's IAM knows, or refused
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
+        with open(self.log, "a") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                                             str(self.port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: requests.get(f"{self.endpoint}/moto-api/", timeout=2).ok, timeout=60, what="moto_server")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(15)
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1")
+
+    def keys(self, bucket: str) -> list[str]:
+        """Every object's key in the bucket (none when the bucket is missing)."""
+        try:
+            pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+        except self.client().exceptions.NoSuchBucket:
+            return []

@@ -1,8 +1,9 @@
 """The shapes the product is deployed in, run the way they run: two `worker.py` (each forking a process per job,
 as RQ does) on one Redis and one library, links sent at once from the command line and the HTTP API, and one
 worker's machine lost in the middle of a job. On the embedded store (one machine, one DATA_DIR), on Postgres
-(DATABASE_URL) and on a Supabase project reached by its keys, where each process has a DATA_DIR of its own, as
-separate machines would. This is the suite to run before trusting a deployment."""
+(DATABASE_URL) with media in an S3-compatible bucket (MEDIA_STORAGE_URL), and on a Supabase project reached by its
+keys, where each process has a DATA_DIR of its own, as separate machines would. This is the suite to run before
+trusting a deployment."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -25,7 +27,7 @@ from core.jobs.queue import Lease, connect
 from core.jobs.recovery import recover
 from testkit import media
 from testkit.fake_supabase import new_database, supabase_project_on
-from testkit.services import start_redis
+from testkit.services import S3_CREDENTIALS, ObjectStore, start_redis
 from tests.conftest import PYTHON, ROOT, SCRATCH, free_port, make_env, wait_for
 
 TALKS = {
@@ -123,9 +125,12 @@ class Deployment:
 def deployment(request, tmp_path, model_cache, monkeypatch):
     redis_process, redis_url = start_redis(tmp_path)
     project = None
-    if request.param == "postgres":
+    object_store = None
+    if request.param == "postgres":  # and media in an S3-compatible bucket, as on machines that share no disk
         database_url = new_database(request.getfixturevalue("postgres_server"))
-        store_env = {"DATABASE_URL": database_url}
+        object_store = ObjectStore(tmp_path / "object-store.log")
+        store_env = {"DATABASE_URL": database_url, "MEDIA_STORAGE_URL": "s3://deployment-media/library",
+                     "S3_ENDPOINT_URL": object_store.endpoint, **S3_CREDENTIALS}
     elif request.param == "supabase":
         project = supabase_project_on(request.getfixturevalue("postgres_server"), tmp_path / "supabase-storage")
         database_url = project.database_url
@@ -142,6 +147,8 @@ def deployment(request, tmp_path, model_cache, monkeypatch):
     found.stop()
     if project is not None:
         project.close()
+    if object_store is not None:
+        object_store.stop()
     redis_process.terminate()
     redis_process.wait(10)
 
@@ -228,6 +235,23 @@ def test_workers_share_one_library_and_survive_a_lost_machine(deployment, talks_
         starts = [segment.start for segment in transcript.segments]
         assert starts == sorted(set(starts))
         assert stored_rows(deployment, job_id) == (len(transcript.segments), len(transcript.segments) + 1)
+
+    # Every job's stored audio and thumbnail open from the app's machine, whichever worker made them; on machines
+    # that share no disk, the workers' own keep nothing but caches.
+    for job_id in ids:
+        media = httpx.get(f"{server}/jobs/{job_id}").json()["media"]
+        if deployment.shape == "sqlite":
+            assert Path(media["audio_url"]).is_file() and Path(media["thumbnail_url"]).is_file()
+        else:
+            assert httpx.get(media["audio_url"]).status_code == 200, media
+        audio = httpx.get(f"{server}/jobs/{job_id}/audio", follow_redirects=True)
+        assert audio.status_code == 200 and len(audio.content) == api.audio_file(job_id).size_bytes
+        thumbnail = httpx.get(f"{server}/jobs/{job_id}/thumbnail", follow_redirects=True)
+        assert thumbnail.status_code == 200 and thumbnail.content[:2] == b"\xff\xd8"
+    if deployment.shape != "sqlite":
+        for name in ("worker-a", "worker-b"):
+            kept = [p for p in (deployment.tmp_path / name).rglob("*") if p.is_file() and "models" not in p.parts]
+            assert kept == [], kept
 
     # Search answers the same from every process: the command line, the HTTP API and the app.
     expected = dict(zip(TALKS, ids, strict=True))

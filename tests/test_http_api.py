@@ -8,6 +8,7 @@ import json
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -99,6 +100,16 @@ def test_the_seed_flow_create_then_poll_then_read_everything(client, media_serve
     assert analysis["category"] == "food" and analysis["sentiment"]["label"] == "positive"
     details = client.get(f"/jobs/{body['job_id']}", params={"details": "true"}).json()
     assert details["analysis"]["category"] == "food" and details["transcript"]["segments"]
+
+    # The stored audio for a player, seekable (range requests), and the thumbnail; where they lie on this machine.
+    assert Path(details["media"]["audio_url"]).is_file() and Path(details["media"]["thumbnail_url"]).is_file()
+    audio = client.get(f"/jobs/{body['job_id']}/audio")
+    assert audio.status_code == 200 and audio.headers["content-type"].startswith("audio/")
+    assert audio.headers["accept-ranges"] == "bytes"
+    assert len(audio.content) == Path(details["media"]["audio_url"]).stat().st_size
+    piece = client.get(f"/jobs/{body['job_id']}/audio", headers={"Range": "bytes=100-199"})
+    assert piece.status_code == 206 and piece.content == audio.content[100:200]
+    assert client.get(f"/jobs/{body['job_id']}/thumbnail").headers["content-type"] == "image/jpeg"
 
     hits = client.get("/search", params={"q": "a dessert recipe", "limit": 3}).json()
     assert hits[0]["job_id"] == body["job_id"] and hits[0]["start"] >= 0

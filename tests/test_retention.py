@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from streamlit.testing.v1 import AppTest
 
+from core import api
 from core.jobs import retention
 from core.models import AudioFile, Stage
 from core.store import get_store
@@ -41,6 +42,8 @@ def test_only_expired_audio_is_removed(backend, monkeypatch, tmp_path):
     assert retention.cleanup() == 1
     assert not media_exists(store.media_location(old_keys["temp-audio"]))
     assert store.get_audio_file(old.id).audio_removed_at is not None
+    links = api.media_links(old.id)  # as `show --json` and the HTTP API tell programs
+    assert links.audio_url is None and links.thumbnail_url and media_exists(api.stored_media(old.id, "thumbnail"))
     for job, keys in ((old, old_keys), (fresh, fresh_keys)):  # everything else stays
         assert media_exists(store.media_location(keys["thumbnails"]))
         assert store.get_transcript(job.id) == TRANSCRIPT and store.get_analysis(job.id) == ANALYSIS

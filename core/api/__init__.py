@@ -30,7 +30,10 @@ from core.api.results import (
     export,
     job_details,
     media_file,
+    media_links,
+    media_problem,
     moment_link,
+    stored_media,
     thumbnails,
     transcript,
     transcript_files,
@@ -56,15 +59,16 @@ from core.jobs.submitting import (
     validate_all,
 )
 from core.sources.platforms import InvalidURL
-from core.store import LibraryUnavailable, ReadOnlyLibrary
+from core.store import LibraryUnavailable, MediaStoreRefused, ReadOnlyLibrary
 from core.store.files import media_type
 
 __all__ = [
-    "EXPORT_FORMATS", "MAX_PLAYLIST_HARD_CAP", "InvalidURL", "JobBusy", "LibraryUnavailable", "QueueUnavailable",
-    "ReadOnlyLibrary", "Submission", "analysed_videos", "analysis", "audio_file", "cancel", "collection_summaries",
-    "collections", "collections_of", "costs", "default_playlist_items", "delete", "export", "exposure_warning",
-    "filter_jobs", "get_job", "get_jobs", "job_details", "job_views", "library_problem", "list_jobs", "media_file",
-    "media_type", "moment_link", "platforms_in_library", "prepare_link_checks", "queue_status", "read_only",
-    "reindex", "reprocess", "retry", "retry_failed", "search", "split_urls", "status_counts", "submit", "submit_many",
-    "submitted_views", "thumbnails", "transcript", "transcript_files", "translation", "validate_all", "wait",
+    "EXPORT_FORMATS", "InvalidURL", "JobBusy", "LibraryUnavailable", "MAX_PLAYLIST_HARD_CAP", "MediaStoreRefused",
+    "QueueUnavailable", "ReadOnlyLibrary", "Submission", "analysed_videos", "analysis", "audio_file", "cancel",
+    "collection_summaries", "collections", "collections_of", "costs", "default_playlist_items", "delete", "export",
+    "exposure_warning", "filter_jobs", "get_job", "get_jobs", "job_details", "job_views", "library_problem",
+    "list_jobs", "media_file", "media_links", "media_problem", "media_type", "moment_link", "platforms_in_library",
+    "prepare_link_checks", "queue_status", "read_only", "reindex", "reprocess", "retry", "retry_failed", "search",
+    "split_urls", "status_counts", "stored_media", "submit", "submit_many", "submitted_views", "thumbnails",
+    "transcript", "transcript_files", "translation", "validate_all", "wait"
 ]

@@ -14,6 +14,7 @@ from core.models import (
     AudioFile,
     Job,
     JobDetails,
+    MediaLinks,
     Stage,
     Transcript,
     TranscriptView,
@@ -45,6 +46,28 @@ def media_file(key: str | None) -> Path | str | None:
     return get_store().media_location(key) if key else None
 
 
+def stored_media(job_id: str, kind: str) -> Path | str | None:
+    """The stored audio or thumbnail of a job (`kind`): a local file or a URL; None when there is none (not stored
+    yet, or the audio removed by retention)."""
+    store = get_store()
+    audio = store.get_audio_file(job_id)
+    if audio is None or (kind == "audio" and audio.audio_removed_at):
+        return None
+    key = audio.audio_path if kind == "audio" else audio.thumbnail_path
+    return store.media_location(key) if key else None
+
+
+def media_links(job_id: str) -> MediaLinks:
+    """Where a job's stored audio and thumbnail open, as programs are told (`show --json`, `GET /jobs/{id}`)."""
+    audio, thumbnail = stored_media(job_id, "audio"), stored_media(job_id, "thumbnail")
+    return MediaLinks(audio_url=str(audio) if audio else None, thumbnail_url=str(thumbnail) if thumbnail else None)
+
+
+def media_problem() -> str | None:
+    """Why media cannot be stored or opened just now (an object store that refuses or does not answer), or None."""
+    return get_store().media_problem()
+
+
 def thumbnails(jobs: list[Job]) -> dict[str, Path | str]:
     """Where each job's thumbnail is (a file or a URL), for those that have one, in one read."""
     store = get_store()
@@ -65,6 +88,7 @@ def job_details(job_id: str) -> JobDetails | None:
     found_analysis = store.get_analysis(job_id)
     return JobDetails.of(
         job, collections_of([job]).get(job.collection_id), cost=_cost_summary(store.get_usage(job_id)),
+        media=media_links(job_id),
         transcript=TranscriptView.model_validate(found_transcript.model_dump()) if found_transcript else None,
         translation=TranslationView.model_validate(found_translation.model_dump()) if found_translation else None,
         analysis=AnalysisView.model_validate(found_analysis.model_dump()) if found_analysis else None)

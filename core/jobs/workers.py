@@ -12,6 +12,7 @@ from core.jobs import retention
 from core.jobs.queue import connect
 from core.jobs.recovery import recover
 from core.pipeline import preload_for_jobs, prepare_models
+from core.store import get_store
 
 
 class PipelineWorker(Worker):
@@ -44,6 +45,9 @@ def run_worker(burst: bool = False) -> None:
     settings = get_settings()
     prepare_models(settings)
     redis = connect(settings)
+    media_problem = get_store(service_role=True).media_problem()
+    if media_problem:  # said once here; each job that meets it says it again, in a sentence, not a trace
+        logging.getLogger(__name__).error("%s Jobs cannot store their media until this is fixed.", media_problem)
     # The worker wakes from waiting for work every worker_ttl - 15 s; only then does it run maintenance,
     # which is what notices jobs whose worker died, and jobs the queue lost.
     every = settings.worker_maintenance_seconds

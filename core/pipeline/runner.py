@@ -32,7 +32,7 @@ from core.providers.transcribe import get_transcriber
 from core.sources import platforms
 from core.sources.addresses import prepare_guarded_processes
 from core.sources.media import MediaError, TransientMediaError
-from core.store import LibraryUnavailable, Store, get_store
+from core.store import LibraryUnavailable, MediaStoreRefused, Store, get_store
 from core.store.base import GuardedWrites
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ def _run(job_id: str, settings: Settings, lease: Lease | None = None) -> Job:
                 raise
             except (TransientMediaError, TransientEngineError, LibraryUnavailable) as exc:
                 return _after_transient_failure(store, job_id, stage, str(exc), settings)
-            except (MediaError, EngineError) as exc:
+            except (MediaError, EngineError, MediaStoreRefused) as exc:
                 store.fail_job(job_id, stage, str(exc))
                 return store.get_job(job_id)
             except JobTimedOut as exc:

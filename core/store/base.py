@@ -37,6 +37,15 @@ class ReadOnlyLibrary(Exception):
     """This process may read the library but not change it (it holds no key that may write)."""
 
 
+class MediaStoreUnavailable(LibraryUnavailable):
+    """The object store holding the media does not answer (or answers 5xx) just now; the same call may work later."""
+
+
+class MediaStoreRefused(Exception):
+    """The object store refuses what the app asks (wrong credentials, a missing permission, a bad address): a
+    setting to fix, not something to retry. The message says which."""
+
+
 class Store(Protocol):
     #: Whether this process may only read the library: every write then raises ReadOnlyLibrary.
     read_only: bool
@@ -63,6 +72,8 @@ class Store(Protocol):
     def put_blob(self, bucket: str, name: str, source: Path) -> str: ...
     def media_location(self, key: str) -> Path | str | None:
         """A local file, or a URL (signed for private buckets), for a stored media key."""
+    def media_problem(self) -> str | None:
+        """Why media cannot be stored or opened just now (an object store that refuses or does not answer)."""
 
     def save_audio_file(self, audio: AudioFile) -> None: ...
     def get_audio_file(self, job_id: str) -> AudioFile | None: ...

@@ -120,8 +120,8 @@ class FunctionStore(MediaFilesMixin):
         self.files.remove_job(job_id)
 
     def delete_job(self, job_id: str) -> None:
+        self.files.remove_job(job_id)  # first: a media store that fails leaves the job whole, to delete again
         self.call("delete_job", p_id=job_id)
-        self.files.remove_job(job_id)
 
     def save_audio_file(self, audio: AudioFile) -> None:
         self.call("save_audio_file", p_audio=audio.model_dump(mode="json"))

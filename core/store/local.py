@@ -281,9 +281,9 @@ class LocalStore(MediaFilesMixin):
         self.files.remove_job(job_id)
 
     def delete_job(self, job_id: str) -> None:
+        self.files.remove_job(job_id)  # first: a media store that fails leaves the job whole, to delete again
         with self._tx() as conn:
             conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-        self.files.remove_job(job_id)
 
     def save_audio_file(self, audio: AudioFile) -> None:
         with self._tx() as conn:
