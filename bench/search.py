@@ -252,19 +252,23 @@ def main() -> None:
             server.cleanup()
         matrix = np.vstack([rng.standard_normal((total, embedder.dim)).astype(np.float32)])
         query = embedder.embed(["baseline"])[0]
-        baseline = []
-        for _ in range(50):
+        baseline, embedding = [], []
+        for number in range(50):
             began = time.perf_counter()
             scores = matrix @ query
             np.argpartition(-scores, 50)[:50]
             baseline.append(1000 * (time.perf_counter() - began))
+            began = time.perf_counter()
+            embedder.embed([QUERIES[number % len(QUERIES)]])
+            embedding.append(1000 * (time.perf_counter() - began))
 
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     base95 = percentile(baseline, 95)
     print(f"\nhybrid search ({args.store}) over {total:,} segments, {args.queries} queries, 10 results each")
-    print(f"  p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (target: p95 under 50 ms, at most 3x the baseline)")
+    print(f"  p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   (goal: p95 at most 20 ms, at most 2x the baseline)")
     print("baseline: bare matrix product + top-50 over the same number of vectors")
     print(f"  p95 {base95:7.1f} ms   search p95 / baseline p95 = {p95 / base95:.1f}x")
+    print(f"of which embedding the query alone: p95 {percentile(embedding, 95):7.1f} ms")
 
 
 if __name__ == "__main__":

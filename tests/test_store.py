@@ -63,3 +63,23 @@ def test_deleting_a_video_costs_what_the_video_holds_not_what_the_library_holds(
     alone = _vm_steps_to_delete_a_video(tmp_path / "small", 2)
     among_many = _vm_steps_to_delete_a_video(tmp_path / "large", 150)
     assert among_many < alone * 2, (alone, among_many)
+
+
+def test_keyword_matches_of_unfinished_videos_never_crowd_out_finished_ones(tmp_path):
+    """Unfiltered, the best keyword matches are ranked before their videos are checked: when more than the margin
+    of them belong to videos still in progress, the matches are checked first after all."""
+    from core.models import SearchFilters, Segment, Stage, Transcript
+
+    store = LocalStore(tmp_path)
+    embedder = SimpleNamespace(model="m")
+    vector = lambda n: np.eye(8, dtype=np.float32)[n % 8]  # noqa: E731
+    for n in range(6):  # in progress: their transcript is stored, they are not searchable yet
+        job = store.create_job(url=f"https://example.com/w{n}", platform="generic", extractor="Generic",
+                               video_id=f"w{n}")
+        store.save_transcript(job.id, Transcript(text="", language="en", engine="test", segments=[
+            Segment(start=i, end=i + 1, text="market") for i in range(40)]))
+        store.enter_stage(job.id, Stage.TRANSCRIBING)
+    finished = add_video(store, embedder, video_id="done00000001", title="done", vectors=np.stack([vector(1)] * 2),
+                         sentences=["The old covered market of the town sells fish and bread.", "Nothing else."])
+    hits = store.search_segments(vector(5), ["market"], "m", 10, SearchFilters())
+    assert (finished, 0, 0.0, True) in hits  # 240 shorter matches in unfinished videos ranked before it

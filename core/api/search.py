@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from core.config import Settings, get_settings
 from core.library.indexing import embed_transcript, text_to_analyse
 from core.models import (
@@ -14,6 +12,7 @@ from core.models import (
 from core.providers.embed import get_embedder
 from core.sources.platforms import link_at
 from core.store import get_store
+from core.store.hybrid import search_threads
 from core.text import content_words, stem
 
 
@@ -26,10 +25,9 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
         return []
     store = get_store()
     embedder = get_embedder(settings)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-vector") as pool:
-        # The store narrows the library and starts the keyword half while the query is being embedded.
-        vector = pool.submit(lambda: embedder.embed([query])[0])
-        found = store.search_segments(vector, content_words(query), embedder.model, limit, filters or SearchFilters())
+    # The store narrows the library and starts the keyword half while the query is being embedded.
+    vector = search_threads().submit(lambda: embedder.embed([query])[0])
+    found = store.search_segments(vector, content_words(query), embedder.model, limit, filters or SearchFilters())
     segments = store.get_segments([(job_id, idx) for job_id, idx, _, _ in found])
     ids = [job_id for job_id, _, _, _ in found]
     jobs, audio_files, analyses = store.get_jobs(ids), store.get_audio_files(ids), store.get_analyses(ids)

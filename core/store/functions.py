@@ -25,7 +25,7 @@ from core.models import (
 from core.processes import uninterrupted
 from core.store.base import JOB_FIELDS, DuplicateJob
 from core.store.files import MediaFilesMixin
-from core.store.hybrid import fuse, keyword_threads
+from core.store.hybrid import fuse, search_threads
 from core.vectors import QueryVector, query_vector, with_video_vector
 
 
@@ -219,7 +219,7 @@ class FunctionStore(MediaFilesMixin):
                         filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
         depth = max(limit * 5, 50)
         # The keyword half needs no vector: it runs beside the query's embedding and the meaning half.
-        keywords = (keyword_threads().submit(self.call, "keyword_segments", p_terms=list(terms), match_count=depth,
+        keywords = (search_threads().submit(self.call, "keyword_segments", p_terms=list(terms), match_count=depth,
                                              **_filters(filters)) if terms else None)
         vector = vector_text(query_vector(query))
         rows = self.call("match_segments", query_embedding=vector, match_count=depth, embedding_model=model,

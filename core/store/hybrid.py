@@ -10,17 +10,17 @@ from core.text import content_words, stem
 
 Key = tuple[str, int]  # (job_id, segment index)
 KEYWORD_WEIGHT = 0.2  # added to the cosine similarity of a segment holding every word of the query
-_keyword_pools: dict[int, ThreadPoolExecutor] = {}
+_search_pools: dict[int, ThreadPoolExecutor] = {}
 
 
-def keyword_threads() -> ThreadPoolExecutor:
-    """Threads kept for the keyword half, which runs beside the meaning half; kept, so each keeps its
-    database connection (and SQLite's page cache) warm between searches. Threads start only when no kept
-    one is free, so searches at once (pages, the HTTP API) do not queue. One pool per process: a forked
-    child gets the parent's pool without its threads."""
-    pool = _keyword_pools.get(os.getpid())
+def search_threads() -> ThreadPoolExecutor:
+    """Threads kept for the halves of a search that run beside each other (the query's embedding, the keyword
+    half); kept, so each keeps its database connection (and SQLite's page cache) warm between searches, and no
+    search pays for starting a thread. Threads start only when no kept one is free, so searches at once (pages,
+    the HTTP API) do not queue. One pool per process: a forked child gets the parent's pool without its threads."""
+    pool = _search_pools.get(os.getpid())
     if pool is None:
-        pool = _keyword_pools[os.getpid()] = ThreadPoolExecutor(max_workers=8, thread_name_prefix="keyword-search")
+        pool = _search_pools[os.getpid()] = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search")
     return pool
 
 
