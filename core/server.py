@@ -11,21 +11,36 @@ import math
 import time
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core import api
-from core.config import Settings, get_settings
+from core.config import MAX_PLAYLIST_HARD_CAP, Settings, get_settings
 from core.jobs.queue import unavailable
 from core.library.exports import NOT_EXPORTED
-from core.models import Analysis, JobDetails, JobView, SearchFilters, SearchHit, SubmittedJob
+from core.models import (
+    CATEGORIES,
+    Analysis,
+    JobDetails,
+    JobView,
+    SearchFilters,
+    SearchHit,
+    Stage,
+    SubmittedJob,
+    TranscriptView,
+    TranslationView,
+)
 
 EVENT_POLL_SECONDS = 0.5
+Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
+MAX_URL_LENGTH = 2048
+#: Larger request bodies are refused (413): a hundred long links fit many times over.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class ApiError(Exception):
@@ -34,18 +49,43 @@ class ApiError(Exception):
         self.status, self.message, self.headers = status, message, headers or {}
 
 
+#: What the settings of this process allow, stated in the schema as the server enforces it.
+MAX_LINKS = get_settings().max_links_per_submission
+#: One link: no spaces or control characters (the Submit page splits on them); whether it is a video link a site
+#: serves, on an address the policy allows, is checked by the server (400), which no schema can say.
+Link = Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH, pattern=r"^[^\s\x00-\x1f\x7f]+$",
+                            examples=["https://www.youtube.com/watch?v=BaW_jenozKc"])]
+#: Platforms and collections as the library names them.
+PlatformName = Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,64}$", examples=["youtube"])]
+CollectionId = Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
+CallbackUrl = Annotated[str | None, Field(min_length=1, max_length=MAX_URL_LENGTH, pattern=r"^[^\s\x00-\x1f\x7f]+$",
+                                          description="POSTed the job's JSON when it completes or fails (https, "
+                                                      "or http to a host the address policy allows)",
+                                          examples=["https://example.com/hooks/video"])]
+CollectionLimit = Annotated[int | None, Field(ge=1, le=MAX_PLAYLIST_HARD_CAP,
+                                              description="Videos to take from a playlist or channel link")]
+
+
 class CreateJob(BaseModel):
-    url: str = Field(description="A video link, as pasted on the Submit page")
+    # Strict, and no unknown fields: `"force": 0` or a misspelt field is refused (400), not guessed at.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    url: Link = Field(description="A video link, as pasted on the Submit page. Links to private, loopback or "
+                                  "link-local addresses, and sites yt-dlp cannot read, are refused (400)")
     force: bool = Field(False, description="Process again a video already in the library")
-    callback_url: str | None = Field(None, description="POSTed the job's JSON when it completes or fails")
-    limit: int | None = Field(None, ge=1, description="Videos to take from a playlist or channel link")
+    callback_url: CallbackUrl = None
+    limit: CollectionLimit = None
 
 
 class CreateJobs(BaseModel):
-    urls: list[str] = Field(description="Video links; one bad link refuses them all, and nothing is stored")
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    urls: list[Link] = Field(min_length=1, max_length=MAX_LINKS,
+                             description="Video links (at most MAX_LINKS_PER_SUBMISSION); one bad link refuses them "
+                                         "all, and nothing is stored")
     force: bool = False
-    callback_url: str | None = None
-    limit: int | None = Field(None, ge=1, description="Videos to take from each playlist or channel link")
+    callback_url: CallbackUrl = None
+    limit: CollectionLimit = None
 
 
 class JobList(BaseModel):
@@ -56,10 +96,12 @@ class JobList(BaseModel):
 
 
 class Health(BaseModel):
-    library: str
-    queue: str
-    workers: int | None
-    queued: int | None
+    #: `alive` (asked without a key: the server answers), `ready` or `not ready` (asked with a key).
+    status: Literal["alive", "ready", "not ready"]
+    library: str | None = None
+    queue: str | None = None
+    workers: int | None = None
+    queued: int | None = None
 
 
 class ErrorBody(BaseModel):
@@ -138,14 +180,68 @@ async def _lifespan(_app):
     yield
 
 
+ERRORS = {
+    400: "A malformed request, or a link that is invalid, unsupported or refused by the address policy (nothing "
+         "is stored)",
+    401: "No key, or an unknown one (only when API_KEYS or API_READ_KEYS are set)",
+    403: "A read-only key asked to change the library",
+    404: "No such job, or nothing of that kind stored for it",
+    409: "The job is not in a state that allows it (no transcript yet, a run in the way)",
+    413: f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB",
+    429: "More links than API_RATE_LIMIT a minute for this key; Retry-After says when to send again",
+    502: "The object store holding the media refuses the app's requests (a setting to fix)",
+    503: "The queue or the library cannot be reached just now; Retry-After says when to try again",
+}
+
+
+def answers(*codes: int) -> dict:
+    """The error answers an operation can give, each with the one error model."""
+    return {code: {"model": ErrorBody, "description": ERRORS[code]} for code in codes}
+
+
 app = FastAPI(
     lifespan=_lifespan,
     title="Video Insight Studio API",
     summary="Turn video links into transcripts, analyses and searchable moments.",
     version="1.0",
-    responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 403: {"model": ErrorBody},
-               404: {"model": ErrorBody}, 429: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    responses=answers(400, 401, 503),
+    # Operation ids are the functions' names: stable, and what links and generated clients call them.
+    generate_unique_id_function=lambda route: route.name,
 )
+JOB = answers(404)
+WRITE = answers(403, 404, 409)
+SUBMIT = answers(403, 413, 429)
+
+
+class HeadAsGet:
+    """HEAD answers as GET does, headers only (RFC 9110), wherever GET is answered; and a request body larger than
+    MAX_BODY_BYTES is refused before it is read (413)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return await _error(413, ERRORS[413] + ".")(scope, receive, send)
+        if scope["method"] != "HEAD":
+            return await self.app(scope, receive, send)
+        ended = False
+
+        async def headers_only(message):
+            nonlocal ended
+            if ended:
+                return
+            if message["type"] == "http.response.body":
+                ended, message = True, {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app(dict(scope, method="GET", head=True), receive, headers_only)
+
+
+app.add_middleware(HeadAsGet)
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
@@ -196,7 +292,24 @@ async def _malformed(request, exc: RequestValidationError):
 
 @app.exception_handler(StarletteHTTPException)
 async def _http(request, exc: StarletteHTTPException):
-    return _error(exc.status_code, str(exc.detail))
+    headers = exc.headers
+    if exc.status_code == 405:  # Allow names every method of the path, not only those of the route that matched
+        headers = {**(headers or {}), "Allow": ", ".join(_methods_of(request.scope))}
+    return _error(exc.status_code, str(exc.detail), headers)
+
+
+def _methods_of(scope) -> list[str]:
+    """The methods of the path the router chose (the first whose template matches, as it routes), over all its
+    operations."""
+    from starlette.routing import Match
+
+    chosen = next((route.path for route in app.routes if route.matches(dict(scope, type="http"))[0] != Match.NONE),
+                  None)
+    methods = {method for route in app.routes if getattr(route, "path", None) == chosen
+               for method in getattr(route, "methods", None) or ()}
+    if "GET" in methods:
+        methods.add("HEAD")  # answered as GET is (HeadAsGet)
+    return sorted(methods)
 
 
 @app.exception_handler(Exception)
@@ -212,40 +325,57 @@ def _job(job_id: str):
 
 
 @app.post("/jobs/create", status_code=201, response_model=SubmittedJob, tags=["jobs"],
-          responses={200: {"model": SubmittedJob, "description": "The video was already in the library"}})
+          responses={200: {"model": SubmittedJob, "description": "The video was already in the library"},
+                     201: {"description": "A new job; Location names it", "headers": {
+                         "Location": {"schema": {"type": "string"}, "description": "/jobs/{job_id}"}}},
+                     **SUBMIT})
 def create_job(body: CreateJob, response: Response, caller: Writer) -> SubmittedJob:
-    """Submit one link: `201` with the new job, or `200` with the job already holding that video."""
+    """Submit one link: `201` with the new job, or `200` with the job already holding that video. A link is
+    refused (400, nothing stored) when it is malformed, names a private, loopback or link-local address, or points
+    at a page yt-dlp cannot read."""
     settings = get_settings()
     api.validate_all([body.url], settings)  # a bad link is a 400 whatever the queue's state
     _limit_submissions(caller, 1, settings)
     submission = api.submit(body.url, force=body.force, callback_url=body.callback_url, limit=body.limit)
     response.status_code = 201 if submission.created else 200
+    if submission.created:
+        response.headers["Location"] = f"/jobs/{submission.job.id}"
     return api.submitted_views([submission])[0]
 
 
-@app.post("/jobs", status_code=201, response_model=list[SubmittedJob], tags=["jobs"])
+@app.post("/jobs", status_code=201, response_model=list[SubmittedJob], tags=["jobs"],
+          responses={200: {"model": list[SubmittedJob], "description": "Every video was already in the library"},
+                     201: {"description": "At least one new job; Location names the first", "headers": {
+                         "Location": {"schema": {"type": "string"}, "description": "/jobs/{job_id}"}}},
+                     **SUBMIT})
 def create_jobs(body: CreateJobs, response: Response, caller: Writer) -> list[SubmittedJob]:
-    """Submit many links at once, with the same rules as the Submit page."""
+    """Submit many links at once, with the same rules as the Submit page: one refused link refuses them all (400,
+    nothing stored)."""
     settings = get_settings()
     api.validate_all(body.urls, settings)
     _limit_submissions(caller, max(1, len(body.urls)), settings)
     submissions = api.submit_many(body.urls, force=body.force, callback_url=body.callback_url, limit=body.limit)
-    response.status_code = 201 if any(s.created for s in submissions) else 200
+    created = [s for s in submissions if s.created]
+    response.status_code = 201 if created else 200
+    if created:
+        response.headers["Location"] = f"/jobs/{created[0].job.id}"
     return api.submitted_views(submissions)
 
 
 @app.get("/jobs", response_model=JobList, tags=["jobs"])
-def list_jobs(caller: Reader, status: Annotated[list[str] | None, Query()] = None,
-              collection: Annotated[list[str] | None, Query()] = None,
-              platform: Annotated[list[str] | None, Query()] = None,
+def list_jobs(caller: Reader, status: Annotated[list[Stage] | None, Query()] = None,
+              collection: Annotated[list[CollectionId] | None, Query()] = None,
+              platform: Annotated[list[PlatformName] | None, Query()] = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> JobList:
     """The library, newest first, filtered by status and platform (each repeatable), a page at a time."""
-    jobs = api.list_jobs(statuses=status, platforms=platform, collections=collection)
+    jobs = api.list_jobs(statuses=[stage.value for stage in status] if status else None, platforms=platform,
+                         collections=collection)
     return JobList(jobs=api.job_views(jobs[offset:offset + limit]), total=len(jobs), limit=limit,
                    offset=offset)
 
 
-@app.get("/jobs/{job_id}", response_model=JobDetails, response_model_exclude_none=False, tags=["jobs"])
+@app.get("/jobs/{job_id}", response_model=JobDetails, response_model_exclude_none=False, tags=["jobs"],
+         responses=JOB)
 def get_job(job_id: str, caller: Reader, details: bool = False) -> JobView | JobDetails:
     """A job's status, stage, progress, error, stage times and video facts; `details=true` adds its
     transcript, analysis and hosted cost (as `show --json`)."""
@@ -258,7 +388,8 @@ def get_job(job_id: str, caller: Reader, details: bool = False) -> JobView | Job
 
 
 @app.get("/jobs/{job_id}/transcript", tags=["results"],
-         responses={200: {"content": {"application/json": {}, "text/plain": {}}}})
+         responses={200: {"model": TranscriptView | TranslationView, "content": {
+             media: {} for media in api.EXPORT_FORMATS.values() if media != "application/json"}}, **answers(404, 409)})
 def get_transcript(job_id: str, caller: Reader,
                    format: Annotated[str, Query(pattern="^(json|srt|vtt|txt|md)$")] = "json",  # noqa: A002
                    translation: bool = False):
@@ -280,7 +411,7 @@ def get_transcript(job_id: str, caller: Reader,
 
 
 MEDIA_ANSWERS = {307: {"description": "Redirect to the stored copy (a presigned or signed URL, valid for an hour)"},
-                 404: {"description": "No such job, or nothing of that kind stored for it"}}
+                 206: {"description": "The part of the file a Range header asked for"}, **answers(404)}
 
 
 def _stored_media(job_id: str, kind: str) -> Response:
@@ -313,7 +444,7 @@ def get_thumbnail(job_id: str, caller: Reader) -> Response:
     return _stored_media(job_id, "thumbnail")
 
 
-@app.get("/jobs/{job_id}/analysis", response_model=Analysis, tags=["results"])
+@app.get("/jobs/{job_id}/analysis", response_model=Analysis, tags=["results"], responses=answers(404, 409))
 def get_analysis(job_id: str, caller: Reader) -> Analysis:
     """Summary, topics, sentiment (overall and per segment), category and language."""
     job = _job(job_id)
@@ -325,12 +456,15 @@ def get_analysis(job_id: str, caller: Reader) -> Analysis:
 
 @app.get("/jobs/{job_id}/events", tags=["jobs"],
          responses={200: {"content": {"text/event-stream": {}},
-                          "description": "One `job` event per change of stage or progress, the last one final"}})
-async def job_events(job_id: str, caller: Reader):
+                          "description": "One `job` event per change of stage or progress, the last one final"},
+                    **JOB})
+async def job_events(job_id: str, caller: Reader, request: Request):
     """Live status without polling: Server-Sent Events, each the job's JSON, ending with its final state."""
     from sse_starlette.sse import EventSourceResponse
 
     await asyncio.to_thread(_job, job_id)  # 404 before the stream starts
+    if request.scope.get("head"):  # headers only: no stream to keep open
+        return Response(media_type="text/event-stream")
 
     def look(seen: tuple | None) -> tuple[tuple, str | None, bool] | None:
         """The job's state, its JSON when the state changed since `seen`, and whether it ended; None once deleted.
@@ -359,11 +493,13 @@ async def job_events(job_id: str, caller: Reader):
 
 
 @app.get("/search", response_model=list[SearchHit], tags=["results"])
-def search(caller: Reader, q: Annotated[str, Query(min_length=1, description="What to find, in any words")],
+def search(caller: Reader,
+           q: Annotated[str, Query(min_length=1, max_length=1000, description="What to find, in any words",
+                                   examples=["how to water a roof garden"])],
            limit: Annotated[int, Query(ge=1, le=100)] = 10,
-           platform: Annotated[list[str] | None, Query()] = None,
-           category: Annotated[list[str] | None, Query()] = None,
-           sentiment: Annotated[list[str] | None, Query()] = None,
+           platform: Annotated[list[PlatformName] | None, Query()] = None,
+           category: Annotated[list[Category] | None, Query()] = None,
+           sentiment: Annotated[list[Literal["positive", "neutral", "negative"]] | None, Query()] = None,
            date_from: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
            date_to: Annotated[str | None, Query(alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
            ) -> list[SearchHit]:
@@ -373,25 +509,25 @@ def search(caller: Reader, q: Annotated[str, Query(min_length=1, description="Wh
         date_to=date_to))
 
 
-@app.post("/jobs/{job_id}/retry", response_model=JobView, tags=["jobs"])
+@app.post("/jobs/{job_id}/retry", response_model=JobView, tags=["jobs"], responses=WRITE)
 def retry(job_id: str, caller: Writer) -> JobView:
     """Queue a failed job again; it resumes from the stage that failed."""
     return api.job_views([api.retry(job_id)])[0]
 
 
-@app.post("/jobs/{job_id}/reprocess", response_model=JobView, tags=["jobs"])
+@app.post("/jobs/{job_id}/reprocess", response_model=JobView, tags=["jobs"], responses=WRITE | answers(502))
 def reprocess(job_id: str, caller: Writer) -> JobView:
     """Forget a video's results and run the whole pipeline again (stopping its run first)."""
     return api.job_views([api.reprocess(job_id)])[0]
 
 
-@app.post("/jobs/{job_id}/cancel", response_model=JobView, tags=["jobs"])
+@app.post("/jobs/{job_id}/cancel", response_model=JobView, tags=["jobs"], responses=WRITE)
 def cancel(job_id: str, caller: Writer) -> JobView:
     """Stop a waiting or running job; it ends failed, "Cancelled", and retry resumes it."""
     return api.job_views([api.cancel(job_id)])[0]
 
 
-@app.delete("/jobs/{job_id}", status_code=204, tags=["jobs"])
+@app.delete("/jobs/{job_id}", status_code=204, tags=["jobs"], responses=WRITE | answers(502))
 def delete(job_id: str, caller: Writer) -> Response:
     """Remove a job and everything stored for it."""
     _job(job_id)
@@ -399,14 +535,57 @@ def delete(job_id: str, caller: Writer) -> Response:
     return Response(status_code=204)
 
 
-@app.get("/health", response_model=Health, tags=["service"], responses={503: {"model": Health}})
-def health(caller: Reader) -> JSONResponse:
-    """Whether the library and the queue answer, how many workers serve the queue, how many jobs wait."""
+@app.get("/health", response_model=Health, tags=["service"],
+         responses={503: {"model": Health, "description": "Not ready: the library or the queue cannot be reached"}})
+def health(request: Request) -> JSONResponse:
+    """Liveness without a key: `{"status": "alive"}` whenever the server answers; what a load balancer's or an
+    orchestrator's liveness probe should ask. Readiness with a key (a read key is enough; none is needed when the
+    API has no keys): whether the library and the queue answer, how many workers serve the queue and how many jobs
+    wait, `503` with Retry-After while either cannot be reached; what a readiness probe should ask."""
+    try:
+        _caller(request, write=False)
+    except ApiError:
+        return JSONResponse(Health(status="alive").model_dump())
     library = api.library_problem()
     try:
         status = api.queue_status()
         queue, workers, queued = "ok", status.workers, status.queued
     except api.QueueUnavailable as exc:
         queue, workers, queued = str(exc), None, None
-    body = Health(library=library or "ok", queue=queue, workers=workers, queued=queued)
-    return JSONResponse(body.model_dump(), status_code=200 if not library and queue == "ok" else 503)
+    ready = not library and queue == "ok"
+    body = Health(status="ready" if ready else "not ready", library=library or "ok", queue=queue, workers=workers,
+                  queued=queued)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503,
+                        headers=None if ready else {"Retry-After": "30"})
+
+
+def _described(schema: dict) -> dict:
+    """The generated schema, made to say what the server does: malformed requests are 400 (FastAPI would list a
+    422 the server never sends), and a created job links to every operation that takes its id, so schema-driven
+    clients and fuzzers can walk from it to its results."""
+    by_job = [operation["operationId"] for item in schema["paths"].values() for operation in item.values()
+              if any(p["name"] == "job_id" and p["in"] == "path" for p in operation.get("parameters", []))]
+    for item in schema["paths"].values():
+        for operation in item.values():
+            operation["responses"].pop("422", None)
+    sources = (("create_job", "$response.body#/job_id"), ("create_jobs", "$response.body#/0/job_id"),
+               ("list_jobs", "$response.body#/jobs/0/id"))
+    for operation_id, pointer in sources:
+        operation = next(op for item in schema["paths"].values() for op in item.values()
+                         if op["operationId"] == operation_id)
+        links = {target: {"operationId": target, "parameters": {"job_id": pointer}} for target in by_job}
+        for code in ("200", "201"):
+            if code in operation["responses"]:
+                operation["responses"][code]["links"] = links
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schema.get("components", {}).get("schemas", {}).pop(unused, None)
+    return schema
+
+
+def _openapi() -> dict:
+    if app.openapi_schema is None:
+        app.openapi_schema = _described(FastAPI.openapi(app))
+    return app.openapi_schema
+
+
+app.openapi = _openapi

@@ -226,14 +226,47 @@ def test_a_callback_to_a_private_address_is_refused_at_submit(service, media_ser
 
 
 def test_health_and_documentation(service, client):
-    health = client.get("/health")
+    health = client.get("/health")  # readiness, for a key holder
     assert health.status_code == 200, health.text
-    assert httpx.get(f"{service[0]}/health").status_code == 401  # with keys set, every request needs one
-    assert health.json()["library"] == "ok" and health.json()["queue"] == "ok" and health.json()["workers"] >= 1
+    assert health.json()["status"] == "ready" and health.json()["library"] == "ok"
+    assert health.json()["queue"] == "ok" and health.json()["workers"] >= 1
+    alive = httpx.get(f"{service[0]}/health")  # liveness, for a load balancer: no key, no details
+    assert alive.status_code == 200 and alive.json() == {"status": "alive", "library": None, "queue": None,
+                                                         "workers": None, "queued": None}
+    assert httpx.get(f"{service[0]}/jobs").status_code == 401  # everything else needs a key
     schema = client.get("/openapi.json").json()
     assert {"/jobs/create", "/jobs", "/jobs/{job_id}", "/jobs/{job_id}/events", "/search", "/health"} <= \
         set(schema["paths"])
     assert client.get("/docs").status_code == 200
+
+
+def test_http_semantics(service, client, media_server):
+    # Methods a path does not take: 405, naming every method it does.
+    refused = client.request("TRACE", "/jobs")
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD, POST"
+    assert client.put("/jobs/create").headers["allow"] == "POST"
+    assert client.request("PATCH", "/jobs/abc").headers["allow"] == "DELETE, GET, HEAD"
+    # HEAD where GET is: the same status and headers, no body.
+    listed, head = client.get("/jobs", params={"limit": 1}), client.head("/jobs", params={"limit": 1})
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == listed.headers["content-length"]
+    assert client.head("/jobs/unknown").status_code == 404
+    # A new job is named by Location; a body larger than 1 MiB is refused unread.
+    created = client.post("/jobs/create", json={"url": f"{media_server}/cooking.mp4?semantics=1"})
+    assert created.status_code == 201 and created.headers["location"] == f"/jobs/{created.json()['job_id']}"
+    huge = client.post("/jobs", content=b"x" * (1024 * 1024 + 1), headers={"content-type": "application/json"})
+    assert huge.status_code == 413 and "larger than" in huge.json()["error"]
+    # What the schema says is what is enforced.
+    for body in ({"urls": []}, {"url": ""}, {"url": "https://vimeo.com/1", "force": 0}, {"url": "a b"},
+                 {"url": "https://vimeo.com/1", "colour": "red"}):
+        path = "/jobs" if "urls" in body else "/jobs/create"
+        assert client.post(path, json=body).status_code == 400, body
+    assert client.get("/jobs", params={"collection": "not-an-id"}).status_code == 400
+    assert client.get("/jobs", params={"status": "nonsense"}).status_code == 400
+    schema = client.get("/openapi.json").json()
+    links = schema["paths"]["/jobs/create"]["post"]["responses"]["201"]["links"]
+    assert {"get_job", "get_transcript", "get_analysis", "get_audio", "retry", "delete"} <= set(links)
+    assert not any("422" in op["responses"] for item in schema["paths"].values() for op in item.values())
 
 
 def test_an_unreachable_queue_answers_503(empty_library):
