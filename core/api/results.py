@@ -50,7 +50,10 @@ def stored_media(job_id: str, kind: str) -> Path | str | None:
     """The stored audio or thumbnail of a job (`kind`): a local file or a URL; None when there is none (not stored
     yet, or the audio removed by retention)."""
     store = get_store()
-    audio = store.get_audio_file(job_id)
+    return _located(store, store.get_audio_file(job_id), kind)
+
+
+def _located(store, audio: AudioFile | None, kind: str) -> Path | str | None:
     if audio is None or (kind == "audio" and audio.audio_removed_at):
         return None
     key = audio.audio_path if kind == "audio" else audio.thumbnail_path
@@ -59,8 +62,10 @@ def stored_media(job_id: str, kind: str) -> Path | str | None:
 
 def media_links(job_id: str) -> MediaLinks:
     """Where a job's stored audio and thumbnail open, as programs are told (`show --json`, `GET /jobs/{id}`)."""
-    audio, thumbnail = stored_media(job_id, "audio"), stored_media(job_id, "thumbnail")
-    return MediaLinks(audio_url=str(audio) if audio else None, thumbnail_url=str(thumbnail) if thumbnail else None)
+    store = get_store()
+    audio = store.get_audio_file(job_id)
+    found = {kind: _located(store, audio, kind) for kind in ("audio", "thumbnail")}
+    return MediaLinks(**{f"{kind}_url": str(where) if where else None for kind, where in found.items()})
 
 
 def media_problem() -> str | None:
