@@ -1,17 +1,21 @@
-"""How fast every page is ready in a real browser, on a large library: 500 videos and 100,000 segments, one of
-them a 1,200-segment talk.
+"""How fast every page is ready in a real browser, and what an open page costs while nothing changes, on a small
+library and a large one in the same run: 10 videos, then 5,000 videos and 100,000 segments; in each, the newest
+video is a 2-hour talk (1,440 segments) with its translation.
 
-    .venv/bin/python bench/pages.py [--videos 500] [--segments-per-video 200] [--long 1200]
+    .venv/bin/python bench/pages.py [--small 10] [--videos 5000] [--segments 100000] [--long 1440]
 
-Builds the library (random unit vectors: embedding 100,000 sentences would only slow the set-up), starts
+Builds each library (random unit vectors: embedding 100,000 sentences would only slow the set-up), starts
 Streamlit on it, and times each page in headless Chromium (/usr/bin/chromium) two ways:
 - loaded by its address, twice: the first load pays for starting the session and warming caches, the
   second for the browser parsing Streamlit's and plotly's JavaScript again;
 - reached inside the app after the first load, as a person moves around: the sidebar's links, a video
-  opened from the Library, a query typed into Search (five rounds: the median, and the slowest).
+  opened from the Library, a query typed into Search (five rounds: the median, and the slowest);
+- and then left open, the Library and the Submit page, for 30 s while nothing changes: the share of a core the
+  app's server uses, and the whole machine (the browser's share is in it).
 A page is ready when its content is on screen and Streamlit has stopped running its script. The
 baseline, measured in the same run, is an empty Streamlit page (the app's own start page, with no
-library behind it), so the ratios mean the same on any machine.
+library behind it), so the ratios mean the same on any machine; each page on the large library is also
+compared with itself on the small one (flat: 1.0x).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from testkit.services import start_streamlit  # noqa: E402
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 IN_APP_ROUNDS = 5
+IDLE_SECONDS = 30
 CATEGORIES = ["food", "sports", "technology", "science", "travel", "health", "business", "music"]
 
 
@@ -52,7 +57,7 @@ def build_library(data_dir: Path, videos: int, per_video: int, long: int) -> str
     rng, chooser = np.random.default_rng(7), random.Random(7)
     words, weights = vocabulary(chooser)
 
-    def add(number: int, count: int) -> str:
+    def add(number: int, count: int, translated: bool = False) -> str:
         said = sentences(chooser, words, weights, count)
         vectors = unit_vectors(rng, count, embedder.dim)
         job_id = add_video(store, embedder, video_id=f"page{number:07d}", title=f"Talk {number}", sentences=said,
@@ -60,7 +65,8 @@ def build_library(data_dir: Path, videos: int, per_video: int, long: int) -> str
                            category=chooser.choice(CATEGORIES),
                            sentiment=chooser.choice(["positive", "neutral", "negative"]),
                            upload_date=f"2026-{chooser.randint(1, 11):02d}-{chooser.randint(1, 28):02d}",
-                           vectors=vectors)
+                           vectors=vectors, language="es" if translated else "en",
+                           translation=sentences(chooser, words, weights, count) if translated else None)
         analysis = store.get_analysis(job_id)
         store.save_analysis(job_id, analysis.model_copy(update={
             "topics": chooser.sample(words[50:90], 5),
@@ -69,7 +75,7 @@ def build_library(data_dir: Path, videos: int, per_video: int, long: int) -> str
 
     for number in range(videos - 1):
         add(number, per_video)
-    return add(videos - 1, long)  # the newest, so the Library's first card opens it
+    return add(videos - 1, long, translated=True)  # the newest, so the Library's first card opens it
 
 
 def start_app(data_dir: Path) -> tuple[subprocess.Popen, str]:
@@ -92,89 +98,144 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--videos", type=int, default=500)
-    parser.add_argument("--segments-per-video", type=int, default=200)
-    parser.add_argument("--long", type=int, default=1200)
+    parser.add_argument("--small", type=int, default=10, help="videos in the small library")
+    parser.add_argument("--videos", type=int, default=5000, help="videos in the large library")
+    parser.add_argument("--segments", type=int, default=100_000, help="segments in the large library")
+    parser.add_argument("--long", type=int, default=1440, help="segments of the long talk (5 s each: 2 hours)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         empty = Path(tmp) / "empty" / "data"
         empty.mkdir(parents=True)
-        data_dir = Path(tmp) / "library" / "data"
-        data_dir.mkdir(parents=True)
-        began = time.perf_counter()
-        long_id = build_library(data_dir, args.videos, args.segments_per_video, args.long)
-        segments = (args.videos - 1) * args.segments_per_video + args.long
-        print(f"built {args.videos} videos, {segments:,} segments in {time.perf_counter() - began:.0f} s")
+        baseline_server, baseline_url = start_app(empty)
+        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+        ready = lambda p: p.get_by_role("textbox", name="Video links")  # noqa: E731
+        base = min(ready_after(page, lambda: page.goto(baseline_url), ready) for _ in range(3))
+        page.close()
+        baseline_server.terminate()
 
-        newest = f"Talk {args.videos - 1}"
-        # Each page: its address, and what shows it is ready. The Dashboard draws the open tab's 2 charts.
-        pages = {
-            "Submit": ("/", lambda p: p.get_by_role("textbox", name="Video links")),
-            "Library": ("/library", lambda p: p.get_by_text(newest, exact=True)),
-            "Dashboard": ("/dashboard", lambda p: p.locator(".js-plotly-plot").nth(1)),
-            "Search": ("/search", lambda p: p.get_by_role("textbox", name="Search the library by meaning")),
-            "Search with a query": ("/search", lambda p: p.get_by_text("Open at this moment")),
-            f"Video ({args.long} segments)": ("/video", lambda p: p.get_by_text("Find in transcript")),
-        }
-        reloaded: dict[str, list[float]] = {}
-        in_app: dict[str, list[float]] = {name: [] for name in pages}
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            baseline_server, baseline_url = start_app(empty)
+        results = {}
+        per_video = max(1, (args.segments - args.long) // max(1, args.videos - 1))
+        for videos in (args.small, args.videos):
+            data_dir = Path(tmp) / f"library-{videos}" / "data"
+            data_dir.mkdir(parents=True)
+            began = time.perf_counter()
+            long_id = build_library(data_dir, videos, per_video, args.long)
+            segments = (videos - 1) * per_video + args.long
+            print(f"built {videos:,} videos, {segments:,} segments in {time.perf_counter() - began:.0f} s")
+            results[videos] = measure(chromium, data_dir, long_id, f"Talk {videos - 1}")
+        chromium.close()
+
+    small = results[args.small]
+    print(f"\nbaseline: an empty app's start page, best of 3: {base:.2f} s; the long talk: {args.long} segments"
+          " (2 hours at 5 s each), translated")
+    print(f"\n{'page':<24}{'videos':>7}{'by address: first':>19}{'again':>8}{'in the app':>12}{'slowest':>9}"
+          f"{'/ baseline':>12}{f'/ {args.small} videos':>14}")
+    for name in small.reloaded:
+        for videos, found in results.items():
+            first, again = found.reloaded[name]
+            moved = statistics.median(found.in_app[name])
+            flat = moved / statistics.median(small.in_app[name])
+            print(f"{name:<24}{videos:>7,}{first:>18.2f}s{again:>7.2f}s{moved:>11.2f}s"
+                  f"{max(found.in_app[name]):>8.2f}s{moved / base:>11.1f}x{flat:>13.2f}x")
+    print("goals: each page at the large size within 1.2x of the small; every page under 1.0 s, a first load under"
+          " 1.5 s")
+    print(f"\nan open page left alone for {IDLE_SECONDS} s (goal: at most 2 % of a core)")
+    for videos, found in results.items():
+        for name, (server_share, machine_share) in found.idle.items():
+            print(f"{name:<10}{videos:>7,} videos: the app's server {server_share:5.1f} % of a core, the whole machine"
+                  f" {machine_share:5.1f} % (the browser included)")
+
+
+class Measured:
+    def __init__(self):
+        self.reloaded: dict[str, list[float]] = {}
+        self.in_app: dict[str, list[float]] = {}
+        self.idle: dict[str, tuple[float, float]] = {}
+
+
+def measure(chromium, data_dir: Path, long_id: str, newest: str) -> Measured:
+    """Every page of the app over one library: by address, moving around inside the app, and left open."""
+    found = Measured()
+    video = "Video (2-hour talk)"
+    # Each page: its address, and what shows it is ready. The Dashboard draws the open tab's 2 charts.
+    pages = {
+        "Submit": ("/", lambda p: p.get_by_role("textbox", name="Video links")),
+        "Library": ("/library", lambda p: p.get_by_text(newest, exact=True)),
+        "Dashboard": ("/dashboard", lambda p: p.locator(".js-plotly-plot").nth(1)),
+        "Search": ("/search", lambda p: p.get_by_role("textbox", name="Search the library by meaning")),
+        "Search with a query": ("/search", lambda p: p.get_by_text("Open at this moment")),
+        video: ("/video", lambda p: p.get_by_text("Find in transcript")),
+    }
+    found.in_app = {name: [] for name in pages}
+    server, url = start_app(data_dir)
+    try:
+        for name, (path, ready) in pages.items():
             page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-            baseline = [ready_after(page, lambda: page.goto(baseline_url), pages["Submit"][1]) for _ in range(3)]
+            address = url + (f"{path}?job={long_id}" if path == "/video" else path)
+            if name == "Search with a query":  # open the page, then type a query and wait for the hits
+                times = []
+                for number in range(2):
+                    page.goto(address)
+                    times.append(search_for(page, QUERIES[number], ready))
+            else:
+                times = [ready_after(page, lambda address=address, page=page: page.goto(address), ready)
+                         for _ in range(2)]
+            found.reloaded[name] = times
             page.close()
-            baseline_server.terminate()
 
-            server, url = start_app(data_dir)
-            try:
-                for name, (path, ready) in pages.items():
-                    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-                    address = url + (f"{path}?job={long_id}" if path == "/video" else path)
-                    if name == "Search with a query":  # open the page, then type a query and wait for the hits
-                        times = []
-                        for number in range(2):
-                            page.goto(address)
-                            times.append(search_for(page, QUERIES[number], ready))
-                    else:
-                        times = [ready_after(page, lambda address=address, page=page: page.goto(address), ready)
-                                 for _ in range(2)]
-                    reloaded[name] = times
-                    page.close()
+        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        pages["Submit"][1](page).wait_for()
 
-                page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(url)
-                pages["Submit"][1](page).wait_for()
+        def sidebar(name: str):
+            return lambda: page.locator('[data-testid="stSidebarNavLink"]', has_text=name).click()
 
-                def sidebar(name: str):
-                    return lambda: page.locator('[data-testid="stSidebarNavLink"]', has_text=name).click()
+        for round_number in range(IN_APP_ROUNDS):
+            for name, action in [("Library", sidebar("Library")),
+                                 (video, lambda: page.get_by_role("link", name="Open").first.click()),
+                                 ("Dashboard", sidebar("Dashboard")), ("Search", sidebar("Search")),
+                                 ("Search with a query", None), ("Submit", sidebar("Submit"))]:
+                path, ready = pages[name]
+                if action is None:
+                    found.in_app[name].append(search_for(page, QUERIES[2 + round_number % 6], ready))
+                else:
+                    found.in_app[name].append(ready_after(page, action, ready, path.rstrip("/")))
+        page.close()
 
-                for round_number in range(IN_APP_ROUNDS):
-                    for name, action in [("Library", sidebar("Library")),
-                                         (f"Video ({args.long} segments)",
-                                          lambda: page.get_by_role("link", name="Open").first.click()),
-                                         ("Dashboard", sidebar("Dashboard")), ("Search", sidebar("Search")),
-                                         ("Search with a query", None), ("Submit", sidebar("Submit"))]:
-                        path, ready = pages[name]
-                        if action is None:
-                            in_app[name].append(search_for(page, QUERIES[2 + round_number % 6], ready))
-                        else:
-                            in_app[name].append(ready_after(page, action, ready, path.rstrip("/")))
-                page.close()
-            finally:
-                server.terminate()
-                server.wait(15)
-            chromium.close()
+        for name in ("Library", "Submit"):  # an open page nobody touches, while nothing changes
+            page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+            path, ready = pages[name]
+            ready_after(page, lambda page=page, path=path: page.goto(url + path), ready)
+            time.sleep(3)
+            found.idle[name] = idle_cost(server.pid, IDLE_SECONDS)
+            page.close()
+    finally:
+        server.terminate()
+        server.wait(15)
+    return found
 
-    base = min(baseline)
-    print(f"\nbaseline: an empty app's start page, best of 3: {base:.2f} s\n")
-    print(f"{'page':<26}{'by address: first':>19}{'again':>8}{'in the app':>12}{'slowest':>9}{'/ baseline':>12}"
-          "  under 1 s")
-    for name, (first, again) in reloaded.items():
-        moved = statistics.median(in_app[name])
-        print(f"{name:<26}{first:>18.2f}s{again:>7.2f}s{moved:>11.2f}s{max(in_app[name]):>8.2f}s{moved / base:>11.1f}x"
-              f"  {'yes' if moved < 1 else 'no'}")
+
+def cpu_ticks(pid: int) -> int:
+    """User and system clock ticks a process has used (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, all) clock ticks of the whole machine so far."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+def idle_cost(server_pid: int, seconds: float) -> tuple[float, float]:
+    """Share of one core the app's server, and the whole machine (the browser included), use over `seconds`."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server_before, (busy_before, _) = cpu_ticks(server_pid), machine_ticks()
+    time.sleep(seconds)
+    server_after, (busy_after, _) = cpu_ticks(server_pid), machine_ticks()
+    return (100 * (server_after - server_before) / tick / seconds, 100 * (busy_after - busy_before) / tick / seconds)
 
 
 def search_for(page, query: str, ready) -> float:

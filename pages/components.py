@@ -12,6 +12,10 @@ from core.models import Job, Stage
 
 VIDEO_PAGE = "pages/video.py"
 
+#: How often a page looks again at jobs that move, and at a library where none does (each look of a Streamlit
+#: fragment costs the server ~40 ms of CPU, so a page polling every 2 s for nothing cost 2-6 % of a core).
+LIVE_SECONDS = 2
+STILL_SECONDS = 15
 
 def require_sign_in() -> None:
     """With an [auth] section in .streamlit/secrets.toml (Streamlit's OpenID Connect login), nothing of

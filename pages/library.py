@@ -5,7 +5,7 @@ import streamlit as st
 from core import api
 from core.formatting import literal
 from core.models import Job, Stage
-from pages.components import cancel_button, job_cards, page_start, queue_warning
+from pages.components import LIVE_SECONDS, STILL_SECONDS, cancel_button, job_cards, page_start, queue_warning
 
 page_start("📚 Library")
 
@@ -50,12 +50,12 @@ collections = collection_column.multiselect(
     "Collection", list(known_collections), placeholder="All collections",
     format_func=lambda cid: known_collections[cid].title or known_collections[cid].url)
 PAGE_SIZE = 20
-matching = len(api.filter_jobs(all_jobs, statuses=statuses, platforms=platforms, collections=collections))
-pages = max(1, -(-matching // PAGE_SIZE))
+matching = api.filter_jobs(all_jobs, statuses=statuses, platforms=platforms, collections=collections)
+pages = max(1, -(-len(matching) // PAGE_SIZE))
 page = right.number_input("Page", min_value=1, max_value=pages, value=1, step=1) if pages > 1 else 1
+moving = any(not job.is_final for job in matching)
 
 
-@st.fragment(run_every=3)
 def job_list() -> None:
     jobs = api.list_jobs(statuses=statuses or None, platforms=platforms or None, collections=collections or None)
     if not jobs:
@@ -65,6 +65,8 @@ def job_list() -> None:
         st.caption(f"{(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + len(shown)} of {len(jobs)} videos")
     queue_warning(jobs)
     job_cards(shown, actions=job_actions, costs=api.costs())
+    if any(not job.is_final for job in jobs) != moving:
+        st.rerun()  # from still to moving or back: drawn again at the other pace
 
 
 def job_actions(job: Job) -> None:
@@ -81,4 +83,5 @@ def job_actions(job: Job) -> None:
     if st.button("Delete", key=f"delete-{job.id}", icon="🗑️"):
         confirm_delete(job.id, job.title or job.url)
 
-job_list()
+# Every few seconds while videos move; while none does, only often enough to show what others add.
+st.fragment(run_every=LIVE_SECONDS if moving else STILL_SECONDS)(job_list)()

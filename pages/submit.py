@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import api
 from core.formatting import literal
-from pages.components import cancel_button, job_cards, page_start, queue_warning
+from pages.components import LIVE_SECONDS, cancel_button, job_cards, page_start, queue_warning
 
 page_start("🎬 Video Insight Studio")
 st.caption("Paste video links from YouTube, TikTok, Instagram, Facebook, X, Vimeo, Reddit and "
@@ -46,13 +46,16 @@ if sent:
                         "(tick the box above to process it again).", icon="ℹ️")
 
 
-@st.fragment(run_every=2)
 def live_status() -> None:
     jobs = api.get_jobs(tracked)
     if jobs:
         st.subheader("Your jobs")
         queue_warning(jobs)
     job_cards(jobs, actions=lambda job: cancel_button(job, rerun_scope="fragment"))
+    if moving and not any(not job.is_final for job in jobs):
+        st.rerun()  # all done: drawn once more, then left alone
 
 
-live_status()
+# Polled only while one of the jobs moves: an open page costs nothing while none does.
+moving = any(not job.is_final for job in api.get_jobs(tracked))
+st.fragment(run_every=LIVE_SECONDS if moving else None)(live_status)()

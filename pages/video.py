@@ -6,7 +6,7 @@ from core import api
 from core.formatting import clock, literal
 from core.library import insights
 from core.models import Stage
-from pages.components import cancel_button, job_facts, job_status, page_start
+from pages.components import LIVE_SECONDS, cancel_button, job_facts, job_status, page_start
 
 page_start()
 job_id = st.query_params.get("job")
@@ -24,7 +24,7 @@ if collection:
 st.markdown(f"[Open the original]({job.webpage_url or job.url})")
 
 
-@st.fragment(run_every=2)
+@st.fragment(run_every=LIVE_SECONDS)
 def live_status() -> None:
     current = api.get_job(job.id)
     job_status(current)
