@@ -2,7 +2,9 @@
 -- candidates (hnsw.ef_search), and filtering them afterwards left a selective filter (one category of two videos
 -- in a library of hundreds) with fewer hits than asked for, or none. Now:
 -- * a filter that keeps at most exact_limit segments is answered exactly: the distance to each segment it keeps,
---   without the index;
+--   without the index (on two cores with 384 dimensions, ~5 ms for 2,500 segments and ~20 ms for 10,000, while a
+--   walk of the index deep enough for a filter took ~50 ms and still missed when what the filter keeps lies away
+--   from the query: a date range holding none of the videos on its subject found 7 of the exact top ten);
 -- * a broader one walks the index: on pgvector 0.8 and later with an iterative scan, which goes on until enough
 --   rows pass the filter; on older pgvector only when the filter keeps much of the library (more than
 --   broad_share), with ten times as many candidates as asked for, and exactly otherwise (the nearest kept segments
@@ -23,7 +25,7 @@ create or replace function public.match_segments(
     language plpgsql stable set search_path = public as $$
 declare
     dims integer := vector_dims(query_embedding);
-    exact_limit constant integer := 2000;
+    exact_limit constant integer := 10000;
     broad_share constant real := 0.3;
     library bigint;
     bound integer;
