@@ -96,8 +96,9 @@ class ObjectStore:
 
     def keys(self, bucket: str) -> list[str]:
         """Every object's key in the bucket (none when the bucket is missing)."""
+        client = self.client()
         try:
-            pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
             return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
-        except self.client().exceptions.NoSuchBucket:
+        except client.exceptions.NoSuchBucket:
             return []

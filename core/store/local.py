@@ -509,11 +509,11 @@ class LocalStore(MediaFilesMixin):
                 best = f"SELECT job_id, idx, text, bm25({table}) AS rank FROM {table} WHERE {table} MATCH ?"
                 found = None
                 if most_pass:
-                    found = conn.execute(f"SELECT * FROM ({best} ORDER BY rank LIMIT ?) WHERE job_id IN ({jobs_sql})",
-                                         (match, 2 * limit, *jobs_args)).fetchall()
-                    if len(found) < limit and conn.execute(  # some fell out, and more matches lie beyond
-                            f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT ?)",
-                            (match, 2 * limit + 1)).fetchone()[0] > 2 * limit:
+                    ranked = conn.execute(f"SELECT *, job_id IN ({jobs_sql}) AS kept"
+                                          f" FROM ({best} ORDER BY rank LIMIT ?)",
+                                          (*jobs_args, match, 2 * limit)).fetchall()
+                    found = [row for row in ranked if row["kept"]]
+                    if len(found) < limit and len(ranked) == 2 * limit:  # some fell out, more may lie beyond
                         found = None
                 if found is None:
                     found = conn.execute(f"{best} AND job_id IN ({jobs_sql}) ORDER BY rank LIMIT ?",
