@@ -134,6 +134,27 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
+def cmd_ask(args) -> int:
+    filters = SearchFilters(platforms=args.platform or [], categories=args.category or [],
+                            date_from=args.date_from, date_to=args.date_to, job_ids=args.video or [],
+                            collections=args.collection or [])
+    answer = api.ask(args.question, limit=args.limit, filters=filters)
+    if args.json:
+        _print_json(answer)
+        return EXIT_OK
+    print(answer.answer)
+    if answer.citations:
+        print()
+    for c in answer.citations:
+        print(f"[{c.number}] {c.title or c.video_id} at {clock(c.start)}  {c.url}\n    {c.text}")
+        if c.original:
+            print(f"    ({c.original})")
+    if answer.usage and answer.usage.cost_usd is not None:
+        print(f"\n{answer.engine}: {answer.usage.input_tokens} + {answer.usage.output_tokens} tokens, "
+              f"${answer.usage.cost_usd:.4f}")
+    return EXIT_OK
+
+
 def cmd_export(args) -> int:
     name, content = api.export(args.job_id, args.format, translated=args.translation)
     if args.output == "-":
@@ -232,6 +253,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
+    p = sub.add_parser("ask", help="ask the library a question: the answer cites the moments it comes from")
+    p.add_argument("question")
+    p.add_argument("--limit", type=int, default=api.DEFAULT_CITATIONS, help="most moments the answer cites")
+    p.add_argument("--video", action="append", metavar="JOB_ID", help="only this video (repeatable)")
+    p.add_argument("--collection", action="append", metavar="ID", help="only the videos of this collection")
+    p.add_argument("--platform", action="append", help="only this platform (repeatable)")
+    p.add_argument("--category", action="append", choices=sorted(CATEGORIES), help="only this category (repeatable)")
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="uploaded (or added) on or after")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="uploaded (or added) on or before")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
     p = sub.add_parser("export", help="write a transcript as SRT, VTT, TXT, Markdown or JSON")
     p.add_argument("job_id")
     p.add_argument("--format", choices=list(FORMATS), default="srt")
@@ -275,14 +308,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except api.InvalidURL as exc:
+    except (api.InvalidURL, api.AskRefused) as exc:
         print(f"Invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except LookupError as exc:
         print(str(exc.args[0] if exc.args else exc), file=sys.stderr)
         return EXIT_INVALID
     except (api.QueueUnavailable, api.LibraryUnavailable, api.ReadOnlyLibrary, api.JobBusy,
-            api.MediaStoreRefused) as exc:
+            api.MediaStoreRefused, api.EngineError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_FAILED
 

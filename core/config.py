@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     openai_transcribe_model: str = "whisper-1"
     openai_analysis_model: str = "gpt-4.1-mini"
     openai_embedding_model: str = "text-embedding-3-small"
+    #: Writes answers to questions about the library from the moments search finds.
+    openai_ask_model: str = "gpt-4.1-mini"
     openai_timeout_seconds: float = 120.0
     #: Retries of 429/5xx/connection errors, with exponential backoff and jitter honouring Retry-After.
     openai_max_retries: int = 5
@@ -51,6 +53,8 @@ class Settings(BaseSettings):
     analysis_engine: str = "auto"
     translation_engine: str = "auto"
     embedding_engine: str = "auto"
+    #: Answers to questions: "local" quotes the transcripts' own sentences; "openai" has a model write them.
+    ask_engine: str = "auto"
     #: Videos spoken in another language are translated into this one (ISO 639-1), and analysed and searched
     #: in it; empty turns translation off. Offline translation speaks English only.
     translate_to: str = "en"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Stage(str, Enum):
@@ -359,6 +359,10 @@ class SearchFilters(BaseModel):
     #: Inclusive ISO dates (YYYY-MM-DD), compared with the upload date, else the date it was added.
     date_from: str | None = None
     date_to: str | None = None
+    #: Only these videos (job ids): "ask this video".
+    job_ids: list[str] = Field(default_factory=list)
+    #: Only the videos of these collections (collection ids).
+    collections: list[str] = Field(default_factory=list)
 
 
 class Usage(BaseModel):
@@ -371,3 +375,54 @@ class Usage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
+
+
+#: The longest question the library answers, in characters.
+MAX_QUESTION_CHARS = 1000
+#: How many earlier questions and answers of a conversation are kept for a follow-up.
+MAX_ASK_HISTORY = 10
+
+
+class AskTurn(BaseModel):
+    """One earlier question of a conversation and the answer it got, for a follow-up question."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(max_length=MAX_QUESTION_CHARS)
+    answer: str | None = Field(default=None, max_length=20_000)
+
+
+class Citation(BaseModel):
+    """A moment an answer quotes or was written from."""
+
+    #: The moment's number in the answer: "[2]" in a written answer; the offline answer cites by time.
+    number: int
+    job_id: str
+    video_id: str
+    title: str | None
+    start: float
+    end: float
+    #: What the answer quotes: the sentence, in the language the answer is in.
+    text: str
+    #: The original video at this moment, where the site supports a start time.
+    url: str
+    #: The words as spoken, when `text` is their translation.
+    original: str | None = None
+    #: The language of `text`.
+    language: str | None = None
+
+
+class Answer(BaseModel):
+    """An answer to a question about the library, with the moments it comes from."""
+
+    #: The answer, citing its moments; when the library does not cover the question, a sentence saying so.
+    answer: str | None
+    #: Whether the answer stands on cited moments of the library. False: `citations` is empty.
+    supported: bool
+    citations: list[Citation]
+    #: What answered: `local:extractive` (the transcripts' own sentences) or `openai:<model>`.
+    engine: str
+    #: What a hosted model used and cost, where one answered.
+    usage: Usage | None = None
+
+

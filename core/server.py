@@ -25,7 +25,11 @@ from core.jobs.queue import unavailable
 from core.library.exports import NOT_EXPORTED
 from core.models import (
     CATEGORIES,
+    MAX_ASK_HISTORY,
+    MAX_QUESTION_CHARS,
     Analysis,
+    Answer,
+    AskTurn,
     JobDetails,
     JobView,
     SearchFilters,
@@ -35,6 +39,7 @@ from core.models import (
     TranscriptView,
     TranslationView,
 )
+from core.providers.hosted import TransientEngineError
 
 EVENT_POLL_SECONDS = 0.5
 Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
@@ -86,6 +91,34 @@ class CreateJobs(BaseModel):
     force: bool = False
     callback_url: CallbackUrl = None
     limit: CollectionLimit = None
+
+
+Day = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-06-01"])]
+
+
+class AskFilters(BaseModel):
+    """The Search page's filters: which videos a question is asked of."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platforms: list[PlatformName] = Field(default_factory=list, max_length=50)
+    categories: list[Category] = Field(default_factory=list)
+    sentiments: list[Literal["positive", "neutral", "negative"]] = Field(default_factory=list)
+    date_from: Day | None = Field(None, description="uploaded (or added) on or after")
+    date_to: Day | None = Field(None, description="uploaded (or added) on or before")
+
+
+class AskQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, examples=["How much sun do tomatoes need?"])
+    job_id: str | None = Field(None, max_length=64, description="Ask one video only")
+    collection: CollectionId | None = Field(None, description="Ask the videos of one collection only")
+    filters: AskFilters = Field(default_factory=AskFilters)
+    limit: int = Field(api.DEFAULT_CITATIONS, ge=1, le=api.MAX_CITATIONS, description="Most moments the answer cites")
+    history: list[AskTurn] = Field(default_factory=list, max_length=MAX_ASK_HISTORY,
+                                   description="The conversation so far, oldest first: a follow-up question is "
+                                               "read with the ones before it")
 
 
 class JobList(BaseModel):
@@ -189,8 +222,10 @@ ERRORS = {
     409: "The job is not in a state that allows it (no transcript yet, a run in the way)",
     413: f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB",
     429: "More links than API_RATE_LIMIT a minute for this key; Retry-After says when to send again",
-    502: "The object store holding the media refuses the app's requests (a setting to fix)",
-    503: "The queue or the library cannot be reached just now; Retry-After says when to try again",
+    502: "A service the app relies on refuses its requests: the object store holding the media (a setting to fix), "
+         "or the hosted model writing an answer",
+    503: "The queue, the library or the hosted model cannot be reached just now; Retry-After says when to try "
+         "again",
 }
 
 
@@ -271,6 +306,18 @@ async def _unavailable(request, exc):
 
 @app.exception_handler(api.MediaStoreRefused)
 async def _media_refused(request, exc):
+    return _error(502, str(exc))
+
+
+@app.exception_handler(api.AskRefused)
+async def _refused(request, exc):
+    return _error(400, str(exc))
+
+
+@app.exception_handler(api.EngineError)
+async def _engine(request, exc):
+    if isinstance(exc, TransientEngineError):
+        return _error(503, str(exc), {"Retry-After": "30"})
     return _error(502, str(exc))
 
 
@@ -507,6 +554,20 @@ def search(caller: Reader,
     return api.search(q, limit=limit, filters=SearchFilters(
         platforms=platform or [], categories=category or [], sentiments=sentiment or [], date_from=date_from,
         date_to=date_to))
+
+
+@app.post("/ask", response_model=Answer, tags=["results"], responses=answers(404, 502))
+def ask(body: AskQuestion, caller: Reader) -> Answer:
+    """Ask the library (a video, a collection, the videos the filters keep) a question. The answer cites the moments
+    it comes from, each a real one; when nothing there answers, `supported` is false, `answer` says so and there
+    are no citations. Offline the answer quotes the transcripts' own sentences (`engine` `local:extractive`); with
+    a hosted model (ASK_ENGINE) the model writes it from the moments found, and citations it invents are dropped.
+    An unknown video or collection is 404; a question that is empty, or asked of an empty library, 400."""
+    filters = body.filters
+    return api.ask(body.question, limit=body.limit, history=body.history, filters=SearchFilters(
+        platforms=filters.platforms, categories=filters.categories, sentiments=filters.sentiments,
+        date_from=filters.date_from, date_to=filters.date_to, job_ids=[body.job_id] if body.job_id else [],
+        collections=[body.collection] if body.collection else []))
 
 
 @app.post("/jobs/{job_id}/retry", response_model=JobView, tags=["jobs"], responses=WRITE)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain
 
 import streamlit as st
 
 from core import api
 from core.formatting import NO_WORKER, clock, literal, status_line, waiting_hint
-from core.models import Job, Stage
+from core.models import MAX_QUESTION_CHARS, Answer, AskTurn, Job, SearchFilters, Stage
 
 VIDEO_PAGE = "pages/video.py"
 
@@ -44,6 +45,7 @@ def app_pages() -> list:
         st.Page("pages/library.py", title="Library", icon="📚"),
         st.Page("pages/dashboard.py", title="Dashboard", icon="📊"),
         st.Page("pages/search.py", title="Search", icon="🔎"),
+        st.Page("pages/ask.py", title="Ask", icon="💬"),
         st.Page("pages/video.py", title="Video", icon="🎬", url_path="video", visibility="hidden"),
     ]
 
@@ -151,3 +153,63 @@ def job_card(job: Job, *, image=None, show_open: bool = True, actions: Callable[
                 st.page_link(VIDEO_PAGE, label="Open", icon="🎬", query_params={"job": job.id})
             if actions:
                 actions(job)
+
+
+def conversation(key: str, filters: SearchFilters, *, limit: int = api.DEFAULT_CITATIONS,
+                 placeholder: str = "Ask a question about the library") -> None:
+    """Questions and their answers, each citing the moments it comes from; follow-up questions are read with the
+    ones before. Kept for the session under `key`."""
+    turns: list[tuple[str, Answer]] = st.session_state.setdefault(f"ask-{key}", [])
+    for question, answer in turns:
+        with st.chat_message("user"):
+            st.markdown(literal(question))
+        with st.chat_message("assistant"):
+            answer_view(answer)
+    if turns and st.button("New conversation", icon="🧹", key=f"ask-clear-{key}"):
+        turns.clear()
+        st.rerun()
+    question = st.chat_input(placeholder, key=f"ask-input-{key}", max_chars=MAX_QUESTION_CHARS)
+    if not question:
+        return
+    with st.chat_message("user"):
+        st.markdown(literal(question))
+    with st.chat_message("assistant"):
+        history = [AskTurn(question=q, answer=a.answer if a.supported else None) for q, a in turns]
+        written = st.empty()
+        text = ""
+        try:
+            events = api.ask_stream(question, limit=limit, filters=filters, history=history)
+            with st.spinner("Looking through the library…"):
+                first = next(events)  # the moments found (and offline, the whole answer)
+            for event in chain([first], events):
+                if isinstance(event, Answer):
+                    written.empty()
+                    turns.append((question, event))
+                    answer_view(event)
+                else:  # a model writing: the text as it comes
+                    text += event
+                    written.markdown(literal(text))
+        except (api.AskRefused, LookupError) as exc:
+            written.warning(str(exc.args[0] if exc.args else exc), icon="💬")
+        except api.EngineError as exc:
+            written.error(str(exc), icon="🛑")
+
+
+def answer_view(answer: Answer) -> None:
+    """An answer and its cited moments, each opening the video here at that second, or the original there."""
+    if not answer.supported:
+        st.info(answer.answer or "", icon="🤷")
+        return
+    for paragraph in (answer.answer or "").split("\n\n"):
+        st.markdown(literal(paragraph))
+    for c in answer.citations:
+        with st.container(border=True):
+            st.markdown(f"**[{c.number}]** {literal(c.title or c.video_id)} · {clock(c.start)} — {literal(c.text)}")
+            if c.original:
+                st.caption(f"Spoken: {literal(c.original)}")
+            with st.container(horizontal=True):
+                st.page_link(VIDEO_PAGE, label="Open at this moment", icon="▶️",
+                             query_params={"job": c.job_id, "t": str(int(c.start))})
+                st.link_button("Original", c.url, icon="🔗")
+    if answer.usage and answer.usage.cost_usd is not None:
+        st.caption(f"{answer.engine} · ≈ \\${answer.usage.cost_usd:.4f}")

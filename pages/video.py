@@ -5,8 +5,8 @@ import streamlit as st
 from core import api
 from core.formatting import clock, literal
 from core.library import insights
-from core.models import Stage
-from pages.components import LIVE_SECONDS, cancel_button, job_facts, job_status, page_start
+from core.models import SearchFilters, Stage
+from pages.components import LIVE_SECONDS, cancel_button, conversation, job_facts, job_status, page_start
 
 page_start()
 job_id = st.query_params.get("job")
@@ -62,7 +62,8 @@ transcript = api.transcript(job.id)
 translation = api.translation(job.id)
 analysis = api.analysis(job.id)
 # Only the open tab is built (and its charts drawn); the tab is kept in the link (?tab=...).
-transcript_tab, analysis_tab = st.tabs(["📝 Transcript", "🧠 Analysis"], key="tab", bind="query-params")
+transcript_tab, analysis_tab, ask_tab = st.tabs(["📝 Transcript", "🧠 Analysis", "💬 Ask this video"], key="tab",
+                                                bind="query-params")
 if transcript_tab.open:
     with transcript_tab:
         if transcript is None:
@@ -136,3 +137,7 @@ if analysis_tab.open:
             if transcript and analysis.segment_sentiment:
                 st.subheader("Sentiment through the video")
                 st.plotly_chart(insights.sentiment_timeline(transcript, analysis), key="timeline")
+
+if ask_tab.open:
+    with ask_tab:
+        conversation(f"video-{job.id}", SearchFilters(job_ids=[job.id]), placeholder="Ask a question about this video")

@@ -1,6 +1,7 @@
 """A small OpenAI-compatible HTTP server for the tests: the real openai client talks to it over HTTP.
 
-It answers /v1/audio/transcriptions, /v1/chat/completions (structured outputs) and /v1/embeddings,
+It answers /v1/audio/transcriptions, /v1/chat/completions (structured outputs, and answers written and
+streamed from numbered moments) and /v1/embeddings,
 records every request, and can be told to fail the next requests (429 with Retry-After, 500, 401).
 """
 
@@ -41,6 +42,13 @@ def embedding(text: str) -> list[float]:
     return (vector / norm if norm else vector + 1 / np.sqrt(EMBEDDING_DIM)).tolist()
 
 
+class Streamed:
+    """An answer sent as server-sent events, as OpenAI streams a completion."""
+
+    def __init__(self, chunks: list[dict]):
+        self.chunks = chunks
+
+
 class FakeOpenAI:
     def __init__(self):
         self.requests: list[dict] = []
@@ -51,6 +59,8 @@ class FakeOpenAI:
         self.transcript_language = "english"
         #: Segment indices the next translation answer leaves out (a model skipping lines).
         self.skip_in_next_translation: set[int] = set()
+        #: How the stand-in writes answers to questions (the prompt -> the text); None: its own simple way.
+        self.answer_with = None
         self._lock = threading.Lock()
         fake = self
 
@@ -69,9 +79,14 @@ class FakeOpenAI:
                 finally:
                     with fake._lock:
                         fake.in_flight -= 1
-                data = json.dumps(payload).encode()
+                if isinstance(payload, Streamed):
+                    data = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in payload.chunks).encode()
+                    data += b"data: [DONE]\n\n"
+                    content_type = "text/event-stream"
+                else:
+                    data, content_type = json.dumps(payload).encode(), "application/json"
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -102,6 +117,9 @@ class FakeOpenAI:
         if path.startswith("/v1/chat/completions"):
             request = json.loads(body)
             entry["prompt"] = request["messages"][-1]["content"]
+            entry["messages"] = request["messages"]
+            if "response_format" not in request:
+                return 200, {}, self._written_answer(request)
             return 200, {}, self._chat(request)
         if path.startswith("/v1/embeddings"):
             request = json.loads(body)
@@ -132,6 +150,36 @@ class FakeOpenAI:
                     for i, start in enumerate(np.arange(0, max(duration - 1, 0.5), 30.0).tolist())]
         return {"task": "transcribe", "language": self.transcript_language, "duration": duration,
                 "text": " ".join(s["text"] for s in segments), "segments": segments}
+
+    def _written_answer(self, request: dict):
+        """A model writing an answer from numbered moments: by default it cites the moment sharing most words with
+        the question, or says the moments do not answer; `answer_with` (the prompt -> the text) stands for other
+        models, such as one citing a moment it was not given."""
+        prompt = request["messages"][-1]["content"]
+        if self.answer_with is not None:
+            text = self.answer_with(prompt)
+        else:
+            question = set(_words(prompt.rsplit("Question:", 1)[-1])) - {"the", "a", "is", "what", "how", "do", "of"}
+            lines = re.findall(r"^\[(\d+)\] .*?: (.*)$", prompt, re.MULTILINE)
+            shared = max(((len(question & set(_words(said))), number, said) for number, said in lines), default=None)
+            text = (f"The library says: {shared[2]} [{shared[1]}]" if shared and shared[0] >= 2
+                    else "NOT_COVERED")
+        usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(text) // 4,
+                 "total_tokens": len(prompt) // 4 + len(text) // 4}
+        if not request.get("stream"):
+            return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+                    "model": request["model"], "usage": usage,
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": text, "refusal": None}}]}
+        pieces = re.findall(r"\S+\s*", text) or [""]
+        chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                 "model": request["model"]}
+        chunks = [{**chunk, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                  for piece in pieces]
+        chunks.append({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if request.get("stream_options", {}).get("include_usage"):
+            chunks.append({**chunk, "choices": [], "usage": usage})
+        return Streamed(chunks)
 
     def _chat(self, request: dict) -> dict:
         schema = request["response_format"]["json_schema"]["name"]

@@ -71,6 +71,17 @@ def test_filters(searchable):
     assert jobs(date_from="2026-06-01") == {searchable["cluster"], searchable["match"]}
     assert jobs(date_from="2026-06-01", date_to="2026-07-01") == {searchable["cluster"]}
     assert jobs(categories=["music"]) == set()
+    # one video ("ask this video"), and the videos of a collection, also by their words alone
+    assert jobs(job_ids=[searchable["garden"]]) == {searchable["garden"]}
+    store = get_store()
+    channel = store.save_collection(url="https://vimeo.com/channels/ops", platform="vimeo", source_id="ops",
+                                    title="Ops talks")
+    store.update_job(searchable["cluster"], collection_id=channel.id)
+    assert jobs(collections=[channel.id]) == {searchable["cluster"]}
+    assert [h.job_id for h in api.search("Kubernetes", filters=SearchFilters(collections=[channel.id]))][:1] == [
+        searchable["cluster"]]
+    assert api.search("Kubernetes", filters=SearchFilters(job_ids=[searchable["garden"]]))[0].job_id == (
+        searchable["garden"])
 
 
 def test_hits_link_to_the_moment(searchable):

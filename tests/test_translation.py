@@ -60,6 +60,11 @@ def test_offline_translation_is_analysed_searched_shown_and_exported(foreign_sit
     assert hit.language == "en" and "market" in hit.translation.lower() and "frutas" in hit.text.lower()
     spoken_hit = api.search("frutas frescas", limit=1)[0]  # the original's words still find it
     assert spoken_hit.job_id == hit.job_id and spoken_hit.language == "es" and spoken_hit.keyword_match
+    # asked in English, the answer quotes the translation and shows the words as spoken
+    answer = api.ask("Was the hotel dirty?")
+    assert answer.supported, answer
+    cited = [c for c in answer.citations if c.original and "hotel" in c.original.lower()]
+    assert cited and "hotel" in cited[0].text.lower() and cited[0].text != cited[0].original
 
     job = api.get_job(hit.job_id)
     assert {"transcribing", "translating", "analyzing"} <= set(job.stage_times)

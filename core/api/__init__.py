@@ -2,10 +2,11 @@
 about Streamlit, and importing it loads no engine and no part of the pipeline (the worker's side).
 
 Its names come from the modules that hold each concern: submitting and acting on jobs (core.jobs.submitting),
-reading jobs (jobs), what a job made (results), finding moments (search).
+reading jobs (jobs), what a job made (results), finding moments (search), answering questions (ask).
 """
 
 from core.access import exposure_warning
+from core.api.ask import DEFAULT_CITATIONS, MAX_CITATIONS, AskRefused, ask, ask_stream
 from core.api.jobs import (
     collections,
     collections_of,
@@ -58,17 +59,19 @@ from core.jobs.submitting import (
     submit_many,
     validate_all,
 )
+from core.providers import EngineError
 from core.sources.platforms import InvalidURL
 from core.store import LibraryUnavailable, MediaStoreRefused, ReadOnlyLibrary
 from core.store.files import media_type
 
 __all__ = [
-    "EXPORT_FORMATS", "InvalidURL", "JobBusy", "LibraryUnavailable", "MAX_PLAYLIST_HARD_CAP", "MediaStoreRefused",
-    "QueueUnavailable", "ReadOnlyLibrary", "Submission", "analysed_videos", "analysis", "audio_file", "cancel",
-    "collection_summaries", "collections", "collections_of", "costs", "default_playlist_items", "delete", "export",
-    "exposure_warning", "filter_jobs", "get_job", "get_jobs", "job_details", "job_views", "library_problem",
-    "list_jobs", "media_file", "media_links", "media_problem", "media_type", "moment_link", "platforms_in_library",
-    "prepare_link_checks", "queue_status", "read_only", "reindex", "reprocess", "retry", "retry_failed", "search",
-    "split_urls", "status_counts", "stored_media", "submit", "submit_many", "submitted_views", "thumbnails",
-    "transcript", "transcript_files", "translation", "validate_all", "wait"
+    "AskRefused", "DEFAULT_CITATIONS", "EXPORT_FORMATS", "EngineError", "InvalidURL", "JobBusy", "LibraryUnavailable",
+    "MAX_CITATIONS", "MAX_PLAYLIST_HARD_CAP", "MediaStoreRefused", "QueueUnavailable", "ReadOnlyLibrary",
+    "Submission", "analysed_videos", "analysis", "ask", "ask_stream", "audio_file", "cancel", "collection_summaries",
+    "collections", "collections_of", "costs", "default_playlist_items", "delete", "export", "exposure_warning",
+    "filter_jobs", "get_job", "get_jobs", "job_details", "job_views", "library_problem", "list_jobs", "media_file",
+    "media_links", "media_problem", "media_type", "moment_link", "platforms_in_library", "prepare_link_checks",
+    "queue_status", "read_only", "reindex", "reprocess", "retry", "retry_failed", "search", "split_urls",
+    "status_counts", "stored_media", "submit", "submit_many", "submitted_views", "thumbnails", "transcript",
+    "transcript_files", "translation", "validate_all", "wait"
 ]

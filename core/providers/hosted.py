@@ -1,4 +1,5 @@
-"""OpenAI (or any OpenAI-compatible server) engines: Whisper transcription, structured analysis, embeddings.
+"""OpenAI (or any OpenAI-compatible server) engines: Whisper transcription, structured analysis, answers,
+embeddings.
 
 The openai client retries 429, 5xx and connection errors itself, with exponential backoff and jitter,
 honouring Retry-After; what still fails becomes a job error that never shows the key.
@@ -347,6 +348,40 @@ class OpenAITranslator:
 
 
 # --- embeddings -------------------------------------------------------------------------------
+class OpenAIWriter:
+    """Writes an answer from the moments it is given, streamed as it is written."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.model = settings.openai_ask_model
+        self.name = f"openai:{self.model}"
+
+    def stream(self, instructions: str, messages: list[dict]):
+        """The answer's text, piece by piece."""
+        import openai
+
+        api = client(self.settings)
+        request = {"model": self.model, "messages": [{"role": "system", "content": instructions}, *messages],
+                   "stream": True, "stream_options": {"include_usage": True}}
+        try:
+            try:
+                pieces = api.chat.completions.create(**request)
+            except openai.BadRequestError as exc:
+                if "stream_options" not in str(exc):
+                    raise
+                del request["stream_options"]  # an OpenAI-compatible server that does not count usage
+                pieces = api.chat.completions.create(**request)
+            for piece in pieces:
+                if piece.usage:
+                    record("openai", self.model, input_tokens=piece.usage.prompt_tokens,
+                           output_tokens=piece.usage.completion_tokens)
+                for choice in piece.choices:
+                    if choice.delta and choice.delta.content:
+                        yield choice.delta.content
+        except openai.OpenAIError as exc:
+            raise explain(exc, self.settings) from None
+
+
 class OpenAIEmbedder:
     def __init__(self, settings: Settings):
         self.settings = settings

@@ -41,7 +41,8 @@ def _pairs(keys: list[tuple[str, int]]) -> dict[str, list]:
 def _filters(filters: SearchFilters) -> dict[str, Any]:
     return {"platforms": filters.platforms or None, "categories": filters.categories or None,
             "sentiments": filters.sentiments or None,
-            "date_from": filters.date_from, "date_to": filters.date_to}
+            "date_from": filters.date_from, "date_to": filters.date_to,
+            "job_ids": filters.job_ids or None, "collections": filters.collections or None}
 
 
 def _segment(row: dict) -> Segment:

@@ -470,7 +470,8 @@ class LocalStore(MediaFilesMixin):
         sql = ("SELECT j.id FROM jobs j LEFT JOIN analysis a ON a.job_id = j.id WHERE j.status = 'completed'")
         args: list = []
         for column, values in (("j.platform", filters.platforms), ("a.category", filters.categories),
-                               ("a.sentiment_label", filters.sentiments)):
+                               ("a.sentiment_label", filters.sentiments), ("j.id", filters.job_ids),
+                               ("j.collection_id", filters.collections)):
             if values:
                 sql += f" AND {column} IN ({','.join('?' * len(values))})"
                 args += list(values)
