@@ -94,7 +94,7 @@ def main(folder: Path, model_cache: Path | None) -> int:
         print(f"===== a client generated from /openapi.json: {client_problem or 'ok'}")
         failed += client_problem is not None
         for name, key in (("write key", WRITE_KEY), ("read key", READ_KEY), ("no key", None)):
-            run = fuzz(base, key)
+            run = fuzz(base, key, folder)
             print(f"===== schemathesis with the {name}: exit {run.returncode}\n{run.stdout[-12000:]}")
             failed += run.returncode != 0
         print(json.dumps({"server_errors": server_errors(folder / "services.log")}))
@@ -146,16 +146,17 @@ def generated_client_round_trip(base: str, link: str, folder: Path) -> str | Non
     return None
 
 
-def fuzz(base: str, key: str | None) -> subprocess.CompletedProcess:
+def fuzz(base: str, key: str | None, folder: Path) -> subprocess.CompletedProcess:
     """One schemathesis run: examples, coverage, fuzzing and stateful phases, every check; the event stream,
-    which never ends while a job runs, is left out."""
+    which never ends while a job runs, is left out. It runs in `folder`, where it keeps its cache (the failures it
+    replays first next time), so no run inherits another's."""
     headers = ["-H", f"Authorization: Bearer {key}"] if key else []
     return subprocess.run(
         [str(Path(sys.executable).with_name("st")), "--no-color", "--config-file", str(CONFIG), "run",
          f"{base}/openapi.json", "--checks", CHECKS,
          "--max-examples", str(EXAMPLES), "--seed", "2026", "--exclude-path", "/jobs/{job_id}/events",
          "--request-timeout", "60", "--workers", "1", *headers],
-        capture_output=True, text=True, timeout=1200)
+        capture_output=True, text=True, timeout=1200, cwd=folder)
 
 
 def server_errors(log: Path) -> list[str]:
