@@ -182,7 +182,7 @@ def test_dashboard_draws_every_chart_and_filters_together(many_videos):
 def test_dashboard_figures_count_the_library(many_videos):
     overview = insights.library_overview(api.analysed_videos())
     assert list(insights.sentiment_distribution(overview).data[0].y) == [3, 1, 1]  # positive, neutral, negative
-    [bars] = insights.sentiment_by(overview, "platform").data
+    bars, _dots = insights.sentiment_by(overview, "platform").data
     assert sorted(bars.y) == ["tiktok", "vimeo", "youtube"] and list(bars.x) == [0.0, 0.0, 0.0]
     languages = insights.share_by(overview, "language", "Spoken languages").data[0]
     assert dict(zip(languages.labels, languages.values, strict=True)) == {"en": 4, "es": 1}

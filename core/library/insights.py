@@ -49,18 +49,32 @@ def page_at(transcript: Transcript, lines: list[int], seconds: float) -> int:
     return max(1, -(-before // TRANSCRIPT_PAGE_SIZE))
 
 
+#: Steps between the ticks of a video's time axis, in seconds: the smallest giving at most TIME_TICKS ticks is used.
+TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
+TIME_TICKS = 8
+
+
+def time_axis(seconds: float) -> dict:
+    """An axis over a video's own time, 0 to its end, ticked in round steps labelled m:ss (h:mm:ss past an hour)."""
+    end = max(seconds, 1.0)
+    step = next((step for step in TIME_STEPS if end / step <= TIME_TICKS), TIME_STEPS[-1])
+    ticks = [step * n for n in range(int(end // step) + 1)]
+    return dict(range=[0, end], tickmode="array", tickvals=ticks, ticktext=[clock(t) for t in ticks])
+
+
 def sentiment_timeline(transcript: Transcript, analysis: Analysis) -> go.Figure:
     """Sentiment of each segment along the video; hover shows what was said."""
     scores = analysis.segment_sentiment[: len(transcript.segments)]
     segments = transcript.segments[: len(scores)]
-    figure = go.Figure(go.Scatter(
-        x=[s.start for s in segments], y=scores, mode="lines+markers", line_shape="spline",
+    figure = go.Figure(go.Scatter(  # each segment at its middle: a lone segment is not drawn on the axis's edge
+        x=[(s.start + s.end) / 2 for s in segments], y=scores, mode="lines+markers", line_shape="spline",
         marker=dict(color=[sentiment_colour(v) for v in scores], size=8),
         customdata=[[clock(s.start), s.text] for s in segments],
         hovertemplate="%{customdata[0]} · %{y:+.2f}<br>%{customdata[1]}<extra></extra>",
     ))
     figure.add_hline(y=0, line_dash="dot", line_color="#8C8AA0")
-    figure.update_layout(xaxis_title="seconds into the video", yaxis_title="sentiment", yaxis_range=[-1.05, 1.05],
+    figure.update_layout(xaxis_title="time in the video", yaxis_title="sentiment", yaxis_range=[-1.05, 1.05],
+                         xaxis=time_axis(max((s.end for s in segments), default=0.0)),
                          height=280, margin=dict(l=10, r=10, t=10, b=10))
     return figure
 
@@ -71,9 +85,10 @@ def sentiment_gauge(analysis: Analysis) -> go.Figure:
         gauge=dict(axis=dict(range=[-1, 1]), bar=dict(color=SENTIMENT_COLOURS[analysis.sentiment.label]),
                    steps=[dict(range=[-1, -0.1], color="#F6D5DA"), dict(range=[-0.1, 0.1], color="#ECEBF2"),
                           dict(range=[0.1, 1], color="#D3EFE1")]),
-        title=dict(text=analysis.sentiment.label.capitalize()),
     ))
-    figure.update_layout(height=220, margin=dict(l=20, r=20, t=40, b=10))
+    # The title in the layout, with room above the gauge: as the indicator's own it was cut off at the top.
+    figure.update_layout(height=240, margin=dict(l=20, r=20, t=50, b=10),
+                         title=dict(text=analysis.sentiment.label.capitalize(), x=0.5, xanchor="center"))
     return figure
 
 
@@ -132,30 +147,75 @@ SENTIMENT_SCALE = [[0, SENTIMENT_COLOURS["negative"]], [0.5, "#ECEBF2"], [1, SEN
 
 def _small(figure: go.Figure, title: str, height: int = 320, x_title: str | None = None,
            y_title: str | None = None) -> go.Figure:
-    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), title=title, xaxis_title=x_title,
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=10), title=title, xaxis_title=x_title,
                          yaxis_title=y_title)
     return figure
 
 
+DAY_MS = 86_400_000
+
+
+def count_axis(largest: float) -> dict:
+    """An axis of counts (videos): whole numbers only, from zero; every one ticked while there are few."""
+    axis = dict(rangemode="tozero", tickformat=",d")
+    if largest <= 10:
+        axis.update(dtick=1, range=[0, max(largest, 1) + 0.5])
+    return axis
+
+
+def day_axis(days: list[str]) -> dict:
+    """A date axis in days, however few there are: plotly would zoom a single day into hours, or milliseconds."""
+    axis = dict(type="date", tickformat="%b %-d, %Y", hoverformat="%b %-d, %Y")
+    first, last = pd.Timestamp(min(days)), pd.Timestamp(max(days))
+    if (last - first).days < 10:  # a few days: each ticked, and a day's room on each side
+        axis.update(dtick=DAY_MS, range=[first - pd.Timedelta(days=1), last + pd.Timedelta(days=1)])
+    return axis
+
+
+def month_axis(months: list[str]) -> dict:
+    """A date axis in months (YYYY-MM), however few there are."""
+    axis = dict(type="date", tickformat="%b %Y", hoverformat="%B %Y")
+    first, last = pd.Timestamp(min(months)), pd.Timestamp(max(months))
+    if (last.year - first.year) * 12 + last.month - first.month < 12:
+        axis.update(dtick="M1", range=[first - pd.Timedelta(days=20), last + pd.Timedelta(days=20)])
+    return axis
+
+
+def _nothing_yet(figure: go.Figure, message: str) -> go.Figure:
+    """An empty chart says what will appear in it, and when."""
+    figure.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                          font=dict(color="#8C8AA0"))
+    return figure.update_xaxes(visible=False).update_yaxes(visible=False)
+
+
 def sentiment_distribution(overview: LibraryOverview) -> go.Figure:
     counts = overview.videos["sentiment"].value_counts().reindex(list(SENTIMENT_COLOURS), fill_value=0)
-    return _small(go.Figure(go.Bar(x=counts.index, y=counts.values, marker_color=list(SENTIMENT_COLOURS.values()))),
-                  "Sentiment of videos", x_title="sentiment", y_title="videos")
+    figure = _small(go.Figure(go.Bar(x=counts.index, y=counts.values, marker_color=list(SENTIMENT_COLOURS.values()))),
+                    "Sentiment of videos", x_title="sentiment", y_title="videos")
+    return figure.update_yaxes(**count_axis(counts.max()))
 
 
 def sentiment_by(overview: LibraryOverview, column: str) -> go.Figure:
     means = overview.videos.groupby(column)["score"].mean().sort_values()
-    bars = go.Bar(x=means.values, y=means.index, orientation="h", hovertemplate="%{y}: %{x:+.2f}<extra></extra>",
-                  marker=dict(color=means.values, colorscale=SENTIMENT_SCALE, cmin=-1, cmax=1, showscale=True))
-    figure = _small(go.Figure(bars), f"Average sentiment by {column}", x_title="average sentiment", y_title=column)
-    return figure.update_xaxes(range=[-1, 1])
+    bars = go.Bar(x=means.values, y=means.index, orientation="h", hoverinfo="skip", showlegend=False,
+                  marker=dict(color=means.values, colorscale=SENTIMENT_SCALE, cmin=-1, cmax=1, showscale=True),
+                  text=[f"{value:+.2f}" for value in means.values], textposition="outside", cliponaxis=False)
+    # A dot at each value, so an average near zero (a bar too thin to see) still shows where it is.
+    dots = go.Scatter(x=means.values, y=means.index, mode="markers", showlegend=False,
+                      marker=dict(color="#3A3950", size=7), hovertemplate="%{y}: %{x:+.2f}<extra></extra>")
+    figure = _small(go.Figure([bars, dots]), f"Average sentiment by {column}", x_title="average sentiment",
+                    y_title=column)
+    return figure.update_xaxes(range=[-1.15, 1.15], zeroline=True, zerolinecolor="#8C8AA0")
 
 
 def topic_frequency(overview: LibraryOverview, top: int = 15) -> go.Figure:
     counts = Counter(overview.topics["topic"]).most_common(top)[::-1]  # the most frequent at the top
     bars = go.Bar(x=[n for _, n in counts], y=[topic for topic, _ in counts], orientation="h")
-    return _small(go.Figure(bars), f"Top {top} topics", height=max(320, 24 * len(counts) + 80), x_title="videos",
-                  y_title="topic")
+    figure = _small(go.Figure(bars), f"Top {top} topics", height=max(320, 24 * len(counts) + 80), x_title="videos",
+                    y_title="topic")
+    if not counts:
+        return _nothing_yet(figure, "Topics appear here once a video's analysis has found some.")
+    return figure.update_xaxes(**count_axis(counts[-1][1]))
 
 
 def topic_trend(overview: LibraryOverview, top: int = 5) -> go.Figure:
@@ -165,7 +225,10 @@ def topic_trend(overview: LibraryOverview, top: int = 5) -> go.Figure:
     trend = frame.groupby(["topic", "month"]).size()
     lines = [go.Scatter(x=trend[topic].index, y=trend[topic].values, mode="lines+markers", name=topic)
              for topic in leaders if topic in trend.index.get_level_values(0)]
-    return _small(go.Figure(lines), "Top topics by upload month", x_title="month", y_title="videos")
+    figure = _small(go.Figure(lines), "Top topics by upload month", x_title="month", y_title="videos")
+    if frame.empty:
+        return _nothing_yet(figure, "Topics appear here by upload month once videos are analysed.")
+    return figure.update_xaxes(**month_axis(list(frame["month"]))).update_yaxes(**count_axis(trend.max()))
 
 
 def share_by(overview: LibraryOverview, column: str, title: str) -> go.Figure:
@@ -176,5 +239,9 @@ def share_by(overview: LibraryOverview, column: str, title: str) -> go.Figure:
 
 def processed_per_day(overview: LibraryOverview) -> go.Figure:
     counts = overview.videos.groupby("processed_day").size()
-    return _small(go.Figure(go.Bar(x=counts.index, y=counts.values)), "Videos processed per day", x_title="day",
-                  y_title="videos")
+    # each bar a day wide (less a gap): alone on a date axis, plotly would draw it a millisecond wide
+    bars = go.Bar(x=counts.index, y=counts.values, width=0.8 * DAY_MS, hovertemplate="%{x}: %{y} videos<extra></extra>")
+    figure = _small(go.Figure(bars), "Videos processed per day", x_title="day", y_title="videos")
+    if counts.empty:
+        return _nothing_yet(figure, "Each day's count appears here once videos complete.")
+    return figure.update_xaxes(**day_axis(list(counts.index))).update_yaxes(**count_axis(counts.max()))
