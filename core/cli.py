@@ -121,7 +121,8 @@ def cmd_show(args) -> int:
 
 def cmd_search(args) -> int:
     filters = SearchFilters(platforms=args.platform or [], categories=args.category or [],
-                            sentiments=args.sentiment or [], date_from=args.date_from, date_to=args.date_to)
+                            sentiments=args.sentiment or [], date_from=args.date_from, date_to=args.date_to,
+                            themes=args.theme or [])
     hits = api.search(args.query, limit=args.limit, filters=filters)
     if args.json:
         _print_json(hits)
@@ -137,7 +138,7 @@ def cmd_search(args) -> int:
 def cmd_ask(args) -> int:
     filters = SearchFilters(platforms=args.platform or [], categories=args.category or [],
                             date_from=args.date_from, date_to=args.date_to, job_ids=args.video or [],
-                            collections=args.collection or [])
+                            collections=args.collection or [], themes=args.theme or [])
     answer = api.ask(args.question, limit=args.limit, filters=filters)
     if args.json:
         _print_json(answer)
@@ -152,6 +153,23 @@ def cmd_ask(args) -> int:
     if answer.usage and answer.usage.cost_usd is not None:
         print(f"\n{answer.engine}: {answer.usage.input_tokens} + {answer.usage.output_tokens} tokens, "
               f"${answer.usage.cost_usd:.4f}")
+    return EXIT_OK
+
+
+def cmd_topics(args) -> int:
+    if args.rename:
+        api.rename_theme(*args.rename)
+    if args.merge:
+        api.merge_themes(*args.merge)
+    found = api.refresh_themes() if args.refresh else api.themes()
+    if args.json:
+        _print_json(found)
+        return EXIT_OK
+    if not found:
+        print("No themes yet: they are found once videos have completed (a worker groups the library after each).")
+    for theme in found:
+        print(f"{theme.id}  {theme.videos:4d} video{'s' if theme.videos != 1 else ' '}  {theme.label}\n"
+              f"      {', '.join(theme.keywords)}")
     return EXIT_OK
 
 
@@ -250,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sentiment", action="append", choices=["positive", "neutral", "negative"])
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="uploaded (or added) on or after")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="uploaded (or added) on or before")
+    p.add_argument("--theme", action="append", metavar="THEME_ID", help="only the videos of this theme (`topics`)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -262,8 +281,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category", action="append", choices=sorted(CATEGORIES), help="only this category (repeatable)")
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="uploaded (or added) on or after")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="uploaded (or added) on or before")
+    p.add_argument("--theme", action="append", metavar="THEME_ID", help="only the videos of this theme (`topics`)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("topics", help="the library's themes: its videos grouped by what they are about")
+    p.add_argument("--rename", nargs=2, metavar=("THEME_ID", "NAME"), help="give a theme a name of your own")
+    p.add_argument("--merge", nargs=2, metavar=("THEME_ID", "INTO_ID"), help="show one theme inside another")
+    p.add_argument("--refresh", action="store_true", help="group the library again now (workers do it after "
+                                                            "each completed video)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_topics)
 
     p = sub.add_parser("export", help="write a transcript as SRT, VTT, TXT, Markdown or JSON")
     p.add_argument("job_id")
@@ -308,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (api.InvalidURL, api.AskRefused) as exc:
+    except (api.InvalidURL, api.AskRefused, api.ThemeRefused) as exc:
         print(f"Invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except LookupError as exc:

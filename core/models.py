@@ -363,6 +363,8 @@ class SearchFilters(BaseModel):
     job_ids: list[str] = Field(default_factory=list)
     #: Only the videos of these collections (collection ids).
     collections: list[str] = Field(default_factory=list)
+    #: Only the videos of these themes (theme ids).
+    themes: list[str] = Field(default_factory=list)
 
 
 class Usage(BaseModel):
@@ -425,4 +427,25 @@ class Answer(BaseModel):
     #: What a hosted model used and cost, where one answered.
     usage: Usage | None = None
 
+
+class Theme(BaseModel):
+    """A group of the library's videos about one subject, found from their vectors and named from their words."""
+
+    id: str
+    label: str
+    #: The words that set the theme's videos apart from the rest of the library, most telling first.
+    keywords: list[str] = Field(default_factory=list)
+    job_ids: list[str] = Field(default_factory=list)
+    #: Whether a person gave the label (it is then kept whatever the videos' words).
+    named: bool = False
+    #: A theme a person merged into another: its videos are shown in that one.
+    merged_into: str | None = None
+
+
+class ThemeView(BaseModel):
+    id: str
+    label: str
+    keywords: list[str]
+    videos: int
+    job_ids: list[str]
 

@@ -36,6 +36,7 @@ from core.models import (
     SearchHit,
     Stage,
     SubmittedJob,
+    ThemeView,
     TranscriptView,
     TranslationView,
 )
@@ -63,6 +64,19 @@ Link = Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH, pattern=r"^
 #: Platforms and collections as the library names them.
 PlatformName = Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,64}$", examples=["youtube"])]
 CollectionId = Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
+ThemeId = Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
+
+
+class ThemeName(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=80, examples=["Rooftop gardening"])
+
+
+class ThemeMerge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into: ThemeId = Field(description="The theme that shows the merged one's videos from now on")
 CallbackUrl = Annotated[str | None, Field(min_length=1, max_length=MAX_URL_LENGTH, pattern=r"^[^\s\x00-\x1f\x7f]+$",
                                           description="POSTed the job's JSON when it completes or fails (https, "
                                                       "or http to a host the address policy allows)",
@@ -106,6 +120,7 @@ class AskFilters(BaseModel):
     sentiments: list[Literal["positive", "neutral", "negative"]] = Field(default_factory=list)
     date_from: Day | None = Field(None, description="uploaded (or added) on or after")
     date_to: Day | None = Field(None, description="uploaded (or added) on or before")
+    themes: list[ThemeId] = Field(default_factory=list, max_length=50, description="only the videos of these themes")
 
 
 class AskQuestion(BaseModel):
@@ -310,6 +325,7 @@ async def _media_refused(request, exc):
 
 
 @app.exception_handler(api.AskRefused)
+@app.exception_handler(api.ThemeRefused)
 async def _refused(request, exc):
     return _error(400, str(exc))
 
@@ -549,11 +565,12 @@ def search(caller: Reader,
            sentiment: Annotated[list[Literal["positive", "neutral", "negative"]] | None, Query()] = None,
            date_from: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
            date_to: Annotated[str | None, Query(alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+           theme: Annotated[list[ThemeId] | None, Query(description="only the videos of these themes")] = None,
            ) -> list[SearchHit]:
     """Moments across the library by meaning (and the query's own words), with the Search page's filters."""
     return api.search(q, limit=limit, filters=SearchFilters(
         platforms=platform or [], categories=category or [], sentiments=sentiment or [], date_from=date_from,
-        date_to=date_to))
+        date_to=date_to, themes=theme or []))
 
 
 @app.post("/ask", response_model=Answer, tags=["results"], responses=answers(404, 502))
@@ -567,7 +584,27 @@ def ask(body: AskQuestion, caller: Reader) -> Answer:
     return api.ask(body.question, limit=body.limit, history=body.history, filters=SearchFilters(
         platforms=filters.platforms, categories=filters.categories, sentiments=filters.sentiments,
         date_from=filters.date_from, date_to=filters.date_to, job_ids=[body.job_id] if body.job_id else [],
-        collections=[body.collection] if body.collection else []))
+        collections=[body.collection] if body.collection else [], themes=filters.themes))
+
+
+@app.get("/topics", response_model=list[ThemeView], tags=["results"])
+def list_topics(caller: Reader) -> list[ThemeView]:
+    """The library's themes: its videos grouped by what they are about (from their vectors) and named from their
+    words, the largest first. Workers group the library again after videos complete; a theme keeps its id while
+    most of its videos stay together."""
+    return api.themes()
+
+
+@app.patch("/topics/{theme_id}", response_model=ThemeView, tags=["results"], responses=answers(403, 404))
+def rename_topic(theme_id: str, body: ThemeName, caller: Writer) -> ThemeView:
+    """Give a theme a name of your own, kept from then on (400 when another theme has it)."""
+    return api.rename_theme(theme_id, body.label)
+
+
+@app.post("/topics/{theme_id}/merge", response_model=ThemeView, tags=["results"], responses=answers(403, 404))
+def merge_topic(theme_id: str, body: ThemeMerge, caller: Writer) -> ThemeView:
+    """Show a theme's videos inside another from now on; answers the theme they are now in."""
+    return api.merge_themes(theme_id, body.into)
 
 
 @app.post("/jobs/{job_id}/retry", response_model=JobView, tags=["jobs"], responses=WRITE)

@@ -15,12 +15,14 @@ with st.expander("Ask only some videos"):
                                 format_func=lambda chosen: chosen.title or chosen.url)
     platforms = middle.multiselect("Platform", api.platforms_in_library())
     categories = right.multiselect("Category", sorted(CATEGORIES))
-    start, end, size = st.columns(3)
+    start, end, theme_column, size = st.columns(4)
     date_from = start.date_input("Uploaded from", value=None)
     date_to = end.date_input("Uploaded until", value=None)
+    labels = {view.id: view.label for view in api.themes()}
+    themes = theme_column.multiselect("Theme", list(labels), format_func=labels.get)
     limit = size.slider("Moments cited, at most", 1, 10, api.DEFAULT_CITATIONS)
 
-filters = SearchFilters(platforms=platforms, categories=categories,
+filters = SearchFilters(platforms=platforms, categories=categories, themes=themes,
                         collections=[collection.id] if collection else [],
                         date_from=date_from.isoformat() if date_from else None,
                         date_to=date_to.isoformat() if date_to else None)

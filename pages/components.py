@@ -9,7 +9,7 @@ import streamlit as st
 
 from core import api
 from core.formatting import NO_WORKER, clock, literal, status_line, waiting_hint
-from core.models import MAX_QUESTION_CHARS, Answer, AskTurn, Job, SearchFilters, Stage
+from core.models import MAX_QUESTION_CHARS, Answer, AskTurn, Job, SearchFilters, Stage, ThemeView
 
 VIDEO_PAGE = "pages/video.py"
 
@@ -213,3 +213,28 @@ def answer_view(answer: Answer) -> None:
                 st.link_button("Original", c.url, icon="🔗")
     if answer.usage and answer.usage.cost_usd is not None:
         st.caption(f"{answer.engine} · ≈ \\${answer.usage.cost_usd:.4f}")
+
+
+def theme_editor(themes: list[ThemeView]) -> None:
+    """Rename a theme, or merge one into another; what a person does here is kept when the library is regrouped."""
+    labels = {view.id: f"{view.label} ({view.videos})" for view in themes}
+    chosen = st.selectbox("Theme", list(labels), format_func=labels.get, key="theme-edit")
+    rename, merge = st.columns(2)
+    name = rename.text_input("New name", max_chars=80, key="theme-name")
+    others = [theme_id for theme_id in labels if theme_id != chosen]
+    into = merge.selectbox("Merge into", others, format_func=labels.get, index=None, key="theme-into",
+                           placeholder="another theme")
+    with st.container(horizontal=True):
+        renaming = st.button("Rename", icon="✏️", disabled=not name.strip(), key="theme-rename")
+        merging = st.button("Merge", icon="🔗", disabled=into is None, key="theme-merge")
+    try:
+        if renaming:
+            api.rename_theme(chosen, name)
+        elif merging:
+            api.merge_themes(chosen, into)
+        else:
+            return
+    except (api.ThemeRefused, LookupError, api.ReadOnlyLibrary) as exc:
+        st.error(str(exc.args[0] if exc.args else exc))
+        return
+    st.rerun()

@@ -6,19 +6,20 @@ from core import api
 from core.formatting import clock
 from core.library import insights
 from core.models import CATEGORIES
-from pages.components import page_start
+from pages.components import page_start, theme_editor
 
 page_start("📊 Dashboard")
 
 videos = api.analysed_videos()  # read once; every filter works on it
-everything = insights.library_overview(videos)
+themes = api.themes()
+everything = insights.library_overview(videos, themes=themes)
 if everything.empty:
     st.info("No analysed videos yet. Once a video completes, its sentiment, topics and category show up here.",
             icon="👋")
     st.page_link("pages/submit.py", label="Submit a video", icon="➕")
     st.stop()
 
-left, middle, language_column, collection_column, right = st.columns(5)
+left, middle, language_column, collection_column, theme_column, right = st.columns(6)
 platforms = left.multiselect("Platform", sorted(everything.videos["platform"].unique()), placeholder="All platforms")
 categories = middle.multiselect("Category", sorted(CATEGORIES), placeholder="All categories")
 languages = language_column.multiselect("Spoken language", sorted(everything.videos["language"].unique()),
@@ -27,11 +28,15 @@ known_collections = api.collections_of([job for job, _ in videos])
 collections = collection_column.multiselect(
     "Collection", list(known_collections), placeholder="All collections",
     format_func=lambda cid: known_collections[cid].title or known_collections[cid].url)
+labels = {view.id: view.label for view in themes}
+theme_ids = theme_column.multiselect("Theme", list(labels), format_func=labels.get, placeholder="All themes",
+                                    key="dashboard-themes")
 dates = right.date_input("Upload date", value=())
 date_from, date_to = (dates[0].isoformat(), dates[-1].isoformat()) if dates else (None, None)
 
 overview = insights.library_overview(videos, platforms=platforms, categories=categories, date_from=date_from,
-                                     date_to=date_to, collections=collections, languages=languages)
+                                     date_to=date_to, collections=collections, languages=languages, themes=themes,
+                                     theme_ids=theme_ids)
 if overview.empty:
     st.warning("No videos match these filters.")
     st.stop()
@@ -42,7 +47,8 @@ cols = st.columns(5 if spent else 4)
 cols[0].metric("Videos", len(overview.videos))
 cols[1].metric("Time processed", clock(overview.hours * 3600))
 cols[2].metric("Average sentiment", f"{overview.videos['score'].mean():+.2f}")
-cols[3].metric("Distinct topics", overview.topics["topic"].nunique())
+cols[3].metric("Themes", overview.videos.loc[overview.videos["theme"] != insights.NO_THEME, "theme"].nunique(),
+               help="the videos grouped by what they are about; a worker groups them again as videos complete")
 if spent:
     cols[4].metric("Hosted cost", f"${spent:.2f}", help="estimated from core/pricing.py")
 
@@ -66,7 +72,21 @@ if breakdown_tab.open:
         b.plotly_chart(insights.sentiment_by(overview, column), key=f"sentiment-{column}")
 if topics_tab.open:
     with topics_tab:
-        top = st.slider("Topics to show", 5, 40, 15)
+        views = {"themes": "Themes across the library", "sentiment": "Sentiment by theme",
+                 "phrases": "Key phrases of single videos"}
+        view = st.segmented_control("Show", list(views), format_func=views.get, default="themes", required=True,
+                                    key="topics-view", bind="query-params")
         a, b = st.columns(2)
-        a.plotly_chart(insights.topic_frequency(overview, top), key="topic-frequency")
-        b.plotly_chart(insights.topic_trend(overview), key="topic-trend")
+        if view == "themes":
+            a.plotly_chart(insights.theme_sizes(overview), key="theme-sizes")
+            b.plotly_chart(insights.theme_trend(overview), key="theme-trend")
+        elif view == "sentiment":
+            a.plotly_chart(insights.sentiment_by(overview, "theme"), key="sentiment-theme")
+            b.plotly_chart(insights.share_by(overview, "theme", "Videos by theme"), key="theme-share")
+        else:
+            top = a.slider("Phrases to show", 5, 40, 15)
+            a.plotly_chart(insights.topic_frequency(overview, top), key="topic-frequency")
+            b.plotly_chart(insights.topic_trend(overview), key="topic-trend")
+        if themes:
+            with st.expander("Rename or merge themes"):
+                theme_editor(themes)

@@ -14,13 +14,15 @@ with st.expander("Filters"):
     platforms = left.multiselect("Platform", api.platforms_in_library())
     categories = middle.multiselect("Category", sorted(CATEGORIES))
     sentiments = right.multiselect("Sentiment", ["positive", "neutral", "negative"])
-    start, end = st.columns(2)
+    start, end, theme_column = st.columns(3)
     date_from = start.date_input("Uploaded from", value=None)
     date_to = end.date_input("Uploaded until", value=None)
+    labels = {view.id: view.label for view in api.themes()}
+    themes = theme_column.multiselect("Theme", list(labels), format_func=labels.get)
     limit = st.slider("Results", 5, 50, 10)
 
 if query:
-    filters = SearchFilters(platforms=platforms, categories=categories, sentiments=sentiments,
+    filters = SearchFilters(platforms=platforms, categories=categories, sentiments=sentiments, themes=themes,
                             date_from=date_from.isoformat() if date_from else None,
                             date_to=date_to.isoformat() if date_to else None)
     hits = api.search(query, limit=limit, filters=filters)

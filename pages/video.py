@@ -21,6 +21,9 @@ st.caption(job_facts(job))
 collection = api.collections_of([job]).get(job.collection_id)
 if collection:
     st.caption(f"📂 From the collection **{literal(collection.title or collection.url)}**")
+theme = api.theme_of(job.id)
+if theme:
+    st.caption(f"🏷️ Theme: **{literal(theme.label)}** ({theme.videos} video{'s' if theme.videos != 1 else ''})")
 st.markdown(f"[Open the original]({job.webpage_url or job.url})")
 
 

@@ -2,7 +2,8 @@
 about Streamlit, and importing it loads no engine and no part of the pipeline (the worker's side).
 
 Its names come from the modules that hold each concern: submitting and acting on jobs (core.jobs.submitting),
-reading jobs (jobs), what a job made (results), finding moments (search), answering questions (ask).
+reading jobs (jobs), what a job made (results), finding moments (search), answering questions (ask), what
+the library is about (themes).
 """
 
 from core.access import exposure_warning
@@ -41,6 +42,7 @@ from core.api.results import (
     translation,
 )
 from core.api.search import reindex, search
+from core.api.themes import ThemeRefused, merge_themes, refresh_themes, rename_theme, theme_of, themes
 from core.config import MAX_PLAYLIST_HARD_CAP
 from core.jobs.queue import JobBusy, QueueUnavailable
 from core.jobs.submitting import (
@@ -67,11 +69,12 @@ from core.store.files import media_type
 __all__ = [
     "AskRefused", "DEFAULT_CITATIONS", "EXPORT_FORMATS", "EngineError", "InvalidURL", "JobBusy", "LibraryUnavailable",
     "MAX_CITATIONS", "MAX_PLAYLIST_HARD_CAP", "MediaStoreRefused", "QueueUnavailable", "ReadOnlyLibrary",
-    "Submission", "analysed_videos", "analysis", "ask", "ask_stream", "audio_file", "cancel", "collection_summaries",
-    "collections", "collections_of", "costs", "default_playlist_items", "delete", "export", "exposure_warning",
-    "filter_jobs", "get_job", "get_jobs", "job_details", "job_views", "library_problem", "list_jobs", "media_file",
-    "media_links", "media_problem", "media_type", "moment_link", "platforms_in_library", "prepare_link_checks",
-    "queue_status", "read_only", "reindex", "reprocess", "retry", "retry_failed", "search", "split_urls",
-    "status_counts", "stored_media", "submit", "submit_many", "submitted_views", "thumbnails", "transcript",
-    "transcript_files", "translation", "validate_all", "wait"
+    "Submission", "ThemeRefused", "analysed_videos", "analysis", "ask", "ask_stream", "audio_file", "cancel",
+    "collection_summaries", "collections", "collections_of", "costs", "default_playlist_items", "delete", "export",
+    "exposure_warning", "filter_jobs", "get_job", "get_jobs", "job_details", "job_views", "library_problem",
+    "list_jobs", "media_file", "media_links", "media_problem", "media_type", "merge_themes", "moment_link",
+    "platforms_in_library", "prepare_link_checks", "queue_status", "read_only", "refresh_themes", "reindex",
+    "rename_theme", "reprocess", "retry", "retry_failed", "search", "split_urls", "status_counts", "stored_media",
+    "submit", "submit_many", "submitted_views", "theme_of", "themes", "thumbnails", "transcript", "transcript_files",
+    "translation", "validate_all", "wait"
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from core.api.search import search
+from core.api.themes import with_themes
 from core.config import Settings, get_settings
 from core.library import answers
 from core.models import (
@@ -51,6 +52,8 @@ def ask_stream(question: str, *, limit: int = DEFAULT_CITATIONS, filters: Search
     filters = filters or SearchFilters()
     history = list(history or [])[-MAX_ASK_HISTORY:]
     _check(question, limit, filters)
+    scope = _scope(filters)
+    filters = with_themes(filters)
     writes = settings.uses_openai("ask")
     engine = OpenAIWriter(settings).name if writes else LOCAL_ENGINE
     not_ready = _not_ready(filters)
@@ -59,7 +62,6 @@ def ask_stream(question: str, *, limit: int = DEFAULT_CITATIONS, filters: Search
         return
     queries = answers.retrieval_queries(question, history)
     hits = _found(queries, max(3 * limit, 2 * WRITER_MOMENTS if writes else 12), filters, settings)
-    scope = _scope(filters)
     if not writes:
         chosen = answers.choose_quotes(answers.rank_quotes(queries, hits, get_embedder(settings)), limit)
         if not chosen:
@@ -141,6 +143,8 @@ def _scope(filters: SearchFilters) -> str:
         return "in this video" if len(filters.job_ids) == 1 else "in these videos"
     if filters.collections:
         return "in this collection"
+    if filters.themes:
+        return "in this theme" if len(filters.themes) == 1 else "in these themes"
     if filters != SearchFilters():
         return "in the videos the filters keep"
     return "in the library"

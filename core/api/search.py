@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.api.themes import with_themes
 from core.config import Settings, get_settings
 from core.library.indexing import embed_transcript, text_to_analyse
 from core.models import (
@@ -23,11 +24,12 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
     query = (query or "").strip()
     if not query:
         return []
+    filters = with_themes(filters or SearchFilters())
     store = get_store()
     embedder = get_embedder(settings)
     # The store narrows the library and starts the keyword half while the query is being embedded.
     vector = search_threads().submit(lambda: embedder.embed([query])[0])
-    found = store.search_segments(vector, content_words(query), embedder.model, limit, filters or SearchFilters())
+    found = store.search_segments(vector, content_words(query), embedder.model, limit, filters)
     segments = store.get_segments([(job_id, idx) for job_id, idx, _, _ in found])
     ids = [job_id for job_id, _, _, _ in found]
     jobs, audio_files, analyses = store.get_jobs(ids), store.get_audio_files(ids), store.get_analyses(ids)

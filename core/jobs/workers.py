@@ -8,7 +8,7 @@ import logging
 from rq import Queue, Worker
 
 from core.config import get_settings
-from core.jobs import retention
+from core.jobs import retention, themes
 from core.jobs.queue import connect
 from core.jobs.recovery import recover
 from core.pipeline import preload_for_jobs, prepare_models
@@ -53,4 +53,5 @@ def run_worker(burst: bool = False) -> None:
     every = settings.worker_maintenance_seconds
     worker = PipelineWorker([Queue(settings.queue_name, connection=redis)], connection=redis,
                             maintenance_interval=every, worker_ttl=every + 15)
+    themes.schedule(settings)  # a library from before themes, or changed while no worker ran, is grouped
     worker.work(with_scheduler=True, burst=burst)

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.formatting import clock
-from core.models import Analysis, Job, Transcript, Translation, base_language, sentiment_label
+from core.models import Analysis, Job, ThemeView, Transcript, Translation, base_language, sentiment_label
 
 SENTIMENT_COLOURS = {"positive": "#2E9E6B", "neutral": "#8C8AA0", "negative": "#D1495B"}
 
@@ -108,22 +108,32 @@ class LibraryOverview:
         return float(self.videos["duration"].fillna(0).sum()) / 3600
 
 
+NO_THEME = "(not grouped yet)"
+
+
 def library_overview(videos: list[tuple[Job, Analysis]], platforms=None, categories=None, date_from=None,
-                     date_to=None, collections=None, languages=None) -> LibraryOverview:
-    """The completed videos (core.api.analysed_videos) as tables, filtered."""
+                     date_to=None, collections=None, languages=None, themes: list[ThemeView] | None = None,
+                     theme_ids=None) -> LibraryOverview:
+    """The completed videos (core.api.analysed_videos) as tables, filtered; each video's theme named from
+    `themes` (core.api.themes)."""
+    theme_of = {job_id: view.label for view in themes or [] for job_id in view.job_ids}
+    chosen = {job_id for view in themes or [] if view.id in (theme_ids or ()) for job_id in view.job_ids}
     rows, topic_rows = [], []
     for job, analysis in videos:
         if collections and job.collection_id not in collections:
+            continue
+        if theme_ids and job.id not in chosen:
             continue
         day = job.upload_date or job.created_at[:10]
         completed = job.stage_times.get("completed", job.updated_at)[:10]
         rows.append({"job_id": job.id, "title": job.title or job.url, "platform": job.platform,
                      "category": analysis.category, "sentiment": analysis.sentiment.label,
                      "score": analysis.sentiment.score, "duration": job.duration, "day": day,
-                     "processed_day": completed, "language": base_language(analysis.language) or "unknown"})
+                     "processed_day": completed, "language": base_language(analysis.language) or "unknown",
+                     "theme": theme_of.get(job.id, NO_THEME)})
         topic_rows += [{"job_id": job.id, "topic": topic.lower(), "day": day} for topic in analysis.topics]
     videos = pd.DataFrame(rows, columns=["job_id", "title", "platform", "category", "sentiment", "score", "duration",
-                                         "day", "processed_day", "language"])
+                                         "day", "processed_day", "language", "theme"])
     topics = pd.DataFrame(topic_rows, columns=["job_id", "topic", "day"])
     keep = pd.Series(True, index=videos.index)
     if platforms:
@@ -228,6 +238,30 @@ def topic_trend(overview: LibraryOverview, top: int = 5) -> go.Figure:
     figure = _small(go.Figure(lines), "Top topics by upload month", x_title="month", y_title="videos")
     if frame.empty:
         return _nothing_yet(figure, "Topics appear here by upload month once videos are analysed.")
+    return figure.update_xaxes(**month_axis(list(frame["month"]))).update_yaxes(**count_axis(trend.max()))
+
+
+def theme_sizes(overview: LibraryOverview, top: int = 15) -> go.Figure:
+    """Videos per theme, the largest at the top."""
+    counts = overview.videos["theme"].value_counts().head(top)[::-1]
+    bars = go.Bar(x=counts.values, y=counts.index, orientation="h", hovertemplate="%{y}: %{x} videos<extra></extra>")
+    figure = _small(go.Figure(bars), "Videos per theme", height=max(320, 28 * len(counts) + 80), x_title="videos")
+    if counts.empty:
+        return _nothing_yet(figure, "Themes appear here once a worker has grouped the completed videos.")
+    return figure.update_xaxes(**count_axis(counts.max()))
+
+
+def theme_trend(overview: LibraryOverview, top: int = 5) -> go.Figure:
+    """The largest themes' videos by upload month."""
+    frame = overview.videos[overview.videos["theme"] != NO_THEME]
+    leaders = list(frame["theme"].value_counts().head(top).index)
+    frame = frame[frame["theme"].isin(leaders)].assign(month=lambda f: f["day"].str[:7])
+    trend = frame.groupby(["theme", "month"]).size()
+    lines = [go.Scatter(x=trend[theme].index, y=trend[theme].values, mode="lines+markers", name=theme)
+             for theme in leaders if theme in trend.index.get_level_values(0)]
+    figure = _small(go.Figure(lines), "Themes by upload month", x_title="month", y_title="videos")
+    if frame.empty:
+        return _nothing_yet(figure, "Themes appear here by upload month once videos are grouped.")
     return figure.update_xaxes(**month_axis(list(frame["month"]))).update_yaxes(**count_axis(trend.max()))
 
 

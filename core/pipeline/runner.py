@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timedelta
 
 from core.config import Settings, get_settings
-from core.jobs import webhooks
+from core.jobs import themes, webhooks
 from core.jobs.queue import Lease, connect, retries_left, retry_delays
 from core.jobs.submitting import create_or_existing, validate_all
 from core.models import WORK_STAGES, Job, Stage
@@ -123,6 +123,8 @@ def run(job_id: str, settings: Settings | None = None, lease: Lease | None = Non
         log.warning("job %s: another run took over its lease; this run stopped without writing", job_id)
         return get_store(service_role=True).get_job(job_id)
     webhooks.job_ended(job, settings)
+    if job.status == Stage.COMPLETED:
+        themes.after_completion(settings, queued=lease is not None)
     return job
 
 

@@ -99,6 +99,13 @@ def _embedder(name: str) -> Embedder:
     return SentenceTransformerEmbedder(name)
 
 
+def embedding_model_name(settings: Settings) -> str:
+    """The name the vectors of the configured embedder are stored under, without loading it."""
+    if settings.uses_openai("embedding"):
+        return settings.openai_embedding_model
+    return MiniLMOnnxEmbedder.model if settings.embedding_model in BUNDLED_EMBEDDING_NAMES else settings.embedding_model
+
+
 def get_embedder(settings: Settings) -> Embedder:
     if settings.uses_openai("embedding"):
         return OpenAIEmbedder(settings)

@@ -16,6 +16,7 @@ from core.models import (
     SearchFilters,
     Segment,
     Stage,
+    Theme,
     Transcript,
     Translation,
     Usage,
@@ -94,6 +95,12 @@ class Store(Protocol):
     def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray) -> None: ...
     def has_embeddings(self, job_id: str, model: str) -> bool: ...
     def jobs_missing_embeddings(self, model: str) -> list[str]: ...
+    def video_vectors(self, model: str) -> tuple[list[str], np.ndarray]:
+        """The completed videos' whole-video vectors of this model: their job ids, and one unit row each."""
+    def get_themes(self) -> list[Theme]:
+        """Every theme, merged ones included, with its videos."""
+    def save_themes(self, themes: list[Theme]) -> None:
+        """Replace the themes and which videos belong to each (a video in at most one)."""
     def add_usage(self, job_id: str, records: list[Usage]) -> None: ...
     def get_usage(self, job_id: str) -> list[Usage]: ...
     def costs(self) -> dict[str, float]: ...

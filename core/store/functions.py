@@ -18,6 +18,7 @@ from core.models import (
     SearchFilters,
     Segment,
     Stage,
+    Theme,
     Transcript,
     Translation,
     Usage,
@@ -203,6 +204,21 @@ class FunctionStore(MediaFilesMixin):
 
     def jobs_missing_embeddings(self, model: str) -> list[str]:
         return list(self.call("jobs_missing_embeddings", p_model=model))
+
+    def video_vectors(self, model: str) -> tuple[list[str], np.ndarray]:
+        rows = self.call("video_vectors", p_model=model)
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        vectors = np.array([[float(v) for v in row["vector"].strip("[]").split(",")] for row in rows],
+                           dtype=np.float32)
+        return [row["job_id"] for row in rows], vectors
+
+    # --- themes ---------------------------------------------------------------------------
+    def get_themes(self) -> list[Theme]:
+        return [Theme(**row) for row in self.call("get_themes")]
+
+    def save_themes(self, themes: list[Theme]) -> None:
+        self.call("save_themes", p_themes=[theme.model_dump(mode="json") for theme in themes])
 
     # --- usage and cost -------------------------------------------------------------------
     def add_usage(self, job_id: str, records: list[Usage]) -> None:

@@ -24,6 +24,7 @@ from core.models import (
     Segment,
     Sentiment,
     Stage,
+    Theme,
     Transcript,
     Translation,
     Usage,
@@ -417,6 +418,39 @@ class LocalStore(MediaFilesMixin):
                 " (SELECT 1 FROM embeddings e WHERE e.job_id = j.id AND e.model = ? AND e.segment_idx = ?)"
                 " ORDER BY created_at", (model, VIDEO_VECTOR)).fetchall()
         return [row[0] for row in rows]
+
+    def video_vectors(self, model: str) -> tuple[list[str], np.ndarray]:
+        with self._db() as conn:
+            rows = conn.execute(
+                "SELECT e.job_id, e.vector FROM embeddings e JOIN jobs j ON j.id = e.job_id AND j.status = 'completed'"
+                " WHERE e.model = ? AND e.segment_idx = ? ORDER BY j.created_at, j.id",
+                (model, VIDEO_VECTOR)).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return [row[0] for row in rows], np.vstack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
+
+    def get_themes(self) -> list[Theme]:
+        with self._db() as conn:
+            rows = conn.execute("SELECT * FROM themes ORDER BY id").fetchall()
+            members: dict[str, list[str]] = {}
+            for job_id, theme_id in conn.execute("SELECT job_id, theme_id FROM theme_videos ORDER BY job_id"):
+                members.setdefault(theme_id, []).append(job_id)
+        return [Theme(id=row["id"], label=row["label"], keywords=json.loads(row["keywords"]),
+                      job_ids=members.get(row["id"], []), named=bool(row["named"]), merged_into=row["merged_into"])
+                for row in rows]
+
+    def save_themes(self, themes: list[Theme]) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM theme_videos")
+            conn.execute("DELETE FROM themes")
+            conn.executemany("INSERT INTO themes (id, label, keywords, named, merged_into, updated_at)"
+                             " VALUES (?, ?, ?, ?, ?, ?)",
+                             [(t.id, t.label, json.dumps(t.keywords), int(t.named), t.merged_into, now_iso())
+                              for t in themes])
+            # a video deleted meanwhile is left out
+            conn.executemany("INSERT OR REPLACE INTO theme_videos (job_id, theme_id)"
+                             " SELECT id, ? FROM jobs WHERE id = ?",
+                             [(t.id, job_id) for t in themes for job_id in t.job_ids])
 
     def has_embeddings(self, job_id: str, model: str) -> bool:
         """Whether the video is indexed: its whole-video vector, written last, is there."""
