@@ -207,3 +207,15 @@ def test_the_ask_page_keeps_the_conversation_and_opens_each_moment(talks):
     assert "does not cover" in "\n".join(str(e.value) for e in at.info)
     assert "six hours" in "\n".join(str(e.value) for e in at.markdown)  # the first answer is still there
 
+
+
+def test_a_video_page_answers_questions_about_that_video_only(talks):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params["job"] = talks["japan"]
+    at.switch_page("pages/video.py").run()
+    at.session_state["tab"] = "💬 Ask this video"
+    at.run()
+    assert not at.exception
+    at.chat_input[0].set_value("How much did it cost?").run()
+    shown = "\n".join(str(e.value) for e in at.markdown)
+    assert "three thousand" in shown and "four hundred" not in shown
