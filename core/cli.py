@@ -103,7 +103,12 @@ def cmd_show(args) -> int:
     if args.json:
         _print_json(details)
         return EXIT_OK
-    _print_job(api.get_job(args.job_id))
+    job = api.get_job(args.job_id)
+    _print_job(job)
+    if job.chapters:
+        print("\nChapters:")
+        for chapter in job.chapters:
+            print(f"  [{clock(chapter.start)}] {chapter.title}")
     if details.analysis:
         a = details.analysis
         print(f"\nSummary: {a.summary}\nTopics: {', '.join(a.topics)}\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,6 +96,22 @@ def sentiment_label(score: float) -> str:
     return "positive" if score >= POSITIVE_AT else "negative" if score <= NEGATIVE_AT else "neutral"
 
 
+class Chapter(BaseModel):
+    """A stretch of a video with a title: the creator's own, or found where the talk changes subject."""
+
+    start: float
+    end: float
+    title: str
+    source: Literal["creator", "generated"]
+    #: What is said in it, in a sentence or two (generated chapters).
+    summary: str | None = None
+
+
+def chapter_at(chapters: list[Chapter], seconds: float) -> Chapter | None:
+    """The chapter holding a moment of the video."""
+    return next((chapter for chapter in chapters if chapter.start <= seconds < chapter.end), None)
+
+
 class Job(BaseModel):
     id: str
     url: str
@@ -123,6 +140,8 @@ class Job(BaseModel):
     callback_url: str | None = None
     #: The playlist, channel or multi-video page the video came with, if any.
     collection_id: str | None = None
+    #: The video's chapters: the creator's, else found in the transcript of a long video.
+    chapters: list[Chapter] = Field(default_factory=list)
 
     @property
     def is_final(self) -> bool:
@@ -256,6 +275,9 @@ class JobView(BaseModel):
     callback_url: str | None = None
     #: `{"id": ..., "title": ...}` of the playlist or channel it came with; null for a single video.
     collection: CollectionRef | None = None
+    #: The creator's chapters (yt-dlp's, or those in the media file), else ones found where a long talk changes
+    #: subject; empty for a short video.
+    chapters: list[Chapter] = Field(default_factory=list)
 
     @classmethod
     def of(cls, job: Job, collection: Collection | None = None, **extra) -> JobView:
@@ -348,6 +370,8 @@ class SearchHit(BaseModel):
     score: float
     #: Whether the segment also contains the query's words (the keyword half of hybrid search).
     keyword_match: bool = False
+    #: The title of the video's chapter holding the moment, where it has chapters.
+    chapter: str | None = None
 
 
 class SearchFilters(BaseModel):
@@ -412,6 +436,8 @@ class Citation(BaseModel):
     original: str | None = None
     #: The language of `text`.
     language: str | None = None
+    #: The title of the video's chapter holding the moment, where it has chapters.
+    chapter: str | None = None
 
 
 class Answer(BaseModel):

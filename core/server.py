@@ -454,9 +454,10 @@ def get_job(job_id: str, caller: Reader, details: bool = False) -> JobView | Job
          responses={200: {"model": TranscriptView | TranslationView, "content": {
              media: {} for media in api.EXPORT_FORMATS.values() if media != "application/json"}}, **answers(404, 409)})
 def get_transcript(job_id: str, caller: Reader,
-                   format: Annotated[str, Query(pattern="^(json|srt|vtt|txt|md)$")] = "json",  # noqa: A002
+                   format: Annotated[str, Query(pattern="^(json|srt|vtt|txt|md|chapters)$")] = "json",  # noqa: A002
                    translation: bool = False):
-    """The timed transcript as JSON (segments with word times), or as an SRT, VTT, TXT or Markdown file;
+    """The timed transcript as JSON (segments with word times), or as an SRT, VTT, TXT or Markdown file (with chapter
+    headings), or the video's chapters as a WebVTT chapters file (`format=chapters`, 409 when it has none);
     `translation=true` gives its translation into TRANSLATE_TO instead (409 when the video has none)."""
     job = _job(job_id)
     if format == "json":

@@ -204,7 +204,9 @@ def answer_view(answer: Answer) -> None:
         st.markdown(literal(paragraph))
     for c in answer.citations:
         with st.container(border=True):
-            st.markdown(f"**[{c.number}]** {literal(c.title or c.video_id)} · {clock(c.start)} — {literal(c.text)}")
+            chapter = f" · 📑 {literal(c.chapter)}" if c.chapter else ""
+            st.markdown(f"**[{c.number}]** {literal(c.title or c.video_id)}{chapter} · {clock(c.start)} — "
+                        f"{literal(c.text)}")
             if c.original:
                 st.caption(f"Spoken: {literal(c.original)}")
             with st.container(horizontal=True):

@@ -34,7 +34,8 @@ if query:
             image = api.media_file(hit.thumbnail_path)
             if image:
                 thumb.image(str(image), width="stretch")
-            body.markdown(f"**{literal(hit.title or hit.video_id)}** · [{clock(hit.start)}]({hit.url}) · "
+            chapter = f" · 📑 {literal(hit.chapter)}" if hit.chapter else ""
+            body.markdown(f"**{literal(hit.title or hit.video_id)}**{chapter} · [{clock(hit.start)}]({hit.url}) · "
                           f"match {hit.score:.0%}")
             body.markdown(highlight(hit.text, query))
             if hit.translation is not None:

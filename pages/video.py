@@ -5,7 +5,7 @@ import streamlit as st
 from core import api
 from core.formatting import clock, literal
 from core.library import insights
-from core.models import SearchFilters, Stage
+from core.models import SearchFilters, Stage, chapter_at
 from pages.components import LIVE_SECONDS, cancel_button, conversation, job_facts, job_status, page_start
 
 page_start()
@@ -60,6 +60,22 @@ elif audio and audio.audio_removed_at:
     st.info(f"The audio is no longer kept here (removed on {audio.audio_removed_at[:10]}, after "
             "AUDIO_RETENTION_DAYS). The transcript, analysis and search stay, and each time below opens the "
             "original at that moment.", icon="🗄️")
+
+if job.chapters:
+    with st.expander(f"📑 Chapters ({len(job.chapters)})", expanded=True):
+        current = chapter_at(job.chapters, seek)
+        for number, chapter in enumerate(job.chapters):
+            time_col, title_col = st.columns([1, 9], vertical_alignment="center")
+            here = chapter == current
+            if not audio_path:
+                time_col.link_button(clock(chapter.start), api.moment_link(job, chapter.start),
+                                     help="Open the original here")
+            elif time_col.button(clock(chapter.start), key=f"chapter-{number}", help="Play from here",
+                                 type="primary" if here else "secondary"):
+                st.session_state[f"seek-{job.id}"] = chapter.start
+                st.rerun()
+            source = "" if chapter.source == "creator" else " :gray-badge[found in the talk]"
+            title_col.markdown(f"{'▶ **' if here else ''}{literal(chapter.title)}{'**' if here else ''}{source}")
 
 transcript = api.transcript(job.id)
 translation = api.translation(job.id)
@@ -137,6 +153,11 @@ if analysis_tab.open:
                            help=f"analysed in its translation into {translation.language}" if translation else None)
             if cost:
                 cols[3].metric("Hosted cost", f"${cost:.4f}", help="estimated from core/pricing.py")
+            summed_up = [chapter for chapter in job.chapters if chapter.summary]
+            if summed_up:
+                st.subheader("Chapter by chapter")
+                for chapter in summed_up:
+                    st.markdown(f"**{clock(chapter.start)} {literal(chapter.title)}** — {literal(chapter.summary)}")
             if transcript and analysis.segment_sentiment:
                 st.subheader("Sentiment through the video")
                 st.plotly_chart(insights.sentiment_timeline(transcript, analysis), key="timeline")

@@ -43,6 +43,35 @@ def video_with_speech(text: str, target: Path, voice: str = "en-us") -> Path:
     return target
 
 
+def video_with_spoken_parts(texts: list[str], target: Path, voice: str = "en-us") -> list[float]:
+    """An MP4 whose sound track speaks each text in turn; returns the moments (seconds) where each part after the
+    first begins."""
+    from core.sources.audio import duration_of
+
+    wavs = [speak(text, target.with_suffix(f".{number}.wav"), voice) for number, text in enumerate(texts)]
+    starts, moment = [], 0.0
+    for wav in wavs[:-1]:
+        moment += duration_of(wav)
+        starts.append(moment)
+    sound = ffmpeg.concat(*(ffmpeg.input(str(wav)).audio for wav in wavs), v=0, a=1)
+    _test_pattern_video(target, sound)
+    for wav in wavs:
+        wav.unlink()
+    return starts
+
+
+def with_chapters(source: Path, target: Path, chapters: list[tuple[float, float, str]]) -> Path:
+    """A copy of an MP4 carrying chapters (start, end, title in seconds), as a creator's file would."""
+    metadata = target.with_suffix(".chapters.txt")
+    metadata.write_text(";FFMETADATA1\n" + "".join(
+        f"[CHAPTER]\nTIMEBASE=1/1000\nSTART={int(start * 1000)}\nEND={int(end * 1000)}\ntitle={title}\n"
+        for start, end, title in chapters))
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-i", str(metadata), "-map_metadata", "1",
+                    "-map_chapters", "1", "-codec", "copy", str(target)], check=True)
+    metadata.unlink()
+    return target
+
+
 def silent_video(target: Path, seconds: int = 5) -> Path:
     return _test_pattern_video(target, _generated(f"anullsrc=r=16000:cl=mono:d={seconds}").audio, seconds)
 

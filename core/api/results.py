@@ -133,7 +133,7 @@ def transcript_files(job: Job, found: Transcript, analysis: Analysis | None,
     MIME type)."""
     language = translated.language if translated else None
     return {fmt: (exports.filename(job, fmt, language), exports.export(job, found, analysis, fmt, translated), mime)
-            for fmt, mime in EXPORT_FORMATS.items()}
+            for fmt, mime in EXPORT_FORMATS.items() if fmt != "chapters" or (job.chapters and not translated)}
 
 
 def export(job_id: str, fmt: str, *, translated: bool = False) -> tuple[str, str]:

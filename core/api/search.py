@@ -9,6 +9,7 @@ from core.models import (
     SearchFilters,
     SearchHit,
     Segment,
+    chapter_at,
 )
 from core.providers.embed import get_embedder
 from core.sources.platforms import link_at
@@ -47,6 +48,7 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
             end=segment.end, text=segment.text, translation=segment.translation,
             language=_matched_language(segment, spoken, query_stems, keyword_match),
             score=round(similarity, 4), keyword_match=keyword_match,
+            chapter=chapter.title if (chapter := chapter_at(job.chapters, segment.start)) else None,
         ))
     return hits
 

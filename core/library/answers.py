@@ -125,7 +125,7 @@ def choose_quotes(quotes: list[Quote], limit: int) -> list[Quote]:
 def citation(number: int, hit: SearchHit, text: str, translated: bool) -> Citation:
     return Citation(number=number, job_id=hit.job_id, video_id=hit.video_id, title=hit.title, start=hit.start,
                     end=hit.end, text=text, url=hit.url, original=hit.text if translated else None,
-                    language=None if translated or hit.translation is None else hit.language)
+                    language=None if translated or hit.translation is None else hit.language, chapter=hit.chapter)
 
 
 def extractive_answer(chosen: list[Quote]) -> tuple[str, list[Citation]]:
@@ -154,7 +154,8 @@ def numbered_moments(question: str, hits: list[SearchHit]) -> tuple[str, list[tu
         text, translated = quoted_text(hit, question_stems)
         moments.append((hit, text, translated))
         said = f"{text} (spoken: {hit.text})" if translated else text
-        lines.append(f"[{number}] “{hit.title or hit.video_id}” at {clock(hit.start)}: {said}")
+        where = f", chapter “{hit.chapter}”" if hit.chapter else ""
+        lines.append(f"[{number}] “{hit.title or hit.video_id}”{where} at {clock(hit.start)}: {said}")
     return "\n".join(lines), moments
 
 

@@ -1,4 +1,5 @@
-"""A transcript, or its translation, as SRT, WebVTT, plain text, Markdown or JSON."""
+"""A transcript, or its translation, as SRT, WebVTT, plain text, Markdown or JSON; a video's chapters as a WebVTT
+chapters file (and as headings in the text and Markdown, and in the JSON)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from core.models import Analysis, Job, Transcript, Translation
 #: Search-only fields of a segment, never part of a transcript file.
 NOT_EXPORTED = {"segments": {"__all__": {"translation", "translation_language"}}}
 FORMATS = {"srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain", "md": "text/markdown",
-           "json": "application/json"}
+           "json": "application/json", "chapters": "text/vtt"}
+#: The file name's ending, where it is not the format's name.
+EXTENSIONS = {"chapters": "chapters.vtt"}
 
 
 def _timestamp(seconds: float, separator: str) -> str:
@@ -25,6 +28,12 @@ def export(job: Job, original: Transcript, analysis: Analysis | None, fmt: str,
            translation: Translation | None = None) -> str:
     """The transcript in `fmt`; with a translation, the translation's text at the same times (JSON holds both)."""
     transcript = translation.as_transcript() if translation else original
+    if fmt == "chapters":
+        if not job.chapters:
+            raise LookupError(f"Job {job.id} has no chapters: its creator gave none and it is shorter than "
+                              "CHAPTERS_MIN_SECONDS, or its talk keeps to one subject.")
+        return "WEBVTT\n\n" + "\n".join(f"{i}\n{_timestamp(c.start, '.')} --> {_timestamp(c.end, '.')}\n{c.title}\n"
+                                        for i, c in enumerate(job.chapters, 1))
     if fmt == "srt":
         return "\n".join(f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{s.text}\n"
                          for i, s in enumerate(transcript.segments, 1))
@@ -32,7 +41,13 @@ def export(job: Job, original: Transcript, analysis: Analysis | None, fmt: str,
         return "WEBVTT\n\n" + "\n".join(f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{s.text}\n"
                                         for s in transcript.segments)
     if fmt == "txt":
-        return "\n".join(s.text for s in transcript.segments) + "\n"
+        lines = []
+        for segment, chapter in _with_chapters(transcript, job):
+            if chapter:
+                lines += [""] if lines else []
+                lines += [f"{chapter.title} [{clock(chapter.start)}]", ""]
+            lines.append(segment.text)
+        return "\n".join(lines) + "\n"
     if fmt == "md":
         lines = [f"# {job.title or job.url}", "", f"<{job.webpage_url or job.url}>", ""]
         if analysis:
@@ -40,8 +55,14 @@ def export(job: Job, original: Transcript, analysis: Analysis | None, fmt: str,
                       f"**Topics:** {', '.join(analysis.topics)}  ",
                       f"**Sentiment:** {analysis.sentiment.label} ({analysis.sentiment.score:+.2f})  ",
                       f"**Category:** {analysis.category}", ""]
+        if job.chapters:
+            lines += ["## Chapters", ""] + [f"- **[{clock(c.start)}]** {c.title}" for c in job.chapters] + [""]
         heading = f"Translation ({translation.language})" if translation else "Transcript"
-        lines += [f"## {heading}", ""] + [f"**[{clock(s.start)}]** {s.text}  " for s in transcript.segments]
+        lines += [f"## {heading}", ""]
+        for segment, chapter in _with_chapters(transcript, job):
+            if chapter:
+                lines += ["", f"### {chapter.title}", ""]
+            lines.append(f"**[{clock(segment.start)}]** {segment.text}  ")
         return "\n".join(lines) + "\n"
     if fmt == "json":
         document = {"job": job.public_dict(), "transcript": original.model_dump(mode="json", exclude=NOT_EXPORTED),
@@ -52,7 +73,17 @@ def export(job: Job, original: Transcript, analysis: Analysis | None, fmt: str,
     raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
 
 
+def _with_chapters(transcript: Transcript, job: Job):
+    """Each segment, with the chapter that starts at it (None for the others)."""
+    upcoming = list(job.chapters)
+    for segment in transcript.segments:
+        chapter = None
+        while upcoming and upcoming[0].start <= segment.start + 0.5:  # a chapter begins at or just before it
+            chapter = upcoming.pop(0)
+        yield segment, chapter
+
+
 def filename(job: Job, fmt: str, language: str | None = None) -> str:
-    """'<title>.srt', or '<title>.en.srt' for a translation."""
+    """'<title>.srt', '<title>.en.srt' for a translation, '<title>.chapters.vtt'."""
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in (job.title or job.video_id))[:80].strip("-")
-    return f"{stem or job.id}.{language + '.' if language else ''}{fmt}"
+    return f"{stem or job.id}.{language + '.' if language else ''}{EXTENSIONS.get(fmt, fmt)}"

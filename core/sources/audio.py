@@ -75,6 +75,16 @@ def duration_of(path: Path) -> float:
     return float(probe(path).get("format", {}).get("duration") or 0)
 
 
+def chapters_of(path: Path) -> list[dict]:
+    """The chapters stored in a media file (MP4 chapters, Matroska's, ID3 CHAP frames): start, end and title."""
+    try:
+        found = ffmpeg.probe(str(path), show_chapters=None).get("chapters", [])
+    except ffmpeg.Error:
+        return []
+    return [{"start_time": float(c.get("start_time") or 0), "end_time": float(c.get("end_time") or 0),
+             "title": (c.get("tags") or {}).get("title", "")} for c in found]
+
+
 def sample_rate_of(path: Path) -> int:
     """The sample rate of a file's first audio stream, read from the file itself."""
     streams = [s for s in probe(path).get("streams", []) if s.get("codec_type") == "audio"]

@@ -268,6 +268,10 @@ def _fetch(report: Callable, url: str, workdir: Path, settings: Settings) -> Dow
         "thumbnail_url": info.get("thumbnail"),
         "webpage_url": info.get("webpage_url") or url,
         "captions": captions,
+        # the creator's chapters, as yt-dlp reads them (YouTube's description timestamps, a site's own)
+        "chapters": [{"start_time": c.get("start_time"), "end_time": c.get("end_time"),
+                      "title": _capped(c.get("title"), MAX_TITLE_CHARS, one_line=True)}
+                     for c in info.get("chapters") or []],
     }
     return Download(media_path=media[0], thumbnail_path=thumbs[0] if thumbs else None, metadata=metadata)
 

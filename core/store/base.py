@@ -11,6 +11,7 @@ import numpy as np
 from core.models import (
     Analysis,
     AudioFile,
+    Chapter,
     Collection,
     Job,
     SearchFilters,
@@ -24,6 +25,11 @@ from core.models import (
 from core.vectors import QueryVector
 
 JOB_FIELDS = set(Job.model_fields)
+
+
+def chapter_rows(chapters) -> list[dict]:
+    """Chapters (models or their dicts) as the JSON a store keeps."""
+    return [chapter.model_dump() if isinstance(chapter, Chapter) else dict(chapter) for chapter in chapters]
 class DuplicateJob(Exception):
     def __init__(self, existing: Job):
         super().__init__(existing.id)

@@ -24,7 +24,7 @@ from core.models import (
     Usage,
 )
 from core.processes import uninterrupted
-from core.store.base import JOB_FIELDS, DuplicateJob
+from core.store.base import JOB_FIELDS, DuplicateJob, chapter_rows
 from core.store.files import MediaFilesMixin
 from core.store.hybrid import fuse, search_threads
 from core.vectors import QueryVector, query_vector, with_video_vector
@@ -108,6 +108,8 @@ class FunctionStore(MediaFilesMixin):
         for key in ("status", "stage"):
             if isinstance(fields.get(key), Stage):
                 fields[key] = fields[key].value
+        if "chapters" in fields:
+            fields["chapters"] = chapter_rows(fields["chapters"])
         if fields:
             self.call("update_job", p_id=job_id, p_fields=fields)
 

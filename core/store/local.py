@@ -30,7 +30,7 @@ from core.models import (
     Usage,
 )
 from core.processes import uninterrupted
-from core.store.base import JOB_FIELDS, DuplicateJob
+from core.store.base import JOB_FIELDS, DuplicateJob, chapter_rows
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse, search_threads
 from core.vectors import VIDEO_VECTOR, QueryVector, query_vector, with_video_vector
@@ -166,6 +166,7 @@ class LocalStore(MediaFilesMixin):
     def _job(row: sqlite3.Row) -> Job:
         data = dict(row)
         data["stage_times"] = json.loads(data["stage_times"] or "{}")
+        data["chapters"] = json.loads(data.get("chapters") or "[]")
         return Job(**data)
 
     # --- jobs -----------------------------------------------------------------------------
@@ -244,6 +245,8 @@ class LocalStore(MediaFilesMixin):
             raise ValueError(f"unknown job fields: {sorted(unknown)}")
         if "stage_times" in fields:
             fields["stage_times"] = json.dumps(fields["stage_times"])
+        if "chapters" in fields:
+            fields["chapters"] = json.dumps(chapter_rows(fields["chapters"]))
         for key in ("status", "stage"):
             if isinstance(fields.get(key), Stage):
                 fields[key] = fields[key].value
@@ -276,7 +279,7 @@ class LocalStore(MediaFilesMixin):
                 conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
             conn.execute(
                 "UPDATE jobs SET status = 'pending', stage = 'pending', progress = 0, progress_detail = '',"
-                " error = NULL, stage_times = ?, updated_at = ? WHERE id = ?",
+                " error = NULL, chapters = '[]', stage_times = ?, updated_at = ? WHERE id = ?",
                 (json.dumps({"pending": stamp}), stamp, job_id),
             )
         self.files.remove_job(job_id)

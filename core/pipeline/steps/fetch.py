@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+from core.library.chapters import creator_chapters
 from core.models import AudioFile
 from core.pipeline.steps.context import JobContext
 from core.pipeline.steps.transcribing import load_ahead
+from core.sources import audio
 from core.sources.media import download as fetch_media
 from core.sources.media import prepare
 
@@ -17,7 +19,8 @@ def download(context: JobContext) -> None:
     result = fetch_media(context.job.url, context.workdir, context.settings, context.progress,
                          on_details=lambda captions_expected: load_ahead(context, captions_expected=captions_expected))
     meta = result.metadata
-    context.store.update_job(context.job.id, **{k: meta.get(k) for k in JOB_METADATA})
+    context.store.update_job(context.job.id, **{k: meta.get(k) for k in JOB_METADATA},
+                             chapters=creator_chapters(meta.get("chapters") or [], meta.get("duration")))
     context.download_record.write_text(json.dumps({
         "media_path": str(result.media_path),
         "thumbnail_path": str(result.thumbnail_path) if result.thumbnail_path else None,
@@ -34,8 +37,13 @@ def extract_audio(context: JobContext) -> None:
     settings = context.settings
     prepared = prepare(context.load_download(), context.workdir, context.progress, settings.max_duration_seconds,
                        settings.keep_source_audio_max_kbps)
-    if not context.store.get_job(context.job.id).duration:
+    job = context.store.get_job(context.job.id)
+    if not job.duration:
         context.store.update_job(context.job.id, duration=round(prepared.duration, 2))
+    if not job.chapters:  # the site told of none: the media file may hold the creator's (MP4, ID3 CHAP)
+        found = creator_chapters(audio.chapters_of(context.load_download().media_path), prepared.duration)
+        if found:
+            context.store.update_job(context.job.id, chapters=found)
     context.prepared_record.write_text(json.dumps({
         "wav_path": str(prepared.wav_path),
         "stored_path": str(prepared.stored_path),

@@ -1,10 +1,12 @@
 """Generating embeddings and storing them: one vector per segment (of the translation when there is
-one, so the whole library is searched in one language), then the video's."""
+one, so the whole library is searched in one language), then the video's; a long video without chapters of its
+creator's gets them where its talk changes subject."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from core.library.chapters import generated_chapters
 from core.library.indexing import embed_transcript
 from core.pipeline.steps.context import JobContext
 from core.providers.embed import get_embedder
@@ -24,7 +26,15 @@ def embedded(context: JobContext) -> bool:
 
 
 def store_vectors(context: JobContext) -> None:
-    context.store.save_embeddings(context.job.id, context.vectors_model_file.read_text(), np.load(context.vectors_file))
+    vectors = np.load(context.vectors_file)
+    job = context.store.get_job(context.job.id)
+    if not job.chapters and (job.duration or 0) >= context.settings.chapters_min_seconds:
+        transcript = context.text_to_analyse()  # the segments the vectors are of, in order
+        found = generated_chapters(transcript.segments, vectors, job.duration)
+        if found:
+            context.store.update_job(job.id, chapters=found)
+    # last: the vectors are what marks this step done, so a run stopped before them finds chapters again
+    context.store.save_embeddings(job.id, context.vectors_model_file.read_text(), vectors)
 
 
 def stored(context: JobContext) -> bool:
