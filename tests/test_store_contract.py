@@ -11,10 +11,12 @@ import requests
 from core.models import (
     Analysis,
     AudioFile,
+    Chapter,
     SearchFilters,
     Segment,
     Sentiment,
     Stage,
+    Theme,
     Transcript,
     Translation,
     Usage,
@@ -201,9 +203,11 @@ def test_reset_forgets_every_result(store, tmp_path):
     store.save_analysis(job.id, ANALYSIS)
     store.save_embeddings(job.id, "m", vectors(2))
     store.add_usage(job.id, [Usage(stage="analyzing", engine="openai", model="gpt-4.1-mini", cost_usd=0.1)])
+    store.update_job(job.id, chapters=[Chapter(start=0, end=1.6, title="Hello", source="generated")])
     store.fail_job(job.id, Stage.ANALYZING, "boom")
     store.reset_job(job.id)
     reset = store.get_job(job.id)
+    assert reset.chapters == []
     assert (reset.status, reset.stage, reset.error, set(reset.stage_times)) == \
         (Stage.PENDING, Stage.PENDING, None, {"pending"})
     assert store.get_transcript(job.id) is None and store.get_analysis(job.id) is None
@@ -329,3 +333,32 @@ def test_collections_group_jobs(store):
     assert {c.id for c in store.get_collections()} == {playlist.id, other.id}
     store.delete_job(first.id)
     assert [j.id for j in store.list_jobs(collections=[playlist.id])] == [second.id]
+
+
+def test_chapters_stay_with_their_job(store):
+    job = new_job(store)
+    chapters = [Chapter(start=0, end=30, title="Intro", source="creator"),
+                Chapter(start=30, end=95.5, title="The “main” part", source="generated", summary="What is said.")]
+    store.update_job(job.id, chapters=chapters)
+    assert store.get_job(job.id).chapters == chapters and store.get_jobs([job.id])[job.id].chapters == chapters
+    store.update_job(job.id, title="Kept")
+    assert store.get_job(job.id).chapters == chapters
+
+
+def test_themes_are_replaced_whole_and_leave_with_their_videos(store):
+    first, second, third = (new_job(store, f"vid0000000{n}") for n in range(3))
+    for job in (first, second, third):
+        store.save_embeddings(job.id, "m", vectors(2, seed=hash(job.id) % 100))
+        store.enter_stage(job.id, Stage.COMPLETED)
+    job_ids, found = store.video_vectors("m")
+    assert sorted(job_ids) == sorted([first.id, second.id, third.id]) and found.shape == (3, 8)
+    assert np.allclose(np.linalg.norm(found, axis=1), 1, atol=1e-5)
+    themes = [Theme(id="aaaaaaaaaaaa", label="gardens", keywords=["tomato", "soil"], job_ids=[first.id, second.id]),
+              Theme(id="bbbbbbbbbbbb", label="Named", named=True, job_ids=[third.id], merged_into="aaaaaaaaaaaa")]
+    store.save_themes(themes)
+    assert sorted(store.get_themes(), key=lambda t: t.id) == [
+        theme.model_copy(update={"job_ids": sorted(theme.job_ids)}) for theme in themes]
+    store.delete_job(second.id)
+    assert [t.job_ids for t in sorted(store.get_themes(), key=lambda t: t.id)] == [[first.id], [third.id]]
+    store.save_themes([])
+    assert store.get_themes() == []
