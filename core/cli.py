@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from core import api
 from core.access import api_address
 from core.config import get_settings
-from core.formatting import NO_WORKER, clock, waiting_hint
+from core.formatting import NO_WORKER, clock, interval, waiting_hint
 from core.jobs import retention
 from core.jobs.workers import run_worker
 from core.library.exports import FORMATS
@@ -178,6 +178,40 @@ def cmd_topics(args) -> int:
     return EXIT_OK
 
 
+def cmd_follow(args) -> int:
+    if args.list or not args.url:
+        found = api.follows()
+        if args.json:
+            _print_json(found)
+            return EXIT_OK
+        if not found:
+            print("Nothing is followed. `python -m core follow URL` follows a channel, playlist, profile or feed.")
+        for f in found:
+            checked = f.last_checked_at[:16].replace("T", " ") if f.last_checked_at else "never"
+            print(f"{f.id}  {f.status:<8} every {interval(f.every_seconds):<7} {f.videos_added:4d} added  "
+                  f"{f.title or f.url}\n    last check {checked}, next {f.next_check_at[:16].replace('T', ' ')}"
+                  + (f"\n    {f.last_error}" if f.last_error else ""))
+        return EXIT_OK
+    every = api.every_seconds(args.every) if args.every else None
+    followed, created = api.follow(args.url, every=every, new_only=args.new_only)
+    view = api.FollowView.of(followed)
+    if args.json:
+        _print_json(view)
+    else:
+        taken = "marked as seen (only new uploads will be added)" if followed.new_only and created else "added"
+        next_check = followed.next_check_at[:16].replace("T", " ")
+        print(f"{'Following' if created else 'Already following'} {followed.title or followed.url} ({followed.id}): "
+              f"{len(followed.seen)} videos listed, {followed.videos_added} {taken if created else 'added so far'}; "
+              f"checked every {interval(followed.every_seconds)}, next at {next_check} UTC.")
+    return EXIT_OK
+
+
+def cmd_unfollow(args) -> int:
+    api.unfollow(args.follow_id)
+    print(f"No longer following {args.follow_id}; the videos it added stay in the library.")
+    return EXIT_OK
+
+
 def cmd_export(args) -> int:
     name, content = api.export(args.job_id, args.format, translated=args.translation)
     if args.output == "-":
@@ -298,6 +332,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_topics)
 
+    p = sub.add_parser("follow", help="follow a channel, playlist, profile or feed: its new videos are added as "
+                                      "they appear (needs a worker)")
+    p.add_argument("url", nargs="?")
+    p.add_argument("--every", metavar="INTERVAL", help="how often to look, in s, m, h or d (default 6h; at least "
+                                                       "FOLLOW_MIN_INTERVAL_SECONDS)")
+    p.add_argument("--new-only", action="store_true", help="only videos uploaded from now on: those listed now are "
+                                                           "marked as seen, not added")
+    p.add_argument("--list", action="store_true", help="the follows, with their last and next checks")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_follow)
+
+    p = sub.add_parser("unfollow", help="stop following a source (its videos stay)")
+    p.add_argument("follow_id", metavar="ID")
+    p.set_defaults(func=cmd_unfollow)
+
     p = sub.add_parser("export", help="write a transcript as SRT, VTT, TXT, Markdown or JSON")
     p.add_argument("job_id")
     p.add_argument("--format", choices=list(FORMATS), default="srt")
@@ -341,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (api.InvalidURL, api.AskRefused, api.ThemeRefused) as exc:
+    except (api.InvalidURL, api.AskRefused, api.ThemeRefused, api.FollowRefused) as exc:
         print(f"Invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except LookupError as exc:

@@ -18,6 +18,14 @@ def clock(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def interval(seconds: float) -> str:
+    """'45 s', '15 min', '6 h', '1.5 h', '2 d': how often something happens."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}" if seconds % size == 0 else f"{seconds / size:.1f} {unit}"
+    return f"{seconds:g} s"
+
+
 def status_line(job: Job) -> str:
     """'📝 Transcribing — 12 s of 40 s of audio' / '❌ Failed while downloading'."""
     icon = job.status.icon

@@ -475,3 +475,54 @@ class ThemeView(BaseModel):
     videos: int
     job_ids: list[str]
 
+
+class Follow(BaseModel):
+    """A channel, playlist, profile or feed whose new videos are added to the library as they appear."""
+
+    id: str
+    url: str
+    platform: str
+    title: str | None = None
+    #: The collection its videos go into.
+    collection_id: str | None = None
+    every_seconds: int
+    #: Whether the videos listed when it was followed were only marked as seen, not added.
+    new_only: bool = False
+    callback_url: str | None = None
+    created_at: str
+    last_checked_at: str | None = None
+    next_check_at: str
+    videos_added: int = 0
+    #: Why the last check failed; None after one that worked.
+    last_error: str | None = None
+    #: Checks failed in a row (the next waits longer after each).
+    failures: int = 0
+    #: Whether the source itself is gone (removed, private): it is still checked, and kept until unfollowed.
+    gone: bool = False
+    #: The video links the source has listed so far.
+    seen: list[str] = Field(default_factory=list)
+
+
+class FollowView(BaseModel):
+    """A follow as programs see it (`follow --list --json`, `GET /follows`)."""
+
+    id: str
+    url: str
+    platform: str
+    title: str | None
+    collection_id: str | None
+    every_seconds: int
+    new_only: bool
+    created_at: str
+    last_checked_at: str | None
+    next_check_at: str
+    videos_added: int
+    last_error: str | None
+    #: `active`, `retrying` (the last check failed; it is tried again sooner) or `gone` (the source disappeared).
+    status: Literal["active", "retrying", "gone"]
+
+    @classmethod
+    def of(cls, follow: Follow) -> FollowView:
+        status = "gone" if follow.gone else "retrying" if follow.last_error else "active"
+        return cls(**follow.model_dump(include=set(cls.model_fields) - {"status"}), status=status)
+

@@ -30,6 +30,7 @@ from core.models import (
     Analysis,
     Answer,
     AskTurn,
+    FollowView,
     JobDetails,
     JobView,
     SearchFilters,
@@ -134,6 +135,18 @@ class AskQuestion(BaseModel):
     history: list[AskTurn] = Field(default_factory=list, max_length=MAX_ASK_HISTORY,
                                    description="The conversation so far, oldest first: a follow-up question is "
                                                "read with the ones before it")
+
+
+class FollowSource(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    url: Link = Field(description="A channel, playlist, profile or feed: whatever yt-dlp lists as several videos. "
+                                  "One video, or a link that lists none, is refused (400)")
+    every_seconds: int = Field(6 * 3600, ge=60, le=365 * 86400,
+                               description="How often to look; at least FOLLOW_MIN_INTERVAL_SECONDS (400 below it)")
+    new_only: bool = Field(False, description="Only videos uploaded from now on: those listed now are marked as "
+                                              "seen, not added")
+    callback_url: CallbackUrl = None
 
 
 class JobList(BaseModel):
@@ -326,6 +339,7 @@ async def _media_refused(request, exc):
 
 @app.exception_handler(api.AskRefused)
 @app.exception_handler(api.ThemeRefused)
+@app.exception_handler(api.FollowRefused)
 async def _refused(request, exc):
     return _error(400, str(exc))
 
@@ -631,6 +645,41 @@ def delete(job_id: str, caller: Writer) -> Response:
     """Remove a job and everything stored for it."""
     _job(job_id)
     api.delete(job_id)
+    return Response(status_code=204)
+
+
+@app.post("/follows", status_code=201, response_model=FollowView, tags=["follows"],
+          responses={200: {"model": FollowView, "description": "The source was followed already"},
+                     201: {"description": "Followed; its first check has run", "headers": {
+                         "Location": {"schema": {"type": "string"}, "description": "/follows/{follow_id}"}}},
+                     **answers(403)})
+def create_follow(body: FollowSource, response: Response, caller: Writer) -> FollowView:
+    """Follow a channel, playlist, profile or feed: its first check runs now (the videos it lists are added, or with
+    `new_only` marked as seen), then a worker checks it every `every_seconds` and adds what is new to its collection.
+    A link on a private, loopback or link-local address is refused like a video link."""
+    followed, created = api.follow(body.url, every=body.every_seconds, new_only=body.new_only,
+                                   callback_url=body.callback_url)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/follows/{followed.id}"
+    return FollowView.of(followed)
+
+
+@app.get("/follows", response_model=list[FollowView], tags=["follows"])
+def list_follows(caller: Reader) -> list[FollowView]:
+    """The followed sources, with their last check, next check, videos added and last error."""
+    return api.follows()
+
+
+@app.post("/follows/{follow_id}/check", response_model=FollowView, tags=["follows"], responses=answers(403, 404))
+def check_follow(follow_id: str, caller: Writer) -> FollowView:
+    """Check a followed source now rather than at its time (a worker does it in a moment)."""
+    return FollowView.of(api.check_follow_now(follow_id))
+
+
+@app.delete("/follows/{follow_id}", status_code=204, tags=["follows"], responses=answers(403, 404))
+def delete_follow(follow_id: str, caller: Writer) -> Response:
+    """Stop following a source; the videos it added stay in the library."""
+    api.unfollow(follow_id)
     return Response(status_code=204)
 
 

@@ -8,7 +8,7 @@ from itertools import chain
 import streamlit as st
 
 from core import api
-from core.formatting import NO_WORKER, clock, literal, status_line, waiting_hint
+from core.formatting import NO_WORKER, clock, interval, literal, status_line, waiting_hint
 from core.models import MAX_QUESTION_CHARS, Answer, AskTurn, Job, SearchFilters, Stage, ThemeView
 
 VIDEO_PAGE = "pages/video.py"
@@ -240,3 +240,62 @@ def theme_editor(themes: list[ThemeView]) -> None:
         st.error(str(exc.args[0] if exc.args else exc))
         return
     st.rerun()
+
+
+FOLLOW_INTERVALS = {"every hour": 3600, "every 6 hours": 6 * 3600, "every day": 86400, "every week": 7 * 86400}
+
+
+def follows_here() -> None:
+    """Follow a source (told first what following it would do), and the follows with their checks."""
+    url = st.text_input("Link to follow", placeholder="https://www.youtube.com/@channel, a playlist or a podcast feed",
+                        key="follow-url")
+    left, right = st.columns(2)
+    every = left.selectbox("Look for new videos", list(FOLLOW_INTERVALS), index=1, key="follow-every")
+    new_only = right.checkbox("Only videos uploaded from now on", key="follow-new-only",
+                              help="The videos it lists now are marked as seen instead of added")
+    if st.button("Preview", icon="🔍", disabled=not url.strip() or api.read_only(), key="follow-preview"):
+        try:
+            st.session_state["preview"] = api.preview_follow(url.strip())
+        except (api.InvalidURL, api.FollowRefused) as exc:
+            st.session_state.pop("preview", None)
+            st.error(str(exc), icon="⚠️")
+    shown = st.session_state.get("preview")
+    if shown and shown.url.rstrip("/") == url.strip().rstrip("/"):
+        new = shown.listed - shown.known
+        plan = ("they are marked as seen, and only videos uploaded from now on are added" if new_only else
+                f"{new} new to the library will be processed now" if new else "all are in the library already")
+        st.info(f"**{literal(shown.title or shown.url)}** lists {shown.listed} video"
+                f"{'s' if shown.listed != 1 else ''} ({shown.known} already in the library): {plan}; it is "
+                f"then checked {every}.", icon="📡")
+        if st.button("Follow", type="primary", icon="📡", key="follow-confirm"):
+            try:
+                followed, created = api.follow(url.strip(), every=FOLLOW_INTERVALS[every], new_only=new_only)
+            except (api.InvalidURL, api.FollowRefused, api.QueueUnavailable, api.ReadOnlyLibrary) as exc:
+                st.error(str(exc), icon="⚠️")
+            else:
+                st.session_state.pop("preview", None)
+                st.success(f"{'Following' if created else 'Already following'} "
+                           f"{literal(followed.title or followed.url)}: {followed.videos_added} videos added.")
+    for followed in api.follows():
+        follow_card(followed)
+
+
+def follow_card(followed) -> None:
+    """A follow: what it is, its last and next checks, what it added, and what went wrong."""
+    with st.container(border=True):
+        badge = {"active": ":green-badge[following]", "retrying": ":orange-badge[retrying]",
+                 "gone": ":red-badge[source gone]"}[followed.status]
+        st.markdown(f"{badge} **{literal(followed.title or followed.url)}** · every {interval(followed.every_seconds)}"
+                    f" · {followed.videos_added} videos added")
+        checked = followed.last_checked_at[:16].replace("T", " ") if followed.last_checked_at else "not yet"
+        st.caption(f"Last check {checked} · next {followed.next_check_at[:16].replace('T', ' ')} (UTC) · "
+                   f"{literal(followed.url)}")
+        if followed.last_error:
+            st.warning(literal(followed.last_error), icon="⚠️")
+        with st.container(horizontal=True):
+            if st.button("Check now", icon="🔄", key=f"check-{followed.id}", disabled=api.read_only()):
+                api.check_follow_now(followed.id)
+                st.rerun()
+            if st.button("Unfollow", icon="✖️", key=f"unfollow-{followed.id}", disabled=api.read_only()):
+                api.unfollow(followed.id)
+                st.rerun()

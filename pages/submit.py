@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import api
 from core.formatting import literal
-from pages.components import LIVE_SECONDS, cancel_button, job_cards, page_start, queue_warning
+from pages.components import LIVE_SECONDS, cancel_button, follows_here, job_cards, page_start, queue_warning
 
 page_start("🎬 Video Insight Studio")
 st.caption("Paste video links from YouTube, TikTok, Instagram, Facebook, X, Vimeo, Reddit and "
@@ -44,6 +44,10 @@ if sent:
             if not submission.created and not submission.collection:
                 st.info(f"Already in the library: {literal(submission.job.title or submission.job.url)} "
                         "(tick the box above to process it again).", icon="ℹ️")
+
+
+with st.expander("📡 Follow a channel, playlist, profile or feed", expanded=bool(st.session_state.get("preview"))):
+    follows_here()
 
 
 def live_status() -> None:

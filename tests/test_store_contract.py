@@ -12,6 +12,7 @@ from core.models import (
     Analysis,
     AudioFile,
     Chapter,
+    Follow,
     SearchFilters,
     Segment,
     Sentiment,
@@ -362,3 +363,16 @@ def test_themes_are_replaced_whole_and_leave_with_their_videos(store):
     assert [t.job_ids for t in sorted(store.get_themes(), key=lambda t: t.id)] == [[first.id], [third.id]]
     store.save_themes([])
     assert store.get_themes() == []
+
+
+def test_follows_are_kept_whole_and_removed(store):
+    followed = Follow(id="f0000000000a", url="https://www.youtube.com/@someone", platform="youtube", title="Someone",
+                      every_seconds=3600, created_at="2026-12-05T10:00:00.000+00:00",
+                      next_check_at="2026-12-05T11:00:00.000+00:00", seen=["https://youtu.be/a", "https://youtu.be/b"])
+    store.save_follow(followed)
+    later = followed.model_copy(update={"videos_added": 2, "last_error": "rate limited", "failures": 1})
+    store.save_follow(later)
+    assert store.get_follows() == [later] and store.get_follows(["f0000000000a"]) == [later]
+    assert store.get_follows(["nope"]) == []
+    store.delete_follow(later.id)
+    assert store.get_follows() == []

@@ -2,6 +2,7 @@
 about Streamlit, and importing it loads no engine and no part of the pipeline (the worker's side).
 
 Its names come from the modules that hold each concern: submitting and acting on jobs (core.jobs.submitting),
+following channels and feeds (core.jobs.follows),
 reading jobs (jobs), what a job made (results), finding moments (search), answering questions (ask), what
 the library is about (themes).
 """
@@ -44,6 +45,9 @@ from core.api.results import (
 from core.api.search import reindex, search
 from core.api.themes import ThemeRefused, merge_themes, refresh_themes, rename_theme, theme_of, themes
 from core.config import MAX_PLAYLIST_HARD_CAP
+from core.jobs.follows import FollowRefused, every_seconds, follow, follows, unfollow
+from core.jobs.follows import check_soon as check_follow_now
+from core.jobs.follows import preview as preview_follow
 from core.jobs.queue import JobBusy, QueueUnavailable
 from core.jobs.submitting import (
     Submission,
@@ -61,20 +65,22 @@ from core.jobs.submitting import (
     submit_many,
     validate_all,
 )
+from core.models import FollowView
 from core.providers import EngineError
 from core.sources.platforms import InvalidURL
 from core.store import LibraryUnavailable, MediaStoreRefused, ReadOnlyLibrary
 from core.store.files import media_type
 
 __all__ = [
-    "AskRefused", "DEFAULT_CITATIONS", "EXPORT_FORMATS", "EngineError", "InvalidURL", "JobBusy", "LibraryUnavailable",
-    "MAX_CITATIONS", "MAX_PLAYLIST_HARD_CAP", "MediaStoreRefused", "QueueUnavailable", "ReadOnlyLibrary",
-    "Submission", "ThemeRefused", "analysed_videos", "analysis", "ask", "ask_stream", "audio_file", "cancel",
-    "collection_summaries", "collections", "collections_of", "costs", "default_playlist_items", "delete", "export",
-    "exposure_warning", "filter_jobs", "get_job", "get_jobs", "job_details", "job_views", "library_problem",
-    "list_jobs", "media_file", "media_links", "media_problem", "media_type", "merge_themes", "moment_link",
-    "platforms_in_library", "prepare_link_checks", "queue_status", "read_only", "refresh_themes", "reindex",
-    "rename_theme", "reprocess", "retry", "retry_failed", "search", "split_urls", "status_counts", "stored_media",
-    "submit", "submit_many", "submitted_views", "theme_of", "themes", "thumbnails", "transcript", "transcript_files",
-    "translation", "validate_all", "wait"
+    "AskRefused", "DEFAULT_CITATIONS", "EXPORT_FORMATS", "EngineError", "FollowRefused", "FollowView", "InvalidURL",
+    "JobBusy", "LibraryUnavailable", "MAX_CITATIONS", "MAX_PLAYLIST_HARD_CAP", "MediaStoreRefused",
+    "QueueUnavailable", "ReadOnlyLibrary", "Submission", "ThemeRefused", "analysed_videos", "analysis", "ask",
+    "ask_stream", "audio_file", "cancel", "check_follow_now", "collection_summaries", "collections", "collections_of",
+    "costs", "default_playlist_items", "delete", "every_seconds", "export", "exposure_warning", "filter_jobs",
+    "follow", "follows", "get_job", "get_jobs", "job_details", "job_views", "library_problem", "list_jobs",
+    "media_file", "media_links", "media_problem", "media_type", "merge_themes", "moment_link", "platforms_in_library",
+    "prepare_link_checks", "preview_follow", "queue_status", "read_only", "refresh_themes", "reindex", "rename_theme",
+    "reprocess", "retry", "retry_failed", "search", "split_urls", "status_counts", "stored_media", "submit",
+    "submit_many", "submitted_views", "theme_of", "themes", "thumbnails", "transcript", "transcript_files",
+    "translation", "unfollow", "validate_all", "wait"
 ]

@@ -118,6 +118,22 @@ def enqueue_task(function: str, *args, retry_delays: list[int], description: str
         raise unavailable(settings, exc) from None
 
 
+def schedule_task(function: str, *args, at, task_id: str, description: str,
+                  settings: Settings | None = None) -> bool:
+    """A short task (by its dotted name) run by a worker's scheduler at `at` (RQ's enqueue_at), once however often it
+    is asked for under the same `task_id`; whether this call scheduled it."""
+    settings = settings or get_settings()
+    try:
+        Queue(settings.queue_name, connection=connect(settings)).enqueue_at(
+            at, function, *args, job_id=task_id, unique=True, result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600,
+            description=description)
+    except DuplicateJobError:
+        return False
+    except RedisError as exc:
+        raise unavailable(settings, exc) from None
+    return True
+
+
 def stop(job_id: str, settings: Settings | None = None) -> None:
     """Take the job off the queue, or stop its running work (RQ's stop-job command) and wait until it has
     stopped, so nothing it was doing can write to the library afterwards."""

@@ -157,15 +157,25 @@ def submit_many(urls: list[str], *, force: bool = False, callback_url: str | Non
 
 def _enqueue_collection(source: Source, listing: Listing, force: bool, callback_url: str | None,
                         settings: Settings) -> list[Submission]:
+    return enqueue_listed(listing.urls, save_source_collection(source, listing), callback_url, settings, force)
+
+
+def save_source_collection(source: Source, listing: Listing) -> Collection:
+    """The collection of a playlist, channel, feed or multi-video page (created, or the one already there)."""
     if source.kind == "page" or not listing.source_id:  # an unknown site: the page's address names it
         source_id = hashlib.sha256(source.url.encode()).hexdigest()[:16]
     else:
         source_id = listing.source_id
-    collection = get_store().save_collection(url=source.url, platform=source.platform, source_id=source_id,
-                                             title=listing.title)
+    return get_store().save_collection(url=source.url, platform=source.platform, source_id=source_id,
+                                       title=listing.title)
+
+
+def enqueue_listed(urls: list[str], collection: Collection | None, callback_url: str | None, settings: Settings,
+                   force: bool = False) -> list[Submission]:
+    """The videos a collection lists, each checked and deduped like a pasted link, into the collection."""
     policy = AddressPolicy.from_settings(settings)
     submissions = []
-    for url in listing.urls:
+    for url in urls:
         try:
             entry = detect(url, policy=policy)
         except InvalidURL:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 
 from core.config import Settings, get_settings
 from core.jobs.queue import QueueUnavailable, enqueue_task
-from core.models import Job, JobView
+from core.models import Follow, FollowView, Job, JobView
 from core.sources.addresses import AddressPolicy, RefusedConnection, run_guarded
 from core.store import get_store
 
@@ -54,20 +55,23 @@ def deliver(job_id: str, event: str) -> str:
         return "nothing to send"
     store = get_store(service_role=True)
     collection = next(iter(store.get_collections([job.collection_id])), None) if job.collection_id else None
-    body = JobView.of(job, collection).model_dump_json().encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "VideoInsightStudio-Webhook/1",
-               EVENT_HEADER: f"job.{event}"}
+    return _send(job.callback_url, JobView.of(job, collection).model_dump_json().encode(), f"job.{event}", settings)
+
+
+def _send(url: str, body: bytes, event: str, settings: Settings) -> str:
+    """POST a signed notification from a guarded process; DeliveryFailed when the receiver does not take it."""
+    headers = {"Content-Type": "application/json", "User-Agent": "VideoInsightStudio-Webhook/1", EVENT_HEADER: event}
     if settings.webhook_secret:
         headers[SIGNATURE_HEADER] = signature(settings.webhook_secret.get_secret_value(), body)
     try:
-        status = run_guarded(AddressPolicy.from_settings(settings), _post, (job.callback_url, body, headers))
+        status = run_guarded(AddressPolicy.from_settings(settings), _post, (url, body, headers))
     except RefusedConnection as exc:  # a policy answer, not a failure to retry
-        log.warning("webhook for job %s refused: %s", job_id, exc)
+        log.warning("webhook %s to %s refused: %s", event, url, exc)
         return f"refused: {exc}"
     except Exception as exc:  # noqa: BLE001 - the receiver or the network failed: the queue tries again
-        raise DeliveryFailed(f"{job.callback_url} could not be reached: {type(exc).__name__}: {exc}") from None
+        raise DeliveryFailed(f"{url} could not be reached: {type(exc).__name__}: {exc}") from None
     if not 200 <= status < 300:
-        raise DeliveryFailed(f"{job.callback_url} answered {status}")
+        raise DeliveryFailed(f"{url} answered {status}")
     return f"delivered ({status})"
 
 
@@ -76,3 +80,28 @@ def _post(report, url: str, body: bytes, headers: dict) -> int:
 
     # Redirects are not followed: the notification goes to the address given, nowhere else.
     return httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS, follow_redirects=False).status_code
+
+
+FOLLOW_DELIVERY_FUNCTION = "core.jobs.webhooks.deliver_follow"
+
+
+def follow_brought(followed: Follow, job_ids: list[str], settings: Settings | None = None) -> None:
+    """Queue the notification that a followed source brought new videos, if the follow has a callback URL."""
+    if not followed.callback_url:
+        return
+    settings = settings or get_settings()
+    try:
+        enqueue_task(FOLLOW_DELIVERY_FUNCTION, followed.id, job_ids, retry_delays=RETRY_DELAYS,
+                     description=f"webhook follow {followed.id}", settings=settings)
+    except QueueUnavailable:
+        log.warning("webhook for follow %s not queued: the queue cannot be reached", followed.id)
+
+
+def deliver_follow(follow_id: str, job_ids: list[str]) -> str:
+    """POST `{"follow": ..., "job_ids": [...]}` to the follow's callback URL (event `follow.videos_added`)."""
+    settings = get_settings()
+    followed = next(iter(get_store(service_role=True).get_follows([follow_id])), None)
+    if followed is None or not followed.callback_url:
+        return "nothing to send"
+    body = json.dumps({"follow": FollowView.of(followed).model_dump(mode="json"), "job_ids": job_ids}).encode()
+    return _send(followed.callback_url, body, "follow.videos_added", settings)

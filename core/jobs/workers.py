@@ -8,7 +8,7 @@ import logging
 from rq import Queue, Worker
 
 from core.config import get_settings
-from core.jobs import retention, themes
+from core.jobs import follows, retention, themes
 from core.jobs.queue import connect
 from core.jobs.recovery import recover
 from core.pipeline import preload_for_jobs, prepare_models
@@ -35,6 +35,7 @@ class PipelineWorker(Worker):
         try:
             recover()
             retention.schedule(get_settings(), self.connection)
+            follows.schedule_due()
         except Exception:  # noqa: BLE001 - a library or queue hiccup must not stop the worker
             logging.getLogger(__name__).exception("recovery round failed")
 

@@ -184,6 +184,26 @@ def list_videos(url: str, settings: Settings, limit: int) -> Listing | None:
         return None
 
 
+def list_or_explain(url: str, settings: Settings, limit: int) -> Listing | None:
+    """As list_videos, for a source that is followed: None when the link is one video; a source that cannot be
+    listed says why (MediaError, TransientMediaError when it may work later)."""
+    try:
+        return run_guarded(AddressPolicy.from_settings(settings), _flat_list_or_explain, (url, settings, limit))
+    except RefusedConnection as exc:
+        raise MediaError(f"The link leads to a non-public address, which is refused: {exc}.") from None
+
+
+def _flat_list_or_explain(report, url: str, settings: Settings, limit: int) -> Listing | None:
+    import yt_dlp
+
+    try:
+        return _flat_list(report, url, settings, limit)
+    except yt_dlp.utils.DownloadError as exc:
+        raise explain_download_error(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - told to the person following it
+        raise TransientMediaError(f"The source could not be listed: {type(exc).__name__}: {exc}") from None
+
+
 def _flat_list(report, url: str, settings: Settings, limit: int) -> Listing | None:
     import tempfile
 

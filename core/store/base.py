@@ -13,6 +13,7 @@ from core.models import (
     AudioFile,
     Chapter,
     Collection,
+    Follow,
     Job,
     SearchFilters,
     Segment,
@@ -107,6 +108,11 @@ class Store(Protocol):
         """Every theme, merged ones included, with its videos."""
     def save_themes(self, themes: list[Theme]) -> None:
         """Replace the themes and which videos belong to each (a video in at most one)."""
+    def save_follow(self, follow: Follow) -> None:
+        """Create or replace a follow (one per URL: another follow of the same URL is refused)."""
+    def get_follows(self, ids: list[str] | None = None) -> list[Follow]:
+        """These follows (all of them when None), oldest first."""
+    def delete_follow(self, follow_id: str) -> None: ...
     def add_usage(self, job_id: str, records: list[Usage]) -> None: ...
     def get_usage(self, job_id: str) -> list[Usage]: ...
     def costs(self) -> dict[str, float]: ...

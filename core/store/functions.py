@@ -14,6 +14,7 @@ from core.models import (
     Analysis,
     AudioFile,
     Collection,
+    Follow,
     Job,
     SearchFilters,
     Segment,
@@ -214,6 +215,16 @@ class FunctionStore(MediaFilesMixin):
         vectors = np.array([[float(v) for v in row["vector"].strip("[]").split(",")] for row in rows],
                            dtype=np.float32)
         return [row["job_id"] for row in rows], vectors
+
+    # --- follows --------------------------------------------------------------------------
+    def save_follow(self, follow: Follow) -> None:
+        self.call("save_follow", p_follow=follow.model_dump(mode="json"))
+
+    def get_follows(self, ids: list[str] | None = None) -> list[Follow]:
+        return [Follow(**row) for row in self.call("get_follows", p_ids=ids)]
+
+    def delete_follow(self, follow_id: str) -> None:
+        self.call("delete_follow", p_id=follow_id)
 
     # --- themes ---------------------------------------------------------------------------
     def get_themes(self) -> list[Theme]:

@@ -19,6 +19,7 @@ from core.models import (
     Analysis,
     AudioFile,
     Collection,
+    Follow,
     Job,
     SearchFilters,
     Segment,
@@ -454,6 +455,24 @@ class LocalStore(MediaFilesMixin):
             conn.executemany("INSERT OR REPLACE INTO theme_videos (job_id, theme_id)"
                              " SELECT id, ? FROM jobs WHERE id = ?",
                              [(t.id, job_id) for t in themes for job_id in t.job_ids])
+
+    # --- follows ----------------------------------------------------------------------------
+    def save_follow(self, follow: Follow) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO follows (id, url, data, next_check_at) VALUES (?, ?, ?, ?) ON CONFLICT (id)"
+                         " DO UPDATE SET url = excluded.url, data = excluded.data,"
+                         " next_check_at = excluded.next_check_at",
+                         (follow.id, follow.url, follow.model_dump_json(), follow.next_check_at))
+
+    def get_follows(self, ids: list[str] | None = None) -> list[Follow]:
+        with self._db() as conn:
+            rows = conn.execute("SELECT data FROM follows").fetchall()
+        found = [Follow.model_validate_json(row[0]) for row in rows]
+        return sorted((f for f in found if ids is None or f.id in ids), key=lambda f: (f.created_at, f.id))
+
+    def delete_follow(self, follow_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM follows WHERE id = ?", (follow_id,))
 
     def has_embeddings(self, job_id: str, model: str) -> bool:
         """Whether the video is indexed: its whole-video vector, written last, is there."""
