@@ -517,6 +517,8 @@ class FollowView(BaseModel):
     last_checked_at: str | None
     next_check_at: str
     videos_added: int
+    #: The videos the source has listed so far (added, or marked as seen).
+    videos_seen: int
     last_error: str | None
     #: `active`, `retrying` (the last check failed; it is tried again sooner) or `gone` (the source disappeared).
     status: Literal["active", "retrying", "gone"]
@@ -524,5 +526,6 @@ class FollowView(BaseModel):
     @classmethod
     def of(cls, follow: Follow) -> FollowView:
         status = "gone" if follow.gone else "retrying" if follow.last_error else "active"
-        return cls(**follow.model_dump(include=set(cls.model_fields) - {"status"}), status=status)
+        return cls(**follow.model_dump(include=set(cls.model_fields) - {"status", "videos_seen"}), status=status,
+                   videos_seen=len(follow.seen))
 

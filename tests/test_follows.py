@@ -36,6 +36,11 @@ def channel_site(tmp_path_factory):
     page(site, "later", ["tomatoes", "bread"])
     media.video_with_speech("A lonely single video.", site / "single.mp4")
     server, url = media.serve(site)
+    (site / "feed.xml").write_text(  # a podcast's feed, read by yt-dlp's generic extractor
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Weekend skills podcast</title><link>{url}/</link>'
+        "<description>Skills</description>" + "".join(
+            f'<item><title>{name}</title><enclosure url="{url}/{name}.mp4" type="video/mp4" length="1"/>'
+            f"<guid>{url}/{name}</guid></item>" for name in ("bikes", "kites")) + "</channel></rss>")
     yield site, url
     server.shutdown()
 
@@ -107,11 +112,12 @@ def test_a_followed_page_brings_its_videos_then_whatever_appears(library, channe
     assert len(api.list_jobs(collections=[followed["collection_id"]])) == 3  # its videos stay
 
 
-def test_only_new_uploads_marks_what_is_listed_as_seen(library, channel_site):
+def test_only_new_uploads_of_a_feed_marks_what_it_lists_as_seen(library, channel_site):
     _, url = channel_site
-    result = library.cli("follow", f"{url}/later.html", "--every", "1d", "--new-only", "--json")
+    result = library.cli("follow", f"{url}/feed.xml", "--every", "1d", "--new-only", "--json")
     assert result.returncode == 0, result.stderr
     followed = json.loads(result.stdout)
+    assert followed["title"] == "Weekend skills podcast" and followed["videos_seen"] == 2
     assert followed["videos_added"] == 0 and followed["new_only"] is True and followed["every_seconds"] == 86400
     assert library.cli("unfollow", followed["id"]).returncode == 0
 
