@@ -5,7 +5,15 @@ import streamlit as st
 from core import api
 from core.formatting import literal
 from core.models import Job, Stage
-from pages.components import LIVE_SECONDS, STILL_SECONDS, cancel_button, job_cards, page_start, queue_warning
+from pages.components import (
+    LIVE_SECONDS,
+    STILL_SECONDS,
+    cancel_button,
+    follow_card,
+    job_cards,
+    page_start,
+    queue_warning,
+)
 
 page_start("📚 Library")
 
@@ -49,6 +57,19 @@ known_collections = api.collections_of(all_jobs)
 collections = collection_column.multiselect(
     "Collection", list(known_collections), placeholder="All collections",
     format_func=lambda cid: known_collections[cid].title or known_collections[cid].url)
+if len(collections) == 1:  # one collection: follow it, or see how its follow does
+    chosen = known_collections[collections[0]]
+    followed = next((f for f in api.follows() if f.collection_id == chosen.id or f.url == chosen.url), None)
+    if followed:
+        follow_card(followed)
+    elif st.button("Follow this collection", icon="📡", disabled=api.read_only(),
+                   help="A worker looks for new videos every 6 hours and adds them here"):
+        try:
+            api.follow(chosen.url)
+        except (api.InvalidURL, api.FollowRefused, api.ReadOnlyLibrary) as exc:
+            st.error(str(exc), icon="⚠️")
+        else:
+            st.rerun()
 PAGE_SIZE = 20
 matching = api.filter_jobs(all_jobs, statuses=statuses, platforms=platforms, collections=collections)
 pages = max(1, -(-len(matching) // PAGE_SIZE))

@@ -156,3 +156,21 @@ def test_the_submit_page_previews_then_follows(library, channel_site, monkeypatc
     assert any("Following" in str(s.value) for s in at.success)
     [followed] = [f for f in api.follows() if f.url.endswith("/later.html")]
     api.unfollow(followed.id)
+
+
+def test_a_collection_in_the_library_can_be_followed(library, channel_site, monkeypatch):
+    _, url = channel_site
+    library.use_here(monkeypatch)
+    submitted = library.cli("submit", f"{url}/later.html", "--json")
+    assert submitted.returncode == 0, submitted.stderr
+    collection = json.loads(submitted.stdout)[0]["collection"]
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.switch_page("pages/library.py").run()
+    [chooser] = [box for box in at.multiselect if box.label == "Collection"]
+    chooser.select(collection["id"]).run()
+    [follow] = [b for b in at.button if b.label == "Follow this collection"]
+    follow.click().run()
+    assert not at.exception
+    [followed] = [f for f in api.follows() if f.collection_id == collection["id"]]
+    assert any("following" in str(m.value) for m in at.markdown)
+    api.unfollow(followed.id)
