@@ -137,9 +137,9 @@ def test_a_page_opened_by_its_address_on_a_fresh_server_is_the_app(browser, empt
         page.goto(f"{url}/library")
         expect(page.get_by_text("The library is empty")).to_be_visible(timeout=30_000)
         sidebar = page.locator('[data-testid="stSidebarNavLink"]')
-        expect(sidebar).to_have_count(4)
+        expect(sidebar).to_have_count(5)
         assert [re.sub(r"\W", "", text) for text in sidebar.all_inner_texts()] == [
-            "Submit", "Library", "Dashboard", "Search"]
+            "Submit", "Library", "Dashboard", "Search", "Ask"]
         page.goto(f"{url}/components")  # a helper module, not a page
         expect(page.get_by_role("textbox", name="Video links")).to_be_visible(timeout=30_000)
         page.close()
