@@ -212,6 +212,61 @@ def cmd_unfollow(args) -> int:
     return EXIT_OK
 
 
+def _print_changes(changes) -> None:
+    for change in changes:
+        print(f"  line {change.index}:\n    - {change.before}\n    + {change.after}")
+
+
+def cmd_edit(args) -> int:
+    if args.history:
+        found = api.edit_history(args.job_id)
+        if args.json:
+            _print_json(found)
+            return EXIT_OK
+        if not found:
+            print("No corrections yet.")
+        for edit in found:
+            state = " (taken back)" if edit.undone else f" (takes back {edit.undoes})" if edit.undoes else ""
+            print(f"revision {edit.revision}  {edit.at[:19].replace('T', ' ')}  {edit.kind}{state}"
+                  + (f"  by {edit.by}" if edit.by else ""))
+            _print_changes(edit.changes)
+        return EXIT_OK
+    if args.undo:
+        edit = api.undo(args.job_id, base_revision=args.base_revision)
+    elif args.replace:
+        changes, edit = api.replace_words(args.job_id, *args.replace, apply=args.apply,
+                                          base_revision=args.base_revision)
+        if not changes:
+            print(f"No line holds “{args.replace[0]}”.")
+            return EXIT_OK
+        if edit is None:
+            if args.json:
+                _print_json(changes)
+            else:
+                print(f"{len(changes)} line{'s' if len(changes) != 1 else ''} would change (--apply to change them):")
+                _print_changes(changes)
+            return EXIT_OK
+    else:
+        if args.index is None or args.text is None:
+            print("Say which line and its new text (edit JOB_ID SEGMENT_INDEX \"text\"), or --history, --undo or "
+                  "--replace OLD NEW.", file=sys.stderr)
+            return EXIT_INVALID
+        edit = api.edit_segment(args.job_id, args.index, args.text, base_revision=args.base_revision,
+                                allow_empty=args.allow_empty)
+    if args.json:
+        _print_json(edit)
+    else:
+        print(f"Revision {edit.revision}: {edit.kind}")
+        _print_changes(edit.changes)
+    return EXIT_OK
+
+
+def cmd_reprocess(args) -> int:
+    for job_id in args.job_ids:
+        _print_job(api.reprocess(job_id, discard_corrections=args.discard_corrections))
+    return EXIT_OK
+
+
 def cmd_export(args) -> int:
     name, content = api.export(args.job_id, args.format, translated=args.translation)
     if args.output == "-":
@@ -347,6 +402,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("follow_id", metavar="ID")
     p.set_defaults(func=cmd_unfollow)
 
+    p = sub.add_parser("edit", help="correct a transcript: a line, or a word everywhere; list or take back "
+                                    "corrections")
+    p.add_argument("job_id")
+    p.add_argument("index", nargs="?", type=int, metavar="SEGMENT_INDEX", help="the line to correct (from 0)")
+    p.add_argument("text", nargs="?", help="its new text")
+    p.add_argument("--allow-empty", action="store_true", help="let the new text be empty (the line's words removed)")
+    p.add_argument("--history", action="store_true", help="every correction, with when, by whom, before and after")
+    p.add_argument("--undo", action="store_true", help="take back the latest correction")
+    p.add_argument("--replace", nargs=2, metavar=("OLD", "NEW"), help="show the lines where OLD would become NEW")
+    p.add_argument("--apply", action="store_true", help="with --replace: change them, as one correction")
+    p.add_argument("--base-revision", type=int, metavar="N", help="refuse if the transcript is no longer at this "
+                                                                  "revision (someone corrected it meanwhile)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_edit)
+
+    p = sub.add_parser("reprocess", help="forget videos' results and run the whole pipeline again")
+    p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
+    p.add_argument("--discard-corrections", action="store_true",
+                   help="also throw away corrections made to their transcripts (refused otherwise)")
+    p.set_defaults(func=cmd_reprocess)
+
     p = sub.add_parser("export", help="write a transcript as SRT, VTT, TXT, Markdown or JSON")
     p.add_argument("job_id")
     p.add_argument("--format", choices=list(FORMATS), default="srt")
@@ -390,14 +466,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (api.InvalidURL, api.AskRefused, api.ThemeRefused, api.FollowRefused) as exc:
+    except (api.InvalidURL, api.AskRefused, api.ThemeRefused, api.FollowRefused, api.EditRefused,
+            api.CorrectionsKept) as exc:
         print(f"Invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except LookupError as exc:
         print(str(exc.args[0] if exc.args else exc), file=sys.stderr)
         return EXIT_INVALID
     except (api.QueueUnavailable, api.LibraryUnavailable, api.ReadOnlyLibrary, api.JobBusy,
-            api.MediaStoreRefused, api.EngineError) as exc:
+            api.MediaStoreRefused, api.EngineError, api.EditConflict) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_FAILED
 

@@ -529,3 +529,29 @@ class FollowView(BaseModel):
         return cls(**follow.model_dump(include=set(cls.model_fields) - {"status", "videos_seen"}), status=status,
                    videos_seen=len(follow.seen))
 
+
+#: The longest text a corrected transcript line may hold.
+MAX_SEGMENT_CHARS = 5000
+
+
+class SegmentChange(BaseModel):
+    index: int
+    before: str
+    after: str
+
+
+class Edit(BaseModel):
+    """One correction of a transcript, kept so it can be listed and taken back."""
+
+    #: 1 for a transcript's first correction, one more for each after (an undo is a correction too).
+    revision: int
+    at: str
+    #: Who made it: the API key's name, the signed-in person, or None (the command line, an open app).
+    by: str | None = None
+    kind: Literal["edit", "replace", "undo"]
+    changes: list[SegmentChange]
+    #: For an undo, the revision it took back.
+    undoes: int | None = None
+    #: Whether a later undo took this one back.
+    undone: bool = False
+

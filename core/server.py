@@ -27,14 +27,17 @@ from core.models import (
     CATEGORIES,
     MAX_ASK_HISTORY,
     MAX_QUESTION_CHARS,
+    MAX_SEGMENT_CHARS,
     Analysis,
     Answer,
     AskTurn,
+    Edit,
     FollowView,
     JobDetails,
     JobView,
     SearchFilters,
     SearchHit,
+    SegmentChange,
     Stage,
     SubmittedJob,
     ThemeView,
@@ -247,7 +250,8 @@ ERRORS = {
     401: "No key, or an unknown one (only when API_KEYS or API_READ_KEYS are set)",
     403: "A read-only key asked to change the library",
     404: "No such job, or nothing of that kind stored for it",
-    409: "The job is not in a state that allows it (no transcript yet, a run in the way)",
+    409: "The job is not in a state that allows it (no transcript yet, a run in the way, the transcript corrected "
+         "meanwhile, corrections a reprocess would throw away)",
     413: f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB",
     429: "More links than API_RATE_LIMIT a minute for this key; Retry-After says when to send again",
     502: "A service the app relies on refuses its requests: the object store holding the media (a setting to fix), "
@@ -339,6 +343,7 @@ async def _media_refused(request, exc):
 
 @app.exception_handler(api.AskRefused)
 @app.exception_handler(api.ThemeRefused)
+@app.exception_handler(api.EditRefused)
 @app.exception_handler(api.FollowRefused)
 async def _refused(request, exc):
     return _error(400, str(exc))
@@ -357,6 +362,8 @@ async def _read_only(request, exc):
 
 
 @app.exception_handler(api.JobBusy)
+@app.exception_handler(api.EditConflict)
+@app.exception_handler(api.CorrectionsKept)
 async def _busy(request, exc):
     return _error(409, str(exc))
 
@@ -629,9 +636,74 @@ def retry(job_id: str, caller: Writer) -> JobView:
 
 
 @app.post("/jobs/{job_id}/reprocess", response_model=JobView, tags=["jobs"], responses=WRITE | answers(502))
-def reprocess(job_id: str, caller: Writer) -> JobView:
-    """Forget a video's results and run the whole pipeline again (stopping its run first)."""
-    return api.job_views([api.reprocess(job_id)])[0]
+def reprocess(job_id: str, caller: Writer, discard_corrections: bool = False) -> JobView:
+    """Forget a video's results and run the whole pipeline again (stopping its run first). A transcript someone
+    corrected is kept (409) unless `discard_corrections=true`."""
+    return api.job_views([api.reprocess(job_id, discard_corrections=discard_corrections)])[0]
+
+
+class SegmentText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=MAX_SEGMENT_CHARS, description="The line's corrected text; its times are kept")
+    base_revision: int | None = Field(None, ge=0, description="The revision the correction was made from (409 when "
+                                                              "the transcript has moved on); none: the latest")
+    allow_empty: bool = Field(False, description="Let the text be empty, removing the line's words")
+
+
+class Undo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_revision: int | None = Field(None, ge=0)
+
+
+class Replace(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    old: str = Field(min_length=1, max_length=200, description="A word or phrase (whole words, any case)")
+    new: str = Field(max_length=MAX_SEGMENT_CHARS)
+    apply: bool = Field(False, description="Change the lines (one correction); false: only say which would change")
+    base_revision: int | None = Field(None, ge=0)
+
+
+class Replacement(BaseModel):
+    changes: list[SegmentChange]
+    #: The correction made, with `apply`; null for a preview.
+    edit: Edit | None = None
+
+
+def _by(caller: str) -> str | None:
+    return None if caller == "local" else f"key {caller[:8]}"
+
+
+@app.patch("/jobs/{job_id}/segments/{index}", response_model=Edit, tags=["corrections"],
+           responses=WRITE)
+def edit_segment(job_id: str, index: int, body: SegmentText, caller: Writer) -> Edit:
+    """Correct one line of a transcript (lines from 0). Search, the analysis and the exports follow at once. 409 when
+    `base_revision` is no longer the latest: someone corrected the transcript meanwhile, and nothing is changed."""
+    return api.edit_segment(job_id, index, body.text, base_revision=body.base_revision, by=_by(caller),
+                            allow_empty=body.allow_empty)
+
+
+@app.get("/jobs/{job_id}/edits", response_model=list[Edit], tags=["corrections"], responses=JOB)
+def list_edits(job_id: str, caller: Reader) -> list[Edit]:
+    """Every correction of a transcript: when, by which key, before and after, revision."""
+    return api.edit_history(job_id)
+
+
+@app.post("/jobs/{job_id}/edits/undo", response_model=Edit, tags=["corrections"], responses=WRITE)
+def undo_edit(job_id: str, body: Undo, caller: Writer) -> Edit:
+    """Take back the latest correction not taken back yet (itself kept as a correction)."""
+    return api.undo(job_id, base_revision=body.base_revision, by=_by(caller))
+
+
+@app.post("/jobs/{job_id}/edits/replace", response_model=Replacement, tags=["corrections"], responses=WRITE)
+def replace_in_transcript(job_id: str, body: Replace, caller: Writer) -> Replacement:
+    """Replace a word or phrase misheard everywhere in one transcript: the lines that would change, and with
+    `apply` the correction that changed them."""
+    changes, edit = api.replace_words(job_id, body.old, body.new, apply=body.apply, base_revision=body.base_revision,
+                                      by=_by(caller))
+    return Replacement(changes=changes, edit=edit)
 
 
 @app.post("/jobs/{job_id}/cancel", response_model=JobView, tags=["jobs"], responses=WRITE)

@@ -50,6 +50,18 @@ def confirm_delete(job_id: str, title: str) -> None:
         st.rerun()
 
 
+@st.dialog("Throw away the corrections?")
+def confirm_reprocess(job_id: str, message: str) -> None:
+    st.write(literal(message))
+    if st.button("Reprocess and discard the corrections", type="primary"):
+        try:
+            api.reprocess(job_id, discard_corrections=True)
+        except (api.JobBusy, api.QueueUnavailable, api.LibraryUnavailable, api.MediaStoreRefused) as exc:
+            st.error(str(exc))
+            return
+        st.rerun()
+
+
 left, middle, collection_column, right = st.columns([3, 3, 3, 1])
 statuses = left.multiselect("Status", sorted(counts), placeholder="All statuses")
 platforms = middle.multiselect("Platform", api.platforms_in_library(all_jobs), placeholder="All platforms")
@@ -97,7 +109,11 @@ def job_actions(job: Job) -> None:
             api.retry(job.id)
             st.rerun(scope="fragment")
         if job.is_final and st.button("Reprocess", key=f"again-{job.id}", icon="♻️"):
-            api.reprocess(job.id)
+            try:
+                api.reprocess(job.id)
+            except api.CorrectionsKept as exc:  # asked first: corrections are never thrown away unasked
+                confirm_reprocess(job.id, str(exc))
+                return
             st.rerun(scope="fragment")
     except (api.QueueUnavailable, api.JobBusy, api.LibraryUnavailable, api.MediaStoreRefused) as exc:
         st.error(str(exc))

@@ -77,6 +77,26 @@ if job.chapters:
             source = "" if chapter.source == "creator" else " :gray-badge[found in the talk]"
             title_col.markdown(f"{'▶ **' if here else ''}{literal(chapter.title)}{'**' if here else ''}{source}")
 
+read_only = api.read_only()
+revision = api.revision(job.id)  # corrections made from here must still be the latest when saved
+
+
+def signed_in() -> str | None:
+    return st.user.get("email") if st.user.get("is_logged_in", False) else None
+
+
+def correct_line(index: int, text: str) -> None:
+    """A line's text, to correct in place: its times stay; search and the analysis follow."""
+    new = st.text_area("Corrected text", text, key=f"fix-{index}", max_chars=5000)
+    if st.button("Save", key=f"save-{index}", type="primary", disabled=new.strip() == text.strip()):
+        try:
+            api.edit_segment(job.id, index, new, base_revision=revision, by=signed_in())
+        except (api.EditConflict, api.EditRefused) as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+
+
 transcript = api.transcript(job.id)
 translation = api.translation(job.id)
 analysis = api.analysis(job.id)
@@ -134,6 +154,29 @@ if transcript_tab.open:
                     st.rerun()
                 shown = other if view.startswith("Translation") and other else segment
                 text_col.markdown(f"{mark} {literal(shown.text)}")
+                if shown is segment and not read_only:
+                    with text_col.popover("✏️", help="Correct this line"):
+                        correct_line(index, segment.text)
+            edits = api.edit_history(job.id)
+            if edits and not read_only:
+                undo_col, note_col = st.columns([1, 4], vertical_alignment="center")
+                if undo_col.button("Undo", icon="↩️", help="Take back the latest correction"):
+                    try:
+                        api.undo(job.id, base_revision=revision, by=signed_in())
+                    except (api.EditConflict, api.EditRefused) as exc:
+                        st.error(str(exc))
+                    else:
+                        st.rerun()
+                note_col.caption(f"Revision {revision} · {len(edits)} correction{'s' if len(edits) != 1 else ''}")
+            if edits:
+                with st.expander("Corrections"):
+                    for edit in reversed(edits):
+                        state = " · taken back" if edit.undone else ""
+                        when = edit.at[:16].replace("T", " ")
+                        st.markdown(f"**Revision {edit.revision}** · {edit.kind}{state} · {when}"
+                                    + (f" · {literal(edit.by)}" if edit.by else ""))
+                        for change in edit.changes:
+                            st.caption(f"line {change.index}: ~~{literal(change.before)}~~ → {literal(change.after)}")
 
 if analysis_tab.open:
     with analysis_tab:

@@ -80,8 +80,9 @@ def test_dashboard_and_search_in_the_browser(app_url, browser, library, media_se
     assert "breakdown=Spoken+language" in page.url  # a view that can be shared
     shot(page, "dashboard-breakdown")
     page.get_by_role("tab", name="🏷️ Topics").click()
-    expect(page.get_by_text("Topics to show")).to_be_visible()
+    expect(page.get_by_text("Videos per theme")).to_be_visible(timeout=30_000)
     expect(page.locator(".js-plotly-plot")).to_have_count(2)
+    shot(page, "dashboard-themes")
 
     page.goto(f"{app_url}/search")
     page.get_by_role("textbox", name="Search the library by meaning").fill("a dessert recipe")

@@ -12,9 +12,11 @@ from core.models import (
     Analysis,
     AudioFile,
     Chapter,
+    Edit,
     Follow,
     SearchFilters,
     Segment,
+    SegmentChange,
     Sentiment,
     Stage,
     Theme,
@@ -376,3 +378,18 @@ def test_follows_are_kept_whole_and_removed(store):
     assert store.get_follows(["nope"]) == []
     store.delete_follow(later.id)
     assert store.get_follows() == []
+
+
+def test_corrections_are_numbered_refused_when_stale_and_forgotten_on_reset(store):
+    job = new_job(store)
+    change = SegmentChange(index=0, before="Hello there.", after="Hello their.")
+    first = Edit(revision=1, at="2026-12-05T10:00:00.000+00:00", kind="edit", changes=[change])
+    assert store.add_edit(job.id, first, 0)
+    assert not store.add_edit(job.id, first, 0)  # made from revision 0 too: someone else's came first
+    back = Edit(revision=2, at="2026-12-05T10:01:00.000+00:00", kind="undo", undoes=1, by="key 1234abcd",
+                changes=[SegmentChange(index=0, before="Hello their.", after="Hello there.")])
+    assert store.add_edit(job.id, back, 1)
+    assert [(e.revision, e.kind, e.undone) for e in store.get_edits(job.id)] == [(1, "edit", True), (2, "undo", False)]
+    assert store.get_edits(job.id)[1] == back
+    store.reset_job(job.id)
+    assert store.get_edits(job.id) == []

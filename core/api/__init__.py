@@ -4,11 +4,21 @@ about Streamlit, and importing it loads no engine and no part of the pipeline (t
 Its names come from the modules that hold each concern: submitting and acting on jobs (core.jobs.submitting),
 following channels and feeds (core.jobs.follows),
 reading jobs (jobs), what a job made (results), finding moments (search), answering questions (ask), what
-the library is about (themes).
+the library is about (themes), correcting transcripts (edits).
 """
 
 from core.access import exposure_warning
 from core.api.ask import DEFAULT_CITATIONS, MAX_CITATIONS, AskRefused, ask, ask_stream
+from core.api.edits import (
+    EditConflict,
+    EditRefused,
+    corrected,
+    edit_history,
+    edit_segment,
+    replace_words,
+    revision,
+    undo,
+)
 from core.api.jobs import (
     collections,
     collections_of,
@@ -50,6 +60,7 @@ from core.jobs.follows import check_soon as check_follow_now
 from core.jobs.follows import preview as preview_follow
 from core.jobs.queue import JobBusy, QueueUnavailable
 from core.jobs.submitting import (
+    CorrectionsKept,
     Submission,
     cancel,
     collection_summaries,
@@ -72,15 +83,16 @@ from core.store import LibraryUnavailable, MediaStoreRefused, ReadOnlyLibrary
 from core.store.files import media_type
 
 __all__ = [
-    "AskRefused", "DEFAULT_CITATIONS", "EXPORT_FORMATS", "EngineError", "FollowRefused", "FollowView", "InvalidURL",
-    "JobBusy", "LibraryUnavailable", "MAX_CITATIONS", "MAX_PLAYLIST_HARD_CAP", "MediaStoreRefused",
-    "QueueUnavailable", "ReadOnlyLibrary", "Submission", "ThemeRefused", "analysed_videos", "analysis", "ask",
-    "ask_stream", "audio_file", "cancel", "check_follow_now", "collection_summaries", "collections", "collections_of",
-    "costs", "default_playlist_items", "delete", "every_seconds", "export", "exposure_warning", "filter_jobs",
-    "follow", "follows", "get_job", "get_jobs", "job_details", "job_views", "library_problem", "list_jobs",
-    "media_file", "media_links", "media_problem", "media_type", "merge_themes", "moment_link", "platforms_in_library",
-    "prepare_link_checks", "preview_follow", "queue_status", "read_only", "refresh_themes", "reindex", "rename_theme",
-    "reprocess", "retry", "retry_failed", "search", "split_urls", "status_counts", "stored_media", "submit",
-    "submit_many", "submitted_views", "theme_of", "themes", "thumbnails", "transcript", "transcript_files",
-    "translation", "unfollow", "validate_all", "wait"
+    "AskRefused", "CorrectionsKept", "DEFAULT_CITATIONS", "EXPORT_FORMATS", "EditConflict", "EditRefused",
+    "EngineError", "FollowRefused", "FollowView", "InvalidURL", "JobBusy", "LibraryUnavailable", "MAX_CITATIONS",
+    "MAX_PLAYLIST_HARD_CAP", "MediaStoreRefused", "QueueUnavailable", "ReadOnlyLibrary", "Submission", "ThemeRefused",
+    "analysed_videos", "analysis", "ask", "ask_stream", "audio_file", "cancel", "check_follow_now",
+    "collection_summaries", "collections", "collections_of", "corrected", "costs", "default_playlist_items", "delete",
+    "edit_history", "edit_segment", "every_seconds", "export", "exposure_warning", "filter_jobs", "follow", "follows",
+    "get_job", "get_jobs", "job_details", "job_views", "library_problem", "list_jobs", "media_file", "media_links",
+    "media_problem", "media_type", "merge_themes", "moment_link", "platforms_in_library", "prepare_link_checks",
+    "preview_follow", "queue_status", "read_only", "refresh_themes", "reindex", "rename_theme", "replace_words",
+    "reprocess", "retry", "retry_failed", "revision", "search", "split_urls", "status_counts", "stored_media",
+    "submit", "submit_many", "submitted_views", "theme_of", "themes", "thumbnails", "transcript", "transcript_files",
+    "translation", "undo", "unfollow", "validate_all", "wait"
 ]

@@ -77,6 +77,19 @@ def validate_all(urls: list[str], settings: Settings | None = None) -> list[Sour
     return sources
 
 
+class CorrectionsKept(Exception):
+    """Processing a video again would throw away corrections a person made to its transcript."""
+
+
+def _keep_corrections(store: Store, job: Job) -> None:
+    kept = [edit for edit in store.get_edits(job.id) if edit.kind != "undo" and not edit.undone]
+    if kept:
+        raise CorrectionsKept(f"“{job.title or job.video_id}” has {len(kept)} correction{'s' if len(kept) != 1 else ''}"
+                              " to its transcript, which processing it again would throw away: nothing was changed. "
+                              "Reprocess it with the corrections discarded (`reprocess --discard-corrections`, or "
+                              "confirm on the page) if that is what you want.")
+
+
 def create_or_existing(store: Store, source: Source, force: bool, settings: Settings) -> Submission:
     try:
         job = store.create_job(url=source.url, platform=source.platform, extractor=source.extractor,
@@ -86,6 +99,7 @@ def create_or_existing(store: Store, source: Source, force: bool, settings: Sett
         job = duplicate.existing
         if not force:
             return Submission(job, created=False)
+        _keep_corrections(store, job)
         _stop_running(job, settings)
         _forget_results(store, job.id, settings)
         return Submission(store.get_job(job.id), created=True)
@@ -235,11 +249,15 @@ def retry_failed(settings: Settings | None = None) -> int:
     return len(failed)
 
 
-def reprocess(job_id: str, settings: Settings | None = None) -> Job:
-    """Forget a video's results and run the whole pipeline again (stopping the run going on, if any)."""
+def reprocess(job_id: str, settings: Settings | None = None, discard_corrections: bool = False) -> Job:
+    """Forget a video's results and run the whole pipeline again (stopping the run going on, if any). A transcript a
+    person corrected is kept (CorrectionsKept) unless `discard_corrections`."""
     settings = settings or get_settings()
     store = get_store()
-    _stop_running(require_job(store, job_id), settings)
+    job = require_job(store, job_id)
+    if not discard_corrections:
+        _keep_corrections(store, job)
+    _stop_running(job, settings)
     _forget_results(store, job_id, settings)
     _start(store, job_id, settings)
     return store.get_job(job_id)

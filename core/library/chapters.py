@@ -9,6 +9,7 @@ import numpy as np
 
 from core.library.themes import keywords
 from core.models import Chapter, Segment
+from core.providers.analyze import summarize
 
 #: No generated chapter is shorter than this.
 MIN_CHAPTER_SECONDS = 60.0
@@ -73,8 +74,6 @@ def _climb(scores: np.ndarray, i: int, step: int) -> float:
 
 def generated_chapters(segments: list[Segment], vectors: np.ndarray, duration: float) -> list[Chapter]:
     """Chapters where a talk changes subject, titled and summed up; none for a talk of one subject."""
-    from core.providers.analyze import summarize
-
     starts = np.array([segment.start for segment in segments], dtype=float)
     cuts = boundaries(starts, np.asarray(vectors, dtype=np.float32), duration)
     if not cuts:

@@ -13,6 +13,7 @@ from core.models import (
     AudioFile,
     Chapter,
     Collection,
+    Edit,
     Follow,
     Job,
     SearchFilters,
@@ -113,6 +114,11 @@ class Store(Protocol):
     def get_follows(self, ids: list[str] | None = None) -> list[Follow]:
         """These follows (all of them when None), oldest first."""
     def delete_follow(self, follow_id: str) -> None: ...
+    def get_edits(self, job_id: str) -> list[Edit]:
+        """A video's corrections, oldest first."""
+    def add_edit(self, job_id: str, edit: Edit, base_revision: int) -> bool:
+        """Record a correction as revision base_revision + 1, if base_revision is still the latest (False otherwise:
+        someone corrected the transcript meanwhile); an undo marks the revision it takes back."""
     def add_usage(self, job_id: str, records: list[Usage]) -> None: ...
     def get_usage(self, job_id: str) -> list[Usage]: ...
     def costs(self) -> dict[str, float]: ...

@@ -14,6 +14,7 @@ from core.models import (
     Analysis,
     AudioFile,
     Collection,
+    Edit,
     Follow,
     Job,
     SearchFilters,
@@ -215,6 +216,14 @@ class FunctionStore(MediaFilesMixin):
         vectors = np.array([[float(v) for v in row["vector"].strip("[]").split(",")] for row in rows],
                            dtype=np.float32)
         return [row["job_id"] for row in rows], vectors
+
+    # --- corrections ----------------------------------------------------------------------
+    def get_edits(self, job_id: str) -> list[Edit]:
+        return [Edit(**row) for row in self.call("get_edits", p_job_id=job_id)]
+
+    def add_edit(self, job_id: str, edit: Edit, base_revision: int) -> bool:
+        return bool(self.call("add_edit", p_job_id=job_id, p_base_revision=base_revision,
+                              p_edit=edit.model_dump(mode="json")))
 
     # --- follows --------------------------------------------------------------------------
     def save_follow(self, follow: Follow) -> None:

@@ -19,6 +19,7 @@ from core.models import (
     Analysis,
     AudioFile,
     Collection,
+    Edit,
     Follow,
     Job,
     SearchFilters,
@@ -276,7 +277,7 @@ class LocalStore(MediaFilesMixin):
     def reset_job(self, job_id: str) -> None:
         stamp = now_iso()
         with self._tx() as conn:
-            for table in ("embeddings", "analysis", "translations", "transcriptions", "audio_files", "usage"):
+            for table in ("embeddings", "analysis", "translations", "transcriptions", "audio_files", "usage", "edits"):
                 conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
             conn.execute(
                 "UPDATE jobs SET status = 'pending', stage = 'pending', progress = 0, progress_detail = '',"
@@ -455,6 +456,26 @@ class LocalStore(MediaFilesMixin):
             conn.executemany("INSERT OR REPLACE INTO theme_videos (job_id, theme_id)"
                              " SELECT id, ? FROM jobs WHERE id = ?",
                              [(t.id, job_id) for t in themes for job_id in t.job_ids])
+
+    # --- corrections ------------------------------------------------------------------------
+    def get_edits(self, job_id: str) -> list[Edit]:
+        with self._db() as conn:
+            rows = conn.execute("SELECT data FROM edits WHERE job_id = ? ORDER BY revision", (job_id,)).fetchall()
+        return [Edit.model_validate_json(row[0]) for row in rows]
+
+    def add_edit(self, job_id: str, edit: Edit, base_revision: int) -> bool:
+        with self._tx() as conn:
+            latest = conn.execute("SELECT coalesce(max(revision), 0) FROM edits WHERE job_id = ?",
+                                  (job_id,)).fetchone()[0]
+            if latest != base_revision:
+                return False
+            edit = edit.model_copy(update={"revision": latest + 1})
+            conn.execute("INSERT INTO edits (job_id, revision, data) VALUES (?, ?, ?)",
+                         (job_id, edit.revision, edit.model_dump_json()))
+            if edit.undoes:
+                conn.execute("UPDATE edits SET data = json_set(data, '$.undone', json('true'))"
+                             " WHERE job_id = ? AND revision = ?", (job_id, edit.undoes))
+        return True
 
     # --- follows ----------------------------------------------------------------------------
     def save_follow(self, follow: Follow) -> None:
