@@ -230,14 +230,19 @@ def topic_frequency(overview: LibraryOverview, top: int = 15) -> go.Figure:
 
 def topic_trend(overview: LibraryOverview, top: int = 5) -> go.Figure:
     leaders = [topic for topic, _ in Counter(overview.topics["topic"]).most_common(top)]
-    frame = overview.topics[overview.topics["topic"].isin(leaders)].copy()
-    frame["month"] = frame["day"].str[:7]
-    trend = frame.groupby(["topic", "month"]).size()
-    lines = [go.Scatter(x=trend[topic].index, y=trend[topic].values, mode="lines+markers", name=topic)
-             for topic in leaders if topic in trend.index.get_level_values(0)]
-    figure = _small(go.Figure(lines), "Top topics by upload month", x_title="month", y_title="videos")
+    return _by_month(overview.topics, "topic", leaders, "Top topics by upload month",
+                     "Topics appear here by upload month once videos are analysed.")
+
+
+def _by_month(frame: pd.DataFrame, column: str, leaders: list[str], title: str, empty: str) -> go.Figure:
+    """A line per leading value of `column`: how many of the rows hold it, by upload month."""
+    frame = frame[frame[column].isin(leaders)].assign(month=lambda f: f["day"].str[:7])
+    trend = frame.groupby([column, "month"]).size()
+    lines = [go.Scatter(x=trend[value].index, y=trend[value].values, mode="lines+markers", name=value)
+             for value in leaders if value in trend.index.get_level_values(0)]
+    figure = _small(go.Figure(lines), title, x_title="month", y_title="videos")
     if frame.empty:
-        return _nothing_yet(figure, "Topics appear here by upload month once videos are analysed.")
+        return _nothing_yet(figure, empty)
     return figure.update_xaxes(**month_axis(list(frame["month"]))).update_yaxes(**count_axis(trend.max()))
 
 
@@ -253,16 +258,9 @@ def theme_sizes(overview: LibraryOverview, top: int = 15) -> go.Figure:
 
 def theme_trend(overview: LibraryOverview, top: int = 5) -> go.Figure:
     """The largest themes' videos by upload month."""
-    frame = overview.videos[overview.videos["theme"] != NO_THEME]
-    leaders = list(frame["theme"].value_counts().head(top).index)
-    frame = frame[frame["theme"].isin(leaders)].assign(month=lambda f: f["day"].str[:7])
-    trend = frame.groupby(["theme", "month"]).size()
-    lines = [go.Scatter(x=trend[theme].index, y=trend[theme].values, mode="lines+markers", name=theme)
-             for theme in leaders if theme in trend.index.get_level_values(0)]
-    figure = _small(go.Figure(lines), "Themes by upload month", x_title="month", y_title="videos")
-    if frame.empty:
-        return _nothing_yet(figure, "Themes appear here by upload month once videos are grouped.")
-    return figure.update_xaxes(**month_axis(list(frame["month"]))).update_yaxes(**count_axis(trend.max()))
+    grouped = overview.videos[overview.videos["theme"] != NO_THEME]
+    return _by_month(grouped, "theme", list(grouped["theme"].value_counts().head(top).index), "Themes by upload month",
+                     "Themes appear here by upload month once videos are grouped.")
 
 
 def share_by(overview: LibraryOverview, column: str, title: str) -> go.Figure:

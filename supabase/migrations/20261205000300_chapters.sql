@@ -1,5 +1,5 @@
 -- A video's chapters: the creator's, or found where a long talk changes subject. Kept on the job, as its stage
--- times are; update_job and reset_job know the new column.
+-- times are; update_job knows the new column (reset_job clears it: 20261205000500_edits.sql).
 alter table public.jobs add column chapters jsonb not null default '[]'::jsonb;
 
 create or replace function public.update_job(p_id text, p_fields jsonb) returns void
@@ -15,18 +15,5 @@ create or replace function public.update_job(p_id text, p_fields jsonb) returns 
     where j.id = p_id;
 $$;
 
-create or replace function public.reset_job(p_id text) returns void
-    language sql set search_path = public as $$
-    delete from public.embeddings where job_id = p_id;
-    delete from public.analysis where job_id = p_id;
-    delete from public.translations where job_id = p_id;
-    delete from public.transcriptions where job_id = p_id;
-    delete from public.audio_files where job_id = p_id;
-    delete from public.usage where job_id = p_id;
-    update public.jobs set status = 'pending', stage = 'pending', progress = 0, progress_detail = '', error = null,
-        chapters = '[]'::jsonb, stage_times = jsonb_build_object('pending', public.utc_text(now()))
-    where id = p_id;
-$$;
-
-revoke execute on function public.update_job(text, jsonb), public.reset_job(text) from public, anon, authenticated;
-grant execute on function public.update_job(text, jsonb), public.reset_job(text) to service_role;
+revoke execute on function public.update_job(text, jsonb) from public, anon, authenticated;
+grant execute on function public.update_job(text, jsonb) to service_role;
