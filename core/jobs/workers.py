@@ -25,6 +25,7 @@ class PipelineWorker(Worker):
         # What was loaded lives as long as the worker: the garbage collector of each job's process then leaves
         # it alone, rather than walking it (and copying its memory pages) on every full collection.
         gc.freeze()
+        themes.schedule()  # a library from before themes, or changed while no worker ran, is grouped again
         return super().work(*args, **kwargs)
 
     def run_maintenance_tasks(self):
@@ -54,5 +55,4 @@ def run_worker(burst: bool = False) -> None:
     every = settings.worker_maintenance_seconds
     worker = PipelineWorker([Queue(settings.queue_name, connection=redis)], connection=redis,
                             maintenance_interval=every, worker_ttl=every + 15)
-    themes.schedule(settings)  # a library from before themes, or changed while no worker ran, is grouped
     worker.work(with_scheduler=True, burst=burst)
