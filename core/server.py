@@ -577,7 +577,8 @@ async def job_events(job_id: str, caller: Reader, request: Request):
     return EventSourceResponse(events(), ping=15)
 
 
-@app.get("/search", response_model=list[SearchHit], tags=["results"])
+@app.get("/search", response_model=list[SearchHit], tags=["results"],
+         responses={404: {"model": ErrorBody, "description": "No such theme"}})
 def search(caller: Reader,
            q: Annotated[str, Query(min_length=1, max_length=1000, description="What to find, in any words",
                                    examples=["how to water a roof garden"])],

@@ -20,7 +20,8 @@ class EditRefused(ValueError):
 
 
 class EditConflict(Exception):
-    """The transcript was corrected by someone else since the revision the correction was made from."""
+    """The transcript was corrected by someone else since the revision the correction was made from, or is in no
+    state to be corrected (none yet, nothing to take back)."""
 
 
 def edit_history(job_id: str) -> list[Edit]:
@@ -73,7 +74,7 @@ def undo(job_id: str, *, base_revision: int | None = None, by: str | None = None
     store, transcript = _transcript(job_id)
     last = corrections.last_undoable(store.get_edits(job_id))
     if last is None:
-        raise EditRefused("There is no correction to take back.")
+        raise EditConflict("There is no correction to take back.")
     return _apply(store, job_id, transcript, corrections.taken_back(last), "undo", base_revision, by, settings,
                   undoes=last.revision)
 
@@ -88,7 +89,7 @@ def _transcript(job_id: str) -> tuple[Store, Transcript]:
     job = require_job(store, job_id)
     transcript = store.get_transcript(job_id)
     if transcript is None:
-        raise EditRefused(f"“{job.title or job.video_id}” has no transcript yet ({job.status.label.lower()}).")
+        raise EditConflict(f"“{job.title or job.video_id}” has no transcript yet ({job.status.label.lower()}).")
     return store, transcript
 
 
