@@ -165,6 +165,8 @@ class Word(BaseModel):
     start: float
     end: float
     text: str
+    #: How sure the recogniser was of the word (0-1), where it says.
+    probability: float | None = None
 
 
 class Segment(BaseModel):

@@ -1,12 +1,15 @@
 """One video: its status, player, transcript (and its translation) and analysis."""
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from core import api
 from core.formatting import clock, literal
 from core.library import insights
 from core.models import SearchFilters, Stage, chapter_at
 from pages.components import LIVE_SECONDS, cancel_button, conversation, job_facts, job_status, page_start
+
+READ_ALONG = "🎧 Read along"
 
 page_start()
 job_id = st.query_params.get("job")
@@ -119,6 +122,8 @@ if transcript_tab.open:
                 translated = f"Translation ({translation.language.upper()})"
                 views = ["Side by side", original, translated]
                 exports[translated] = api.transcript_files(job, transcript, analysis, translation)
+            if audio_path:
+                views.append(READ_ALONG)
             view = st.segmented_control("Show", views, default=views[0], key="transcript-view") or views[0]
             for label, files in exports.items():
                 columns = st.columns([2] + [1] * len(files))
@@ -137,7 +142,12 @@ if transcript_tab.open:
                                        key=f"page-{needle}")
             scores = analysis.segment_sentiment if analysis else []
             size = insights.TRANSCRIPT_PAGE_SIZE
-            for index in lines[(page - 1) * size:page * size]:
+            shown_lines = lines[(page - 1) * size:page * size]
+            if view == READ_ALONG:  # the words light up as the audio above plays; click one to play from it
+                components.html(insights.read_along([transcript.segments[i] for i in shown_lines]),
+                                height=insights.READ_ALONG_HEIGHT + 50)
+                shown_lines = []
+            for index in shown_lines:
                 segment = transcript.segments[index]
                 other = translation.segments[index] if translation and index < len(translation.segments) else None
                 mark = f":{insights.MOOD_MARKS[insights.segment_mood(scores, index)]}[▍]"

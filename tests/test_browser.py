@@ -192,3 +192,25 @@ def test_a_collection_link_in_the_browser(app_url, browser, media_server):
     expect(page.get_by_text("trip-", exact=False)).to_have_count(2, timeout=30_000)
     shot(page, "library-by-collection")
     page.close()
+
+
+def test_read_along_follows_the_audio_and_plays_from_a_clicked_word(app_url, browser, library, media_server):
+    result = library.cli("submit", f"{media_server}/cooking.mp4", "--wait", "--json")
+    assert result.returncode == 0, result.stderr
+    [job] = json.loads(result.stdout)
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{app_url}/video?job={job['id']}")
+    page.get_by_role("radio", name=re.compile("Read along")).click()
+    frame = page.frame_locator("iframe").first
+    word = frame.locator(".w").nth(6)
+    expect(word).to_be_visible(timeout=30_000)
+    start = float(word.get_attribute("data-s"))
+    word.click()  # plays the page's audio from that word
+    page.wait_for_function(f"() => Math.abs(document.querySelector('audio').currentTime - {start}) < 1.5",
+                           timeout=30_000)
+    expect(frame.locator(".now")).to_have_count(1, timeout=10_000)  # the word being spoken is marked
+    page.wait_for_function("() => !document.querySelector('audio').paused", timeout=10_000)
+    frame.locator("body").press("Space")  # and Space pauses it
+    page.wait_for_function("() => document.querySelector('audio').paused", timeout=10_000)
+    shot(page, "read-along")
+    page.close()

@@ -27,7 +27,7 @@ def retimed(words: list[Word] | None, text: str, start: float, end: float) -> li
     matcher = SequenceMatcher(a=[_key(w) for w in old], b=[_key(w) for w in new], autojunk=False)
     for tag, a0, a1, b0, b1 in matcher.get_opcodes():
         if tag == "equal":
-            timed += [Word(start=words[a0 + i].start, end=words[a0 + i].end, text=new[b0 + i]) for i in range(b1 - b0)]
+            timed += [words[a0 + i].model_copy(update={"text": new[b0 + i]}) for i in range(b1 - b0)]
             continue
         if b1 == b0:  # words deleted
             continue

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from core.formatting import clock
-from core.models import Analysis, Job, ThemeView, Transcript, Translation, base_language, sentiment_label
+from core.models import (
+    Analysis,
+    Job,
+    Segment,
+    ThemeView,
+    Transcript,
+    Translation,
+    Word,
+    base_language,
+    sentiment_label,
+)
 
 SENTIMENT_COLOURS = {"positive": "#2E9E6B", "neutral": "#8C8AA0", "negative": "#D1495B"}
 
@@ -277,3 +289,32 @@ def processed_per_day(overview: LibraryOverview) -> go.Figure:
     if counts.empty:
         return _nothing_yet(figure, "Each day's count appears here once videos complete.")
     return figure.update_xaxes(**day_axis(list(counts.index))).update_yaxes(**count_axis(counts.max()))
+
+
+#: A word the recogniser gave a lower probability than this is marked for proofreading.
+UNSURE_BELOW = 0.5
+READ_ALONG_HEIGHT = 420
+
+
+def unsure_words(segments: list[Segment]) -> int:
+    return sum(1 for s in segments for w in s.words or [] if w.probability is not None and w.probability < UNSURE_BELOW)
+
+
+def read_along(segments: list[Segment], first_index: int = 0) -> str:
+    """A transcript to read while the page's audio plays (an HTML document for an st.components iframe, which may
+    reach the page's own audio element): the word being spoken is highlighted and kept in view, a click on a word
+    plays from it, Space plays or pauses, ←/→ step a line, N jumps to the next word the recogniser was unsure of."""
+    lines = []
+    for number, segment in enumerate(segments, first_index):
+        words = segment.words or [Word(start=segment.start, end=segment.end, text=segment.text)]
+        spans = []
+        for word in words:
+            unsure = word.probability is not None and word.probability < UNSURE_BELOW
+            title = f' title="unsure: {word.probability:.0%}"' if unsure else ""
+            spans.append(f'<span class="w{" u" if unsure else ""}" data-s="{word.start:.2f}" data-e="{word.end:.2f}"'
+                         f'{title}>{html.escape(word.text)}</span>')
+        lines.append(f'<p class="line" data-s="{segment.start:.2f}" data-i="{number}"><b>{clock(segment.start)}</b> '
+                     + " ".join(spans) + "</p>")
+    page = (Path(__file__).with_name("read_along.html").read_text()
+            .replace("{height}", str(READ_ALONG_HEIGHT)).replace("{unsure}", str(unsure_words(segments))))
+    return page.replace("{lines}", "\n".join(lines))

@@ -307,7 +307,8 @@ def timed_sentences(stretch, offset: float) -> list[Segment]:
     text = stretch.text.strip()
     if not text:
         return []
-    words = [Word(start=round(offset + w.start, 2), end=round(offset + w.end, 2), text=w.word.strip())
+    words = [Word(start=round(offset + w.start, 2), end=round(offset + w.end, 2), text=w.word.strip(),
+                  probability=round(w.probability, 3) if w.probability is not None else None)
              for w in (stretch.words or []) if w.word.strip()]
     return sentences(Segment(start=round(offset + stretch.start, 2), end=round(offset + stretch.end, 2), text=text,
                              words=words or None))
