@@ -267,6 +267,18 @@ def cmd_reprocess(args) -> int:
     return EXIT_OK
 
 
+def cmd_vocabulary(args) -> int:
+    if args.set is not None or args.add:
+        words = api.set_vocabulary(args.collection_id, args.add or args.set, add=bool(args.add))
+    else:
+        words = api.vocabulary(args.collection_id)
+    if args.json:
+        print(json.dumps(words, ensure_ascii=False))
+    else:
+        print(", ".join(words) if words else "No words yet: --set \"Ada Lovelace, Babbage\" adds some.")
+    return EXIT_OK
+
+
 def cmd_export(args) -> int:
     name, content = api.export(args.job_id, args.format, translated=args.translation)
     if args.output == "-":
@@ -423,6 +435,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also throw away corrections made to their transcripts (refused otherwise)")
     p.set_defaults(func=cmd_reprocess)
 
+    p = sub.add_parser("vocabulary", help="words and names speech-to-text should expect in a collection's videos")
+    p.add_argument("collection_id", metavar="COLLECTION_ID")
+    p.add_argument("--set", metavar="WORDS", help="comma-separated words and names, replacing those there ('' clears)")
+    p.add_argument("--add", metavar="WORDS", help="comma-separated words and names, added to those there")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_vocabulary)
+
     p = sub.add_parser("export", help="write a transcript as SRT, VTT, TXT, Markdown or JSON")
     p.add_argument("job_id")
     p.add_argument("--format", choices=list(FORMATS), default="srt")
@@ -467,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (api.InvalidURL, api.AskRefused, api.ThemeRefused, api.FollowRefused, api.EditRefused,
-            api.CorrectionsKept) as exc:
+            api.CorrectionsKept, api.VocabularyTooLong) as exc:
         print(f"Invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except LookupError as exc:

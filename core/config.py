@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     #: Videos spoken in another language are translated into this one (ISO 639-1), and analysed and searched
     #: in it; empty turns translation off. Offline translation speaks English only.
     translate_to: str = "en"
+    #: Words and names (comma-separated) speech-to-text should expect in every video: people, places, jargon.
+    vocabulary: str = ""
     #: The shortest interval at which a followed channel, playlist or feed may be checked.
     follow_min_interval_seconds: int = Field(900, ge=60)
     #: A video at least this long without chapters of its creator's gets chapters where its talk changes subject.

@@ -186,6 +186,10 @@ class Transcript(BaseModel):
     language: str | None = None
     segments: list[Segment]
     engine: str = ""
+    #: The words and names speech-to-text was told to expect (VOCABULARY and the collection's), and the prompt
+    #: they made.
+    vocabulary: list[str] = Field(default_factory=list)
+    prompt: str | None = None
 
 
 def base_language(code: str | None) -> str:
@@ -246,6 +250,8 @@ class Collection(BaseModel):
     #: The playlist's or channel's own id on its site (a digest of the page's address for other pages).
     source_id: str
     title: str | None = None
+    #: Words and names speech-to-text should expect in its videos (beside VOCABULARY).
+    vocabulary: list[str] = Field(default_factory=list)
 
 
 class CollectionRef(BaseModel):
@@ -309,6 +315,9 @@ class TranscriptView(BaseModel):
     text: str
     language: str | None
     engine: str
+    #: What speech-to-text was told to expect, and the prompt it was given.
+    vocabulary: list[str] = Field(default_factory=list)
+    prompt: str | None = None
     segments: list[SegmentView]
 
 

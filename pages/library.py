@@ -69,8 +69,19 @@ known_collections = api.collections_of(all_jobs)
 collections = collection_column.multiselect(
     "Collection", list(known_collections), placeholder="All collections",
     format_func=lambda cid: known_collections[cid].title or known_collections[cid].url)
-if len(collections) == 1:  # one collection: follow it, or see how its follow does
+if len(collections) == 1:  # one collection: follow it, or see how its follow does; and the words it expects
     chosen = known_collections[collections[0]]
+    with st.expander("📖 Words and names to expect in this collection"):
+        words = st.text_input("Vocabulary", ", ".join(chosen.vocabulary), key=f"vocabulary-{chosen.id}",
+                              placeholder="Ada Lovelace, Babbage, Analytical Engine",
+                              help="Speech-to-text expects them in the videos transcribed from now on")
+        if st.button("Save", key="vocabulary-save", disabled=api.read_only()):
+            try:
+                api.set_vocabulary(chosen.id, words)
+            except (api.VocabularyTooLong, api.ReadOnlyLibrary) as exc:
+                st.error(str(exc))
+            else:
+                st.success("Saved: videos transcribed from now on expect these words.")
     followed = next((f for f in api.follows() if f.collection_id == chosen.id or f.url == chosen.url), None)
     if followed:
         follow_card(followed)

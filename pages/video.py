@@ -114,7 +114,8 @@ if transcript_tab.open:
             spoken = (transcript.language or "?").upper()
             st.caption(f"Language: {transcript.language or 'unknown'} · {len(transcript.segments)} segments · "
                        f"{transcript.engine}" + (f" · translated into {translation.language} by {translation.engine}"
-                                                 if translation else ""))
+                                                 if translation else "")
+                       + (f" · expecting {literal(', '.join(transcript.vocabulary))}" if transcript.vocabulary else ""))
             original = f"Original ({spoken})"
             views = [original]
             exports = {original: api.transcript_files(job, transcript, analysis)}  # from what is read
@@ -178,6 +179,17 @@ if transcript_tab.open:
                     else:
                         st.rerun()
                 note_col.caption(f"Revision {revision} · {len(edits)} correction{'s' if len(edits) != 1 else ''}")
+            learned = insights.new_words(edits)
+            if learned and job.collection_id and not read_only:
+                if st.button(f"Expect {', '.join(learned)} in this collection's videos", icon="📖",
+                             help="Adds the corrected words to the collection's vocabulary, so speech-to-text "
+                                  "expects them in the videos transcribed from now on"):
+                    try:
+                        api.set_vocabulary(job.collection_id, learned, add=True)
+                    except api.VocabularyTooLong as exc:
+                        st.error(str(exc))
+                    else:
+                        st.toast("Added to the collection's vocabulary.", icon="📖")
             if edits:
                 with st.expander("Corrections"):
                     for edit in reversed(edits):

@@ -142,7 +142,8 @@ class FakeOpenAI:
             upload.write(sound)
             upload.flush()
             duration = audio.duration_of(Path(upload.name))
-        entry.update(model=model, duration=duration, upload_bytes=len(sound))
+        entry.update(model=model, duration=duration, upload_bytes=len(sound),
+                     prompt=fields["prompt"].get_content().strip() if "prompt" in fields else None)
         time.sleep(0.2)  # long enough for parallel uploads to overlap
         # One segment every 30 s of the upload, so stitching the pieces back together can be checked.
         segments = [{"id": i, "start": start, "end": min(duration, start + 29.0),

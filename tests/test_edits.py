@@ -124,3 +124,33 @@ def test_a_line_is_corrected_and_undone_on_the_video_page(spoken):
     [undo] = [b for b in at.button if b.label == "Undo"]
     undo.click().run()
     assert "strawberries" in api.transcript(spoken.id).segments[index].text
+
+
+def test_speech_to_text_is_told_the_words_to_expect_and_the_transcript_says_so(empty_library, tmp_path, monkeypatch):
+    monkeypatch.setenv("VOCABULARY", "Zanzibar, Ada Lovelace, zanzibar")
+    site = tmp_path / "site"
+    site.mkdir()
+    media.video_with_speech("Ada Lovelace wrote about the engine in Zanzibar.", site / "names.mp4")
+    server, url = media.serve(site)
+    try:
+        job = run_now(f"{url}/names.mp4")
+    finally:
+        server.shutdown()
+    transcript = json.loads(empty_library.cli("show", job.id, "--json").stdout)["transcript"]
+    assert transcript["vocabulary"] == ["Zanzibar", "Ada Lovelace"]
+    assert transcript["prompt"] == "Zanzibar, Ada Lovelace." and transcript["engine"] == "faster-whisper:base"
+
+
+def test_a_collections_vocabulary_is_kept_within_what_the_prompt_holds(empty_library):
+    from core.store import get_store
+
+    collection = get_store().save_collection(url="https://example.com/talks", platform="generic",
+                                             source_id="talks", title="Talks")
+    assert api.set_vocabulary(collection.id, "Babbage, Analytical Engine") == ["Babbage", "Analytical Engine"]
+    assert api.set_vocabulary(collection.id, "Lovelace, babbage", add=True) == ["Babbage", "Analytical Engine",
+                                                                                 "Lovelace"]
+    too_many = ", ".join(f"Name{n} Surname{n}" for n in range(200))
+    result = empty_library.cli("vocabulary", collection.id, "--set", too_many)
+    assert result.returncode == 2 and "of them fill" in result.stderr, result.stderr
+    assert api.vocabulary(collection.id) == ["Babbage", "Analytical Engine", "Lovelace"]  # unchanged
+    assert json.loads(empty_library.cli("vocabulary", collection.id, "--json").stdout) == api.vocabulary(collection.id)

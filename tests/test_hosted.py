@@ -37,12 +37,16 @@ def settings_for(fake: FakeOpenAI, tmp_path: Path, **extra) -> Settings:
 
 
 def test_whole_pipeline_on_hosted_engines_with_costs(hosted, fake_openai, media_server):
+    hosted.env["VOCABULARY"] = "Ganache, Chantilly"
     result = hosted.cli("run", f"{media_server}/cooking.mp4", "--json")
     assert result.returncode == 0, result.stderr
     [job] = json.loads(result.stdout)
     assert job["status"] == "completed"
     details = json.loads(hosted.cli("show", job["id"], "--json").stdout)
     assert "chocolate cake" in details["transcript"]["text"]
+    # the model was told the words to expect, and the transcript says what it was told
+    assert {u["prompt"] for u in fake_openai.calls("/v1/audio/transcriptions")} == {"Ganache, Chantilly."}
+    assert details["transcript"]["vocabulary"] == ["Ganache", "Chantilly"]
     assert details["transcript"]["language"] == "en"
     assert details["analysis"]["category"] == "food" and details["analysis"]["sentiment"]["label"] == "positive"
     cost = details["cost"]

@@ -17,7 +17,9 @@ from core.api.edits import (
     edit_segment,
     replace_words,
     revision,
+    set_vocabulary,
     undo,
+    vocabulary,
 )
 from core.api.jobs import (
     collections,
@@ -78,6 +80,7 @@ from core.jobs.submitting import (
 )
 from core.models import FollowView
 from core.providers import EngineError
+from core.providers.prompts import VocabularyTooLong
 from core.sources.platforms import InvalidURL
 from core.store import LibraryUnavailable, MediaStoreRefused, ReadOnlyLibrary
 from core.store.files import media_type
@@ -86,13 +89,14 @@ __all__ = [
     "AskRefused", "CorrectionsKept", "DEFAULT_CITATIONS", "EXPORT_FORMATS", "EditConflict", "EditRefused",
     "EngineError", "FollowRefused", "FollowView", "InvalidURL", "JobBusy", "LibraryUnavailable", "MAX_CITATIONS",
     "MAX_PLAYLIST_HARD_CAP", "MediaStoreRefused", "QueueUnavailable", "ReadOnlyLibrary", "Submission", "ThemeRefused",
-    "analysed_videos", "analysis", "ask", "ask_stream", "audio_file", "cancel", "check_follow_now",
-    "collection_summaries", "collections", "collections_of", "corrected", "costs", "default_playlist_items", "delete",
-    "edit_history", "edit_segment", "every_seconds", "export", "exposure_warning", "filter_jobs", "follow", "follows",
-    "get_job", "get_jobs", "job_details", "job_views", "library_problem", "list_jobs", "media_file", "media_links",
-    "media_problem", "media_type", "merge_themes", "moment_link", "platforms_in_library", "prepare_link_checks",
-    "preview_follow", "queue_status", "read_only", "refresh_themes", "reindex", "rename_theme", "replace_words",
-    "reprocess", "retry", "retry_failed", "revision", "search", "split_urls", "status_counts", "stored_media",
-    "submit", "submit_many", "submitted_views", "theme_of", "themes", "thumbnails", "transcript", "transcript_files",
-    "translation", "undo", "unfollow", "validate_all", "wait"
+    "VocabularyTooLong", "analysed_videos", "analysis", "ask", "ask_stream", "audio_file", "cancel",
+    "check_follow_now", "collection_summaries", "collections", "collections_of", "corrected", "costs",
+    "default_playlist_items", "delete", "edit_history", "edit_segment", "every_seconds", "export", "exposure_warning",
+    "filter_jobs", "follow", "follows", "get_job", "get_jobs", "job_details", "job_views", "library_problem",
+    "list_jobs", "media_file", "media_links", "media_problem", "media_type", "merge_themes", "moment_link",
+    "platforms_in_library", "prepare_link_checks", "preview_follow", "queue_status", "read_only", "refresh_themes",
+    "reindex", "rename_theme", "replace_words", "reprocess", "retry", "retry_failed", "revision", "search",
+    "set_vocabulary", "split_urls", "status_counts", "stored_media", "submit", "submit_many", "submitted_views",
+    "theme_of", "themes", "thumbnails", "transcript", "transcript_files", "translation", "undo", "unfollow",
+    "validate_all", "vocabulary", "wait"
 ]

@@ -1,5 +1,6 @@
 """Correcting a transcript: a line at a time, a misheard word everywhere at once, each correction kept and undoable.
-Search, the analysis and the exports follow at once; two editors at once never overwrite each other silently."""
+Search, the analysis and the exports follow at once; two editors at once never overwrite each other silently. And
+teaching the library its words: the names and words speech-to-text should expect in a collection's videos."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from core.jobs.submitting import require_job
 from core.library import corrections
 from core.library.indexing import embed_transcript, text_to_analyse
 from core.models import MAX_SEGMENT_CHARS, Edit, SegmentChange, Transcript
+from core.providers import prompts
 from core.providers.analyze import get_analyzer
 from core.providers.embed import get_embedder
 from core.store import Store, get_store
@@ -119,3 +121,28 @@ def _follow(store: Store, job_id: str, settings: Settings) -> None:
     analysis = get_analyzer(settings, embedder).analyze(text, job.title, job.description)
     spoken = store.get_transcript(job_id).language
     store.save_analysis(job_id, analysis.model_copy(update={"language": spoken}))
+
+
+def vocabulary(collection_id: str) -> list[str]:
+    """The words and names a collection's videos are transcribed expecting (VOCABULARY's come first)."""
+    return _collection(collection_id).vocabulary
+
+
+def set_vocabulary(collection_id: str, words: str | list[str], *, add: bool = False,
+                   settings: Settings | None = None) -> list[str]:
+    """Set (or with `add`, extend) a collection's vocabulary; VocabularyTooLong, saying how many fit, when it and
+    VOCABULARY together are more than Whisper's prompt holds. Takes effect for the videos transcribed from now on."""
+    settings = settings or get_settings()
+    collection = _collection(collection_id)
+    chosen = prompts.words_of((collection.vocabulary if add else []) + prompts.words_of(words))
+    everywhere = prompts.words_of(settings.vocabulary)
+    prompts.check_fits(prompts.words_of(everywhere + chosen), "VOCABULARY and this collection's words together")
+    get_store(service_role=True).set_collection_vocabulary(collection.id, chosen)
+    return chosen
+
+
+def _collection(collection_id: str):
+    found = get_store().get_collections([collection_id])
+    if not found:
+        raise LookupError(f"There is no collection {collection_id!r}.")
+    return found[0]

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from core.formatting import clock
 from core.models import (
     Analysis,
+    Edit,
     Job,
     Segment,
     ThemeView,
@@ -22,6 +23,7 @@ from core.models import (
     base_language,
     sentiment_label,
 )
+from core.text import WORD
 
 SENTIMENT_COLOURS = {"positive": "#2E9E6B", "neutral": "#8C8AA0", "negative": "#D1495B"}
 
@@ -318,3 +320,17 @@ def read_along(segments: list[Segment], first_index: int = 0) -> str:
     page = (Path(__file__).with_name("read_along.html").read_text()
             .replace("{height}", str(READ_ALONG_HEIGHT)).replace("{unsure}", str(unsure_words(segments))))
     return page.replace("{lines}", "\n".join(lines))
+
+
+def new_words(edits: list[Edit]) -> list[str]:
+    """The words the latest correction not taken back brought in (names a person had to type: worth expecting)."""
+    latest = next((edit for edit in reversed(edits) if edit.kind != "undo" and not edit.undone), None)
+    if latest is None:
+        return []
+    found: dict[str, str] = {}
+    for change in latest.changes:
+        before = {word.casefold() for word in WORD.findall(change.before)}
+        for word in WORD.findall(change.after):
+            if word.casefold() not in before and len(word) > 2:
+                found.setdefault(word.casefold(), word)
+    return list(found.values())[:10]

@@ -135,9 +135,9 @@ class OpenAITranscriber:
         audio.convert(wav_path, [(target, audio.UPLOAD)], start=round(start, 3), length=round(length, 3))
         return target
 
-    def _transcribe_piece(self, path: Path):
+    def _transcribe_piece(self, path: Path, prompt: str | None = None):
         api = client(self.settings)
-        options = {"model": self.model}
+        options = {"model": self.model} | ({"prompt": prompt} if prompt else {})
         if self.model in SEGMENT_TIMESTAMP_MODELS:
             options |= {"response_format": "verbose_json", "timestamp_granularities": ["segment"]}
         else:
@@ -145,7 +145,8 @@ class OpenAITranscriber:
         with path.open("rb") as audio:
             return _call(self.settings, api.audio.transcriptions.create, file=audio, **options)
 
-    def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript:
+    def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None],
+                   prompt: str | None = None) -> Transcript:
         pieces = plan_chunks(duration)
         segments: list[Segment] = []
         language = None
@@ -153,7 +154,8 @@ class OpenAITranscriber:
         with tempfile.TemporaryDirectory() as tmp, \
                 ThreadPoolExecutor(max_workers=max(1, self.settings.openai_parallel_requests)) as pool:
             futures = {
-                pool.submit(self._transcribe_piece, self._encode(wav_path, start, length, Path(tmp) / f"{i}.mp3")):
+                pool.submit(self._transcribe_piece, self._encode(wav_path, start, length, Path(tmp) / f"{i}.mp3"),
+                            prompt):
                 (start, length, keep_from, keep_until)
                 for i, (start, length, keep_from, keep_until) in enumerate(pieces)
             }

@@ -53,7 +53,9 @@ class Transcriber(Protocol):
         """Load the model now rather than on the first transcription."""
 
 
-    def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript: ...
+    def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None],
+                   prompt: str | None = None) -> Transcript:
+        """The audio's timed transcript; `prompt` holds words and names to expect (core.providers.prompts)."""
 
 
 def _bundled_base_model(cache_dir: Path) -> Path:
@@ -220,15 +222,17 @@ class FasterWhisperTranscriber:
             return _load_whisper(self._model_path, self._decoding_path, self._threads, self._lanes, self._encoder,
                                  self._precision)
 
-    def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None]) -> Transcript:
-        segments, language = self.decode(wav_path, duration, progress)
+    def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None],
+                   prompt: str | None = None) -> Transcript:
+        segments, language = self.decode(wav_path, duration, progress, prompt=prompt)
         if not segments:
             raise EngineError("No speech was detected in this video, so there is nothing to transcribe.")
         return Transcript(text=" ".join(s.text for s in segments), language=language, segments=segments,
                           engine=self.name)
 
     def decode(self, wav_path: Path, duration: float, progress: Callable[[float, str], None], *,
-               task: str = "transcribe", language: str | None = None) -> tuple[list[Segment], str | None]:
+               task: str = "transcribe", language: str | None = None,
+               prompt: str | None = None) -> tuple[list[Segment], str | None]:
         """Timed sentences of the audio, and its language. `task="translate"` gives them in English
         (Whisper's own translation, from the spoken `language`).
 
@@ -240,6 +244,8 @@ class FasterWhisperTranscriber:
                    "word_timestamps": True}
         if self._batch_size > 1:  # the stretches of speech that voice detection finds, decoded several at once
             options |= {"batch_size": self._batch_size // self._lanes}
+        if prompt:  # read before every window: the words and names to expect
+            options |= {"initial_prompt": prompt}
         decoded_seconds: list[float] = []  # of each piece so far, written by the lanes
         stop = threading.Event()  # the job gave up: the lanes stop after the batch in hand
 

@@ -95,6 +95,9 @@ class FunctionStore(MediaFilesMixin):
         return Collection(**self.call("save_collection", p_id=uuid.uuid4().hex[:12], p_url=url, p_platform=platform,
                                       p_source_id=source_id, p_title=title))
 
+    def set_collection_vocabulary(self, collection_id: str, words: list[str]) -> None:
+        self.call("set_collection_vocabulary", p_id=collection_id, p_words=words)
+
     def get_collections(self, ids: list[str] | None = None) -> list[Collection]:
         if ids is not None and not ids:
             return []
@@ -152,14 +155,15 @@ class FunctionStore(MediaFilesMixin):
     # --- results --------------------------------------------------------------------------
     def save_transcript(self, job_id: str, transcript: Transcript) -> None:
         self.call("save_transcript", p_job_id=job_id, p_text=transcript.text, p_language=transcript.language,
-                  p_engine=transcript.engine,
-                  p_segments=[s.model_dump(mode="json") for s in transcript.segments])
+                  p_engine=transcript.engine, p_segments=[s.model_dump(mode="json") for s in transcript.segments],
+                  p_vocabulary=transcript.vocabulary, p_prompt=transcript.prompt)
 
     def get_transcript(self, job_id: str) -> Transcript | None:
         row = self.call("get_transcript", p_job_id=job_id)
         if not row:
             return None
         return Transcript(text=row["text"], language=row["language"], engine=row["engine"],
+                          vocabulary=row.get("vocabulary") or [], prompt=row.get("prompt"),
                           segments=[_segment(s) for s in row["segments"]])
 
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:

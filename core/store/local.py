@@ -230,7 +230,16 @@ class LocalStore(MediaFilesMixin):
                          (uuid.uuid4().hex[:12], url, platform, source_id, title, now_iso()))
             row = conn.execute("SELECT * FROM collections WHERE platform = ? AND source_id = ?",
                                (platform, source_id)).fetchone()
-        return Collection(**{k: row[k] for k in row.keys() if k != "created_at"})
+        return self._collection(row)
+
+    @staticmethod
+    def _collection(row) -> Collection:
+        data = {k: row[k] for k in row.keys() if k != "created_at"}
+        return Collection(**data | {"vocabulary": json.loads(data.get("vocabulary") or "[]")})
+
+    def set_collection_vocabulary(self, collection_id: str, words: list[str]) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE collections SET vocabulary = ? WHERE id = ?", (json.dumps(words), collection_id))
 
     def get_collections(self, ids: list[str] | None = None) -> list[Collection]:
         if ids is None:
@@ -239,7 +248,7 @@ class LocalStore(MediaFilesMixin):
         else:
             rows = self._rows_by_id("SELECT * FROM collections WHERE id IN ({ids})", ids)
         rows = sorted(rows, key=lambda row: row["created_at"], reverse=True)
-        return [Collection(**{k: row[k] for k in row.keys() if k != "created_at"}) for row in rows]
+        return [self._collection(row) for row in rows]
 
     def update_job(self, job_id: str, **fields) -> None:
         unknown = set(fields) - JOB_FIELDS
@@ -323,8 +332,10 @@ class LocalStore(MediaFilesMixin):
         with self._tx() as conn:
             conn.execute("DELETE FROM transcriptions WHERE job_id = ?", (job_id,))
             conn.execute(
-                "INSERT INTO transcriptions (job_id, text, language, engine, created_at) VALUES (?, ?, ?, ?, ?)",
-                (job_id, transcript.text, transcript.language, transcript.engine, now_iso()),
+                "INSERT INTO transcriptions (job_id, text, language, engine, vocabulary, prompt, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job_id, transcript.text, transcript.language, transcript.engine, json.dumps(transcript.vocabulary),
+                 transcript.prompt, now_iso()),
             )
             conn.executemany(
                 'INSERT INTO segments (job_id, idx, start, "end", text, words) VALUES (?, ?, ?, ?, ?, ?)',
@@ -343,6 +354,7 @@ class LocalStore(MediaFilesMixin):
             ).fetchall()
         return Transcript(
             text=row["text"], language=row["language"], engine=row["engine"],
+            vocabulary=json.loads(row["vocabulary"] or "[]"), prompt=row["prompt"],
             segments=[Segment(start=s["start"], end=s["end"], text=s["text"],
                               words=json.loads(s["words"]) if s["words"] else None) for s in segments],
         )

@@ -9,6 +9,7 @@ from pathlib import Path
 from core.models import Transcript
 from core.pipeline.steps import analyzing
 from core.pipeline.steps.context import JobContext
+from core.providers.prompts import fitting, prompt_for, words_of
 from core.providers.transcribe import get_transcriber
 from core.sources.captions import transcript_from
 
@@ -23,8 +24,22 @@ def transcribe(context: JobContext) -> None:
     prepared = context.load_prepared()
     transcriber = get_transcriber(context.settings)
     context.progress(0.0, f"loading {transcriber.name}")
-    transcript = transcriber.transcribe(prepared.wav_path, prepared.duration, context.progress)
-    context.store.save_transcript(context.job.id, transcript)
+    words = expected_words(context)
+    prompt = prompt_for(words)
+    transcript = transcriber.transcribe(prepared.wav_path, prepared.duration, context.progress, prompt=prompt)
+    context.store.save_transcript(context.job.id, transcript.model_copy(update={"vocabulary": words,
+                                                                                "prompt": prompt}))
+
+
+def expected_words(context: JobContext) -> list[str]:
+    """VOCABULARY and the video's collection's words, as many as Whisper's prompt holds."""
+    job = context.store.get_job(context.job.id)
+    collection = next(iter(context.store.get_collections([job.collection_id])), None) if job.collection_id else None
+    words = words_of(words_of(context.settings.vocabulary) + (collection.vocabulary if collection else []))
+    fit = fitting(words)
+    if fit < len(words):
+        log.warning("job %s: %d of %d vocabulary words fit in the prompt", context.job.id, fit, len(words))
+    return words[:fit]
 
 
 def load_ahead(context: JobContext, *, captions_expected: bool | None = None) -> None:
