@@ -100,6 +100,34 @@ def correct_line(index: int, text: str) -> None:
             st.rerun()
 
 
+def find_and_replace() -> None:
+    """A name misheard everywhere: the lines that would change first, then all of them as one correction."""
+    old_col, new_col = st.columns(2)
+    old = old_col.text_input("Replace", placeholder="Lovelock", key="replace-old")
+    new = new_col.text_input("with", placeholder="Lovelace", key="replace-new")
+    if not old.strip():
+        return
+    try:
+        changes, _ = api.replace_words(job.id, old, new)
+    except (api.EditRefused, api.EditConflict) as exc:
+        st.error(str(exc))
+        return
+    if not changes:
+        st.caption(f"No line holds “{literal(old)}”.")
+        return
+    st.caption(f"{len(changes)} line{'s' if len(changes) != 1 else ''} would change:")
+    for change in changes:
+        st.markdown(f"~~{literal(change.before)}~~  \n{literal(change.after)}")
+    if st.button(f"Replace in {len(changes)} line{'s' if len(changes) != 1 else ''}", type="primary",
+                 key="replace-apply"):
+        try:
+            api.replace_words(job.id, old, new, apply=True, base_revision=revision, by=signed_in())
+        except (api.EditRefused, api.EditConflict) as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+
+
 transcript = api.transcript(job.id)
 translation = api.translation(job.id)
 analysis = api.analysis(job.id)
@@ -179,6 +207,9 @@ if transcript_tab.open:
                     else:
                         st.rerun()
                 note_col.caption(f"Revision {revision} · {len(edits)} correction{'s' if len(edits) != 1 else ''}")
+            if not read_only:
+                with st.expander("🔁 Find and replace in this transcript"):
+                    find_and_replace()
             learned = insights.new_words(edits)
             if learned and job.collection_id and not read_only:
                 if st.button(f"Expect {', '.join(learned)} in this collection's videos", icon="📖",

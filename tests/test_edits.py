@@ -154,3 +154,24 @@ def test_a_collections_vocabulary_is_kept_within_what_the_prompt_holds(empty_lib
     assert result.returncode == 2 and "of them fill" in result.stderr, result.stderr
     assert api.vocabulary(collection.id) == ["Babbage", "Analytical Engine", "Lovelace"]  # unchanged
     assert json.loads(empty_library.cli("vocabulary", collection.id, "--json").stdout) == api.vocabulary(collection.id)
+
+
+def test_the_video_page_previews_a_replacement_then_applies_it(spoken):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params["job"] = spoken.id
+    at.switch_page("pages/video.py").run()
+    [old] = [box for box in at.text_input if box.key == "replace-old"]
+    [new] = [box for box in at.text_input if box.key == "replace-new"]
+    new.input("gateau")
+    old.input("cake").run()
+    assert any("2 lines would change" in str(c.value) for c in at.caption)
+    assert "gateau" not in api.transcript(spoken.id).text  # only shown so far
+    [apply] = [b for b in at.button if b.key == "replace-apply"]
+    apply.click().run()
+    assert not at.exception
+    assert api.transcript(spoken.id).text.lower().count("gateau") == 2
+    assert api.edit_history(spoken.id)[-1].kind == "replace"
