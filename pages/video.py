@@ -173,7 +173,8 @@ if transcript_tab.open:
             size = insights.TRANSCRIPT_PAGE_SIZE
             shown_lines = lines[(page - 1) * size:page * size]
             if view == READ_ALONG:  # the words light up as the audio above plays; click one to play from it
-                components.html(insights.read_along([transcript.segments[i] for i in shown_lines]),
+                components.html(insights.read_along([transcript.segments[i] for i in shown_lines],
+                                                     chapters=job.chapters),
                                 height=insights.READ_ALONG_HEIGHT + 50)
                 shown_lines = []
             for index in shown_lines:

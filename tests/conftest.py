@@ -51,6 +51,8 @@ def media_server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("site")
     media.video_with_speech(COOKING, folder / "cooking.mp4")
     media.video_with_speech(FOOTBALL, folder / "football.mp4")
+    media.with_chapters(folder / "football.mp4", folder / "football-chapters.mp4",
+                        [(0, 4, "The result"), (4, 30, "The goals")])
     media.silent_video(folder / "silent.mp4")
     media.instrumental_video(folder / "music.mp4")
     media.video_without_audio(folder / "mute.mp4")

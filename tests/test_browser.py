@@ -195,7 +195,7 @@ def test_a_collection_link_in_the_browser(app_url, browser, media_server):
 
 
 def test_read_along_follows_the_audio_and_plays_from_a_clicked_word(app_url, browser, library, media_server):
-    result = library.cli("submit", f"{media_server}/cooking.mp4", "--wait", "--json")
+    result = library.cli("submit", f"{media_server}/football-chapters.mp4", "--wait", "--json")
     assert result.returncode == 0, result.stderr
     [job] = json.loads(result.stdout)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -209,6 +209,7 @@ def test_read_along_follows_the_audio_and_plays_from_a_clicked_word(app_url, bro
     page.wait_for_function(f"() => Math.abs(document.querySelector('audio').currentTime - {start}) < 1.5",
                            timeout=30_000)
     expect(frame.locator(".now")).to_have_count(1, timeout=10_000)  # the word being spoken is marked
+    expect(frame.locator(".ch.playing")).to_have_count(1, timeout=10_000)  # and the chapter it is in
     page.wait_for_function("() => !document.querySelector('audio').paused", timeout=10_000)
     frame.locator("body").press("Space")  # and Space pauses it
     page.wait_for_function("() => document.querySelector('audio').paused", timeout=10_000)

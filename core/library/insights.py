@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from core.formatting import clock
 from core.models import (
     Analysis,
+    Chapter,
     Edit,
     Job,
     Segment,
@@ -302,12 +303,18 @@ def unsure_words(segments: list[Segment]) -> int:
     return sum(1 for s in segments for w in s.words or [] if w.probability is not None and w.probability < UNSURE_BELOW)
 
 
-def read_along(segments: list[Segment], first_index: int = 0) -> str:
+def read_along(segments: list[Segment], first_index: int = 0, chapters: list[Chapter] | None = None) -> str:
     """A transcript to read while the page's audio plays (an HTML document for an st.components iframe, which may
     reach the page's own audio element): the word being spoken is highlighted and kept in view, a click on a word
-    plays from it, Space plays or pauses, ←/→ step a line, N jumps to the next word the recogniser was unsure of."""
+    plays from it, Space plays or pauses, ←/→ step a line, N jumps to the next word the recogniser was unsure of;
+    chapter headings stand where chapters begin, the one playing marked."""
     lines = []
+    upcoming = [c for c in chapters or [] if not segments or c.end > segments[0].start]
     for number, segment in enumerate(segments, first_index):
+        while upcoming and upcoming[0].start <= segment.start + 0.5:
+            chapter = upcoming.pop(0)
+            lines.append(f'<h4 class="ch" data-s="{chapter.start:.2f}" data-e="{chapter.end:.2f}">'
+                         f'{clock(chapter.start)} · {html.escape(chapter.title)}</h4>')
         words = segment.words or [Word(start=segment.start, end=segment.end, text=segment.text)]
         spans = []
         for word in words:
