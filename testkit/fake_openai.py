@@ -192,6 +192,9 @@ class FakeOpenAI:
             skipped, self.skip_in_next_translation = self.skip_in_next_translation, set()
             content = {"segments": [{"index": int(i), "text": re.sub(r"[^\W\d_]+", lambda word: SPANISH.get(
                 word.group().lower(), word.group()), text)} for i, text in lines.items() if int(i) not in skipped]}
+        elif schema.endswith("ChapterTitles"):
+            chapters = re.findall(r"^\[(\d+)\] (\S+(?: \S+)?)", prompt, re.MULTILINE)
+            content = {"chapters": [{"index": int(i), "title": f"About {words}"} for i, words in chapters]}
         elif schema.endswith("PartAnalysis"):
             content = {"summary": "A part about baking.", "topics": ["chocolate cake", "baking"], "segments": scores}
         else:

@@ -122,3 +122,22 @@ def test_a_long_spoken_talk_gets_chapters_where_it_changes_subject(empty_library
     for chapter, change in zip(job.chapters[1:], changes, strict=True):
         assert abs(chapter.start - change) <= 10, (chapter, changes)
     assert job.chapters[0].start == 0 and job.chapters[-1].end >= job.duration - 1
+
+
+def test_with_a_key_the_hosted_model_titles_the_chapters(tmp_path):
+    from core.config import Settings
+    from core.providers.hosted import chapter_titles
+    from testkit.fake_openai import FakeOpenAI
+
+    fake = FakeOpenAI()
+    try:
+        settings = Settings(openai_api_key="sk-test-chapters-000000000", openai_base_url=fake.base_url,
+                            data_dir=tmp_path)
+        segments = talk(["garden", "football", "money"])
+        vectors = get_embedder(get_settings()).embed([s.text for s in segments])
+        found = generated_chapters(segments, vectors, segments[-1].end, lambda texts: chapter_titles(settings, texts))
+        assert [c.title for c in found] == ["About Tomatoes need", "About The striker", "About Shares fell"]
+        [call] = fake.calls("/v1/chat/completions")
+        assert call["prompt"].startswith("[0] Tomatoes need six hours")
+    finally:
+        fake.close()

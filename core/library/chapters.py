@@ -5,6 +5,8 @@ summed up in a sentence."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from core.library.themes import keywords
@@ -72,8 +74,10 @@ def _climb(scores: np.ndarray, i: int, step: int) -> float:
     return float(peak)
 
 
-def generated_chapters(segments: list[Segment], vectors: np.ndarray, duration: float) -> list[Chapter]:
-    """Chapters where a talk changes subject, titled and summed up; none for a talk of one subject."""
+def generated_chapters(segments: list[Segment], vectors: np.ndarray, duration: float,
+                       titler: Callable[[list[str]], list[str | None]] | None = None) -> list[Chapter]:
+    """Chapters where a talk changes subject, titled (by `titler`, a hosted model, where given; else by the words that
+    set each apart) and summed up; none for a talk of one subject."""
     starts = np.array([segment.start for segment in segments], dtype=float)
     cuts = boundaries(starts, np.asarray(vectors, dtype=np.float32), duration)
     if not cuts:
@@ -82,9 +86,10 @@ def generated_chapters(segments: list[Segment], vectors: np.ndarray, duration: f
     groups = [[segment.text for segment in segments if start <= segment.start < end]
               for start, end in zip(edges, edges[1:], strict=False)]
     words = keywords(groups)
+    written = titler([" ".join(group) for group in groups]) if titler else [None] * len(groups)
     chapters = []
     for number, (start, end) in enumerate(zip(edges, edges[1:], strict=False)):
-        title = ", ".join(words[number][:TITLE_WORDS]) or f"Part {number + 1}"
+        title = written[number] or ", ".join(words[number][:TITLE_WORDS]) or f"Part {number + 1}"
         chapters.append(Chapter(start=start, end=end, title=title[:1].upper() + title[1:], source="generated",
                                 summary=summarize(" ".join(groups[number]), 1) or None))
     return chapters

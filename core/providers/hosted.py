@@ -284,6 +284,37 @@ class OpenAIAnalyzer:
 
 
 # --- translation ------------------------------------------------------------------------------
+class _ChapterTitle(BaseModel):
+    index: int
+    title: str = Field(description="a short title (2 to 6 words) naming what the chapter is about")
+
+
+class _ChapterTitles(BaseModel):
+    chapters: list[_ChapterTitle]
+
+
+CHAPTER_INSTRUCTIONS = ("You title the chapters of a video's transcript. Each chapter is given as [index] followed by "
+                        "what is said in it. Give each a short title (2 to 6 words) naming its subject, in the "
+                        "language of the transcript.")
+CHAPTER_CHARS = 1500  # of each chapter's text shown to the model: its subject is clear well before
+
+
+def chapter_titles(settings: Settings, texts: list[str]) -> list[str | None]:
+    """A title for each chapter's text by the analysis model; None for one it left out."""
+    model = settings.openai_analysis_model
+    prompt = "\n\n".join(f"[{i}] {text[:CHAPTER_CHARS]}" for i, text in enumerate(texts))
+    response = structured(settings, model, _ChapterTitles, CHAPTER_INSTRUCTIONS, prompt)
+    if response.usage:
+        record("openai", model, input_tokens=response.usage.prompt_tokens,
+               output_tokens=response.usage.completion_tokens)
+    parsed = response.choices[0].message.parsed
+    titles: list[str | None] = [None] * len(texts)
+    for chapter in parsed.chapters if parsed else []:
+        if 0 <= chapter.index < len(texts) and chapter.title.strip():
+            titles[chapter.index] = " ".join(chapter.title.split())[:100]
+    return titles
+
+
 class _TranslatedSegment(BaseModel):
     index: int
     text: str = Field(description="the segment in the target language")

@@ -10,6 +10,7 @@ from core.library.chapters import generated_chapters
 from core.library.indexing import embed_transcript
 from core.pipeline.steps.context import JobContext
 from core.providers.embed import get_embedder
+from core.providers.hosted import chapter_titles
 
 
 def embed(context: JobContext) -> None:
@@ -30,7 +31,9 @@ def store_vectors(context: JobContext) -> None:
     job = context.store.get_job(context.job.id)
     if not job.chapters and (job.duration or 0) >= context.settings.chapters_min_seconds:
         transcript = context.text_to_analyse()  # the segments the vectors are of, in order
-        found = generated_chapters(transcript.segments, vectors, job.duration)
+        settings = context.settings
+        titler = (lambda texts: chapter_titles(settings, texts)) if settings.uses_openai("analysis") else None
+        found = generated_chapters(transcript.segments, vectors, job.duration, titler)
         if found:
             context.store.update_job(job.id, chapters=found)
     # last: the vectors are what marks this step done, so a run stopped before them finds chapters again
