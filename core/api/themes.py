@@ -9,6 +9,9 @@ from core.models import SearchFilters, Theme, ThemeView
 from core.providers.embed import embedding_model_name
 from core.store import get_store
 
+#: A job id no video has: themes whose videos have all gone narrow a search to nothing, rather than to everything.
+NO_VIDEO = "-"
+
 
 def themes() -> list[ThemeView]:
     """The themes with their videos, the largest first (a deleted video leaves its theme at once)."""
@@ -53,8 +56,7 @@ def with_themes(filters: SearchFilters) -> SearchFilters:
     videos = set().union(*(chosen[theme_id] for theme_id in filters.themes))
     if filters.job_ids:
         videos &= set(filters.job_ids)
-    # no video at all must still narrow to nothing, not widen to everything
-    return filters.model_copy(update={"themes": [], "job_ids": sorted(videos) or ["-"]})
+    return filters.model_copy(update={"themes": [], "job_ids": sorted(videos) or [NO_VIDEO]})
 
 
 def _view(themes: list[Theme], theme_id: str) -> ThemeView:
