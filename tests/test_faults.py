@@ -209,7 +209,8 @@ def test_a_bug_fails_the_job_once_and_is_not_retried(queue_env, site):
     wait_for(workers_idle, what="the worker to finish the job")
     # RQ ran it to its end, as a job that does not need another try: none is scheduled, none is queued.
     assert RQJob.fetch(rq_job_id(job.id), connection=connect()).get_status().value == "finished"
-    assert not queued_jobs() and not Queue("pipeline", connection=connect()).scheduled_job_registry.get_job_ids()
+    scheduled = Queue("pipeline", connection=connect()).scheduled_job_registry.get_job_ids()
+    assert not queued_jobs() and rq_job_id(job.id) not in scheduled
     assert recover().requeued == [] and api.get_job(job.id).stage_times == failed.stage_times
 
 

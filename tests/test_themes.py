@@ -37,12 +37,23 @@ def add(store, embedder, subject: str, number: int) -> str:
     return job_id
 
 
-@pytest.fixture
-def grouped(backend):
+def group_subjects() -> dict[str, list[str]]:
     store, embedder = get_store(), get_embedder(get_settings())
     ids = {subject: [add(store, embedder, subject, n) for n in range(3)] for subject in SUBJECTS}
     api.refresh_themes()
     return ids
+
+
+@pytest.fixture
+def grouped(backend):
+    """On every store: the embedded one, Postgres, and a Supabase project."""
+    return group_subjects()
+
+
+@pytest.fixture
+def grouped_here(empty_library):
+    """On the embedded store (the faces above the store are the same on every one)."""
+    return group_subjects()
 
 
 def theme_holding(job_id: str):
@@ -85,16 +96,16 @@ def test_a_theme_keeps_its_id_and_name_as_videos_join_and_a_person_names_and_mer
     assert theme_holding(newcomer).videos == 3
 
 
-def test_search_and_ask_can_be_limited_to_a_theme(grouped):
-    money = theme_holding(grouped["money"][0])
+def test_search_and_ask_can_be_limited_to_a_theme(grouped_here):
+    money = theme_holding(grouped_here["money"][0])
     hits = api.search("the team scored", limit=20, filters=SearchFilters(themes=[money.id]))
-    assert hits and {hit.job_id for hit in hits} <= set(grouped["money"])
+    assert hits and {hit.job_id for hit in hits} <= set(grouped_here["money"])
     answer = api.ask("Who scored twice?", filters=SearchFilters(themes=[money.id]))
     assert not answer.supported and "in this theme" in answer.answer
     assert api.ask("Who scored twice?").supported
 
 
-def test_topics_on_the_command_line_and_over_http(grouped, empty_library):
+def test_topics_on_the_command_line_and_over_http(grouped_here, empty_library):
     listed = json.loads(empty_library.cli("topics", "--json").stdout)
     assert len(listed) == 3 and set(listed[0]) == {"id", "label", "keywords", "videos", "job_ids"}
     assert listed[0]["videos"] == len(listed[0]["job_ids"]) == 3
@@ -114,7 +125,7 @@ def test_topics_on_the_command_line_and_over_http(grouped, empty_library):
     assert result.returncode == 2 and "cannot be empty" in result.stderr
 
 
-def test_the_dashboard_shows_themes_and_filters_by_them(grouped):
+def test_the_dashboard_shows_themes_and_filters_by_them(grouped_here):
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.switch_page("pages/dashboard.py").run()
     assert next(m for m in at.metric if m.label == "Themes").value == "3"
@@ -122,7 +133,7 @@ def test_the_dashboard_shows_themes_and_filters_by_them(grouped):
     at.run()
     assert not at.exception
     [sizes] = [chart for chart in at.get("plotly_chart") if "Videos per theme" in chart.proto.spec]
-    garden = theme_holding(grouped["garden"][0])
+    garden = theme_holding(grouped_here["garden"][0])
     [theme_filter] = [box for box in at.multiselect if box.label == "Theme"]
     theme_filter.select(garden.id).run()
     assert next(m for m in at.metric if m.label == "Videos").value == "3"
