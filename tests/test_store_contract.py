@@ -393,3 +393,10 @@ def test_corrections_are_numbered_refused_when_stale_and_forgotten_on_reset(stor
     assert store.get_edits(job.id)[1] == back
     store.reset_job(job.id)
     assert store.get_edits(job.id) == []
+
+
+def test_the_platforms_of_the_library_are_listed_once_each(store):
+    new_job(store, "vid00000001", "youtube")
+    new_job(store, "vid00000002", "vimeo")
+    new_job(store, "vid00000003", "youtube")
+    assert store.platforms() == ["vimeo", "youtube"]

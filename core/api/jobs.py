@@ -93,5 +93,5 @@ def status_counts(jobs: list[Job]) -> dict[str, int]:
 
 
 def platforms_in_library(jobs: list[Job] | None = None) -> list[str]:
-    """The platforms of these jobs (of the whole library when not given)."""
-    return sorted({job.platform for job in (get_store().list_jobs() if jobs is None else jobs)})
+    """The platforms of these jobs (of the whole library when not given: asked of the store, which reads no job)."""
+    return get_store().platforms() if jobs is None else sorted({job.platform for job in jobs})

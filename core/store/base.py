@@ -71,6 +71,8 @@ class Store(Protocol):
         """The collection of (platform, source_id): created, or the existing one (retitled when a title is given)."""
     def get_collections(self, ids: list[str] | None = None) -> list[Collection]:
         """These collections (all of them when None), newest first."""
+    def platforms(self) -> list[str]:
+        """The platforms the library's videos come from, in order."""
     def set_collection_vocabulary(self, collection_id: str, words: list[str]) -> None:
         """The words and names speech-to-text should expect in a collection's videos."""
     def update_job(self, job_id: str, **fields) -> None: ...

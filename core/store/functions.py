@@ -95,6 +95,9 @@ class FunctionStore(MediaFilesMixin):
         return Collection(**self.call("save_collection", p_id=uuid.uuid4().hex[:12], p_url=url, p_platform=platform,
                                       p_source_id=source_id, p_title=title))
 
+    def platforms(self) -> list[str]:
+        return list(self.call("job_platforms"))
+
     def set_collection_vocabulary(self, collection_id: str, words: list[str]) -> None:
         self.call("set_collection_vocabulary", p_id=collection_id, p_words=words)
 

@@ -237,6 +237,10 @@ class LocalStore(MediaFilesMixin):
         data = {k: row[k] for k in row.keys() if k != "created_at"}
         return Collection(**data | {"vocabulary": json.loads(data.get("vocabulary") or "[]")})
 
+    def platforms(self) -> list[str]:
+        with self._db() as conn:
+            return [row[0] for row in conn.execute("SELECT DISTINCT platform FROM jobs ORDER BY platform")]
+
     def set_collection_vocabulary(self, collection_id: str, words: list[str]) -> None:
         with self._tx() as conn:
             conn.execute("UPDATE collections SET vocabulary = ? WHERE id = ?", (json.dumps(words), collection_id))

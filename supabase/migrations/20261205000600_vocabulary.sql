@@ -28,6 +28,13 @@ create or replace function public.get_transcript(p_job_id text) returns jsonb
     from public.transcriptions t where t.job_id = p_job_id;
 $$;
 
+-- The platforms the library's videos come from, without reading every job (the pages' platform filters).
+create function public.job_platforms() returns jsonb
+    language sql stable set search_path = public as $$
+    select coalesce(jsonb_agg(p.platform order by p.platform), '[]'::jsonb)
+    from (select distinct platform from public.jobs) p;
+$$;
+
 create function public.set_collection_vocabulary(p_id text, p_words jsonb) returns void
     language sql set search_path = public as $$
     update public.collections set vocabulary = coalesce(p_words, '[]'::jsonb) where id = p_id;
@@ -37,3 +44,4 @@ revoke execute on function public.save_transcript(text, text, text, text, jsonb,
     public.set_collection_vocabulary(text, jsonb) from public, anon, authenticated;
 grant execute on function public.save_transcript(text, text, text, text, jsonb, jsonb, text),
     public.set_collection_vocabulary(text, jsonb) to service_role;
+grant execute on function public.job_platforms() to anon, authenticated, service_role;
