@@ -107,6 +107,17 @@ class Chapter(BaseModel):
     summary: str | None = None
 
 
+def chapters_by_segment(segments: list[Segment], chapters: list[Chapter]):
+    """Each segment, with the chapters that begin at it (or just before it), in order; chapters that end before the
+    first segment (a later page of a transcript) are left out."""
+    upcoming = [c for c in chapters if not segments or c.end > segments[0].start]
+    for segment in segments:
+        starting = []
+        while upcoming and upcoming[0].start <= segment.start + 0.5:
+            starting.append(upcoming.pop(0))
+        yield segment, starting
+
+
 def chapter_at(chapters: list[Chapter], seconds: float) -> Chapter | None:
     """The chapter holding a moment of the video."""
     return next((chapter for chapter in chapters if chapter.start <= seconds < chapter.end), None)
@@ -565,4 +576,9 @@ class Edit(BaseModel):
     undoes: int | None = None
     #: Whether a later undo took this one back.
     undone: bool = False
+
+    @property
+    def standing(self) -> bool:
+        """A correction still in the transcript: not an undo, and not taken back."""
+        return self.kind != "undo" and not self.undone
 

@@ -12,7 +12,6 @@ from core.api.ask import DEFAULT_CITATIONS, MAX_CITATIONS, AskRefused, ask, ask_
 from core.api.edits import (
     EditConflict,
     EditRefused,
-    corrected,
     edit_history,
     edit_segment,
     replace_words,
@@ -90,7 +89,7 @@ __all__ = [
     "EngineError", "FollowRefused", "FollowView", "InvalidURL", "JobBusy", "LibraryUnavailable", "MAX_CITATIONS",
     "MAX_PLAYLIST_HARD_CAP", "MediaStoreRefused", "QueueUnavailable", "ReadOnlyLibrary", "Submission", "ThemeRefused",
     "VocabularyTooLong", "analysed_videos", "analysis", "ask", "ask_stream", "audio_file", "cancel",
-    "check_follow_now", "collection_summaries", "collections", "collections_of", "corrected", "costs",
+    "check_follow_now", "collection_summaries", "collections", "collections_of", "costs",
     "default_playlist_items", "delete", "edit_history", "edit_segment", "every_seconds", "export", "exposure_warning",
     "filter_jobs", "follow", "follows", "get_job", "get_jobs", "job_details", "job_views", "library_problem",
     "list_jobs", "media_file", "media_links", "media_problem", "media_type", "merge_themes", "moment_link",

@@ -100,8 +100,9 @@ def _check(question: str, limit: int, filters: SearchFilters) -> None:
     if not 1 <= limit <= MAX_CITATIONS:
         raise AskRefused(f"An answer cites 1 to {MAX_CITATIONS} moments, not {limit}.")
     store = get_store()
+    known = store.get_jobs(filters.job_ids) if filters.job_ids else {}
     for job_id in filters.job_ids:
-        if store.get_job(job_id) is None:
+        if job_id not in known:
             raise LookupError(f"There is no video {job_id!r} in the library.")
     if filters.collections:
         known = {collection.id for collection in store.get_collections(filters.collections)}

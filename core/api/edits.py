@@ -81,11 +81,6 @@ def undo(job_id: str, *, base_revision: int | None = None, by: str | None = None
                   undoes=last.revision)
 
 
-def corrected(job_id: str) -> int:
-    """How many corrections a video's transcript holds (those not taken back)."""
-    return sum(1 for edit in get_store().get_edits(job_id) if edit.kind != "undo" and not edit.undone)
-
-
 def _transcript(job_id: str) -> tuple[Store, Transcript]:
     store = get_store(service_role=True)
     job = require_job(store, job_id)

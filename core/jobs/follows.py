@@ -129,8 +129,7 @@ def check(follow_id: str) -> str:
     if not redis.set(lock, "1", nx=True, ex=LOCK_SECONDS):
         return "another worker is checking it"
     try:
-        store = get_store(service_role=True)
-        followed = next(iter(store.get_follows([follow_id])), None)
+        followed = _one(get_store(service_role=True), follow_id)
         if followed is None:
             return "unfollowed"
         limit = max(1, min(settings.max_playlist_items, MAX_PLAYLIST_HARD_CAP))
@@ -184,10 +183,8 @@ def _failed(followed: Follow, error: str, gone: bool, settings: Settings) -> str
 
 def schedule_next(followed: Follow, settings: Settings) -> None:
     """Have a worker check the follow at its next_check_at (asked twice, scheduled once)."""
-    at = datetime.fromisoformat(followed.next_check_at)
     try:
-        schedule_task(CHECK_FUNCTION, followed.id, at=at, task_id=f"follow-{followed.id}-{int(at.timestamp())}",
-                      description=f"check follow {followed.id}", settings=settings)
+        _schedule(followed, datetime.fromisoformat(followed.next_check_at), settings)
     except QueueUnavailable as exc:  # the maintenance round of a worker schedules it once Redis is back
         log.warning("the next check of follow %s could not be scheduled: %s", followed.id, exc)
 
@@ -200,22 +197,31 @@ def schedule_due(settings: Settings | None = None) -> int:
     now = _now()
     for followed in get_store(service_role=True).get_follows():
         at = datetime.fromisoformat(followed.next_check_at)
-        task_id = f"follow-{followed.id}-{int(at.timestamp())}"
-        if at < now - timedelta(seconds=LOCK_SECONDS):  # long overdue: its check died without a trace
-            at, task_id = now, f"follow-{followed.id}-late-{int(now.timestamp()) // LOCK_SECONDS}"
+        late = at < now - timedelta(seconds=LOCK_SECONDS)  # long overdue: its check died without a trace
         try:
-            scheduled += schedule_task(CHECK_FUNCTION, followed.id, at=at, task_id=task_id,
-                                       description=f"check follow {followed.id}", settings=settings)
+            scheduled += _schedule(followed, now if late else at, settings,
+                                   f"late-{int(now.timestamp()) // LOCK_SECONDS}" if late else None)
         except QueueUnavailable:
             return scheduled
     return scheduled
+
+
+def _schedule(followed: Follow, at: datetime, settings: Settings, moment: str | None = None) -> bool:
+    """One check of the follow at `at`, named by that moment: asked again for the same one, scheduled once."""
+    return schedule_task(CHECK_FUNCTION, followed.id, at=at,
+                         task_id=f"follow-{followed.id}-{moment or int(at.timestamp())}",
+                         description=f"check follow {followed.id}", settings=settings)
+
+
+def _one(store, follow_id: str) -> Follow | None:
+    return next(iter(store.get_follows([follow_id])), None)
 
 
 def check_soon(follow_id: str, settings: Settings | None = None) -> Follow:
     """Check a follow now rather than at its time."""
     settings = settings or get_settings()
     store = get_store(service_role=True)
-    followed = next(iter(store.get_follows([follow_id])), None)
+    followed = _one(store, follow_id)
     if followed is None:
         raise LookupError(f"There is no follow {follow_id!r}.")
     followed = followed.model_copy(update={"next_check_at": _stamp(_now())})
@@ -227,7 +233,7 @@ def check_soon(follow_id: str, settings: Settings | None = None) -> Follow:
 def unfollow(follow_id: str) -> None:
     """Stop following; the videos it added stay, in its collection (a scheduled check finds it gone)."""
     store = get_store(service_role=True)
-    if not store.get_follows([follow_id]):
+    if _one(store, follow_id) is None:
         raise LookupError(f"There is no follow {follow_id!r}.")
     store.delete_follow(follow_id)
 

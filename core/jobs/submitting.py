@@ -82,7 +82,7 @@ class CorrectionsKept(Exception):
 
 
 def _keep_corrections(store: Store, job: Job) -> None:
-    kept = [edit for edit in store.get_edits(job.id) if edit.kind != "undo" and not edit.undone]
+    kept = [edit for edit in store.get_edits(job.id) if edit.standing]
     if kept:
         raise CorrectionsKept(f"“{job.title or job.video_id}” has {len(kept)} correction{'s' if len(kept) != 1 else ''}"
                               " to its transcript, which processing it again would throw away: nothing was changed. "

@@ -66,7 +66,7 @@ def replacements(transcript: Transcript, old: str, new: str) -> list[SegmentChan
 
 def last_undoable(edits: list[Edit]) -> Edit | None:
     """The latest correction not yet taken back (undos are not themselves undone: correct again instead)."""
-    return next((edit for edit in reversed(edits) if edit.kind != "undo" and not edit.undone), None)
+    return next((edit for edit in reversed(edits) if edit.standing), None)
 
 
 def taken_back(edit: Edit) -> list[SegmentChange]:

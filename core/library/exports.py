@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from core.formatting import clock
-from core.models import Analysis, Job, Transcript, Translation
+from core.models import Analysis, Job, Transcript, Translation, chapters_by_segment
 
 #: Search-only fields of a segment, never part of a transcript file.
 NOT_EXPORTED = {"segments": {"__all__": {"translation", "translation_language"}}}
@@ -75,12 +75,8 @@ def export(job: Job, original: Transcript, analysis: Analysis | None, fmt: str,
 
 def _with_chapters(transcript: Transcript, job: Job):
     """Each segment, with the chapter that starts at it (None for the others)."""
-    upcoming = list(job.chapters)
-    for segment in transcript.segments:
-        chapter = None
-        while upcoming and upcoming[0].start <= segment.start + 0.5:  # a chapter begins at or just before it
-            chapter = upcoming.pop(0)
-        yield segment, chapter
+    for segment, starting in chapters_by_segment(transcript.segments, job.chapters):
+        yield segment, starting[-1] if starting else None
 
 
 def filename(job: Job, fmt: str, language: str | None = None) -> str:

@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.formatting import clock
+from core.library.corrections import last_undoable
 from core.models import (
     Analysis,
     Chapter,
@@ -22,6 +23,7 @@ from core.models import (
     Translation,
     Word,
     base_language,
+    chapters_by_segment,
     sentiment_label,
 )
 from core.text import WORD
@@ -309,10 +311,8 @@ def read_along(segments: list[Segment], first_index: int = 0, chapters: list[Cha
     plays from it, Space plays or pauses, ←/→ step a line, N jumps to the next word the recogniser was unsure of;
     chapter headings stand where chapters begin, the one playing marked."""
     lines = []
-    upcoming = [c for c in chapters or [] if not segments or c.end > segments[0].start]
-    for number, segment in enumerate(segments, first_index):
-        while upcoming and upcoming[0].start <= segment.start + 0.5:
-            chapter = upcoming.pop(0)
+    for number, (segment, starting) in enumerate(chapters_by_segment(segments, chapters or []), first_index):
+        for chapter in starting:
             lines.append(f'<h4 class="ch" data-s="{chapter.start:.2f}" data-e="{chapter.end:.2f}">'
                          f'{clock(chapter.start)} · {html.escape(chapter.title)}</h4>')
         words = segment.words or [Word(start=segment.start, end=segment.end, text=segment.text)]
@@ -331,7 +331,7 @@ def read_along(segments: list[Segment], first_index: int = 0, chapters: list[Cha
 
 def new_words(edits: list[Edit]) -> list[str]:
     """The words the latest correction not taken back brought in (names a person had to type: worth expecting)."""
-    latest = next((edit for edit in reversed(edits) if edit.kind != "undo" and not edit.undone), None)
+    latest = last_undoable(edits)
     if latest is None:
         return []
     found: dict[str, str] = {}
