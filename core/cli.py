@@ -113,12 +113,16 @@ def cmd_show(args) -> int:
         a = details.analysis
         print(f"\nSummary: {a.summary}\nTopics: {', '.join(a.topics)}\n"
               f"Sentiment: {a.sentiment.label} ({a.sentiment.score:+.2f})  Category: {a.category}")
+    names = {speaker.id: speaker.name or speaker.id for speaker in details.speakers}
+    if details.speakers:
+        print("\nSpeakers: " + ", ".join(f"{names[s.id]} {clock(s.seconds)}" for s in details.speakers))
     if details.transcript:
         translated = details.translation.segments if details.translation else []
         heading = f" with its translation into {details.translation.language}" if details.translation else ""
         print(f"\nTranscript ({details.transcript.language}){heading}:")
         for index, s in enumerate(details.transcript.segments):
-            print(f"  [{clock(s.start)} - {clock(s.end)}] {s.text}")
+            said_by = f"{names.get(s.speaker, s.speaker)}: " if s.speaker else ""
+            print(f"  [{clock(s.start)} - {clock(s.end)}] {said_by}{s.text}")
             if index < len(translated):
                 print(f"  {'':>14}{translated[index].text}")
     return EXIT_OK
@@ -264,6 +268,24 @@ def cmd_edit(args) -> int:
 def cmd_reprocess(args) -> int:
     for job_id in args.job_ids:
         _print_job(api.reprocess(job_id, discard_corrections=args.discard_corrections))
+    return EXIT_OK
+
+
+def cmd_speakers(args) -> int:
+    if args.set:
+        found = api.name_speakers(args.job_id, api.parse_names(args.set))
+    else:
+        found = api.speakers(args.job_id)
+    if args.json:
+        print(json.dumps([speaker.public_dict() for speaker in found], ensure_ascii=False))
+        return EXIT_OK
+    if not found:
+        transcript = api.transcript(args.job_id)
+        print(transcript.speakers_note if transcript and transcript.speakers_note
+              else "No speakers found in this video (yet).")
+    for speaker in found:
+        suggestion = f"  (sounds like {speaker.suggested_name}?)" if speaker.suggested_name and not speaker.name else ""
+        print(f"{speaker.id:<4} {speaker.name or '-':<30} {clock(speaker.seconds):>8}{suggestion}")
     return EXIT_OK
 
 
@@ -435,6 +457,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also throw away corrections made to their transcripts (refused otherwise)")
     p.set_defaults(func=cmd_reprocess)
 
+    p = sub.add_parser("speakers", help="who speaks in a video, and their names")
+    p.add_argument("job_id", metavar="JOB_ID")
+    p.add_argument("--set", nargs="+", metavar="S1=NAME", help="name speakers (S1=Ada S2=Grace); S1= takes a name back")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_speakers)
+
     p = sub.add_parser("vocabulary", help="words and names speech-to-text should expect in a collection's videos")
     p.add_argument("collection_id", metavar="COLLECTION_ID")
     p.add_argument("--set", metavar="WORDS", help="comma-separated words and names, replacing those there ('' clears)")
@@ -486,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (api.InvalidURL, api.AskRefused, api.ThemeRefused, api.FollowRefused, api.EditRefused,
-            api.CorrectionsKept, api.VocabularyTooLong) as exc:
+            api.SpeakerRefused, api.CorrectionsKept, api.VocabularyTooLong) as exc:
         print(f"Invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except LookupError as exc:

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     follow_min_interval_seconds: int = Field(900, ge=60)
     #: A video at least this long without chapters of its creator's gets chapters where its talk changes subject.
     chapters_min_seconds: float = Field(300, ge=0)
+    #: Who speaks when: "auto" finds the speakers of every transcribed video, "off" leaves transcripts as one voice.
+    diarization: Literal["auto", "off"] = "auto"
+    #: The most speakers one video is split into.
+    max_speakers: int = Field(8, ge=1, le=32)
 
     # Queue
     redis_url: str = "redis://localhost:6379/0"

@@ -17,6 +17,7 @@ class Stage(str, Enum):
     EXTRACTING_AUDIO = "extracting_audio"
     UPLOADING = "uploading"
     TRANSCRIBING = "transcribing"
+    DIARIZING = "diarizing"
     TRANSLATING = "translating"
     ANALYZING = "analyzing"
     GENERATING_EMBEDDINGS = "generating_embeddings"
@@ -39,6 +40,7 @@ _SHOWN_AS: dict[Stage, tuple[str, str]] = {
     Stage.EXTRACTING_AUDIO: ("Extracting audio", "🎚️"),
     Stage.UPLOADING: ("Uploading", "📦"),
     Stage.TRANSCRIBING: ("Transcribing", "📝"),
+    Stage.DIARIZING: ("Finding speakers", "🗣️"),
     Stage.TRANSLATING: ("Translating", "🌐"),
     Stage.ANALYZING: ("Analyzing", "🧠"),
     Stage.GENERATING_EMBEDDINGS: ("Generating embeddings", "🧭"),
@@ -190,6 +192,28 @@ class Segment(BaseModel):
     #: one (filled by the store's get_segments, for search hits).
     translation: str | None = None
     translation_language: str | None = None
+    #: Who says it: a speaker id of the transcript ("S1"), where speakers were found.
+    speaker: str | None = None
+
+
+class Speaker(BaseModel):
+    """A voice in one video: S1, S2... in the order they first speak."""
+
+    id: str
+    #: The name a person gave it, and the name of a known voice it sounds like (not yet confirmed).
+    name: str | None = None
+    suggested_name: str | None = None
+    #: Talk time.
+    seconds: float = 0.0
+    #: The voice's print (the mean of its windows' unit vectors), for recognising it in other videos.
+    voice: list[float] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+    def public_dict(self) -> dict:
+        return self.model_dump(mode="json", exclude={"voice"})
 
 
 class Transcript(BaseModel):
@@ -201,6 +225,19 @@ class Transcript(BaseModel):
     #: they made.
     vocabulary: list[str] = Field(default_factory=list)
     prompt: str | None = None
+    #: Whether speakers were looked for, the voices found, and why there are none where none were found.
+    diarized: bool = False
+    speakers: list[Speaker] = Field(default_factory=list)
+    speakers_note: str | None = None
+
+    @property
+    def from_captions(self) -> bool:
+        """The creator's captions (no voices to tell apart), not speech-to-text."""
+        return self.engine.startswith("captions:")
+
+    def speaker_names(self) -> dict[str, str]:
+        """Speaker id -> what to call them: the given name, else the id."""
+        return {speaker.id: speaker.label for speaker in self.speakers}
 
 
 def base_language(code: str | None) -> str:
@@ -320,6 +357,17 @@ class SegmentView(BaseModel):
     start: float
     end: float
     text: str
+    #: Who says it ("S1"), where speakers were found.
+    speaker: str | None = None
+
+
+class SpeakerView(BaseModel):
+    id: str
+    #: The name given to the voice, and the name of a known voice it sounds like, until confirmed.
+    name: str | None = None
+    suggested_name: str | None = None
+    #: Talk time.
+    seconds: float = 0.0
 
 
 class TranscriptView(BaseModel):
@@ -365,6 +413,10 @@ class JobDetails(JobView):
     media: MediaLinks = Field(default_factory=MediaLinks)
 
     transcript: TranscriptView | None = None
+    #: The voices in the video, in the order they first speak; empty for one voice or creator captions, and
+    #: then `speakers_note` says why.
+    speakers: list[SpeakerView] = Field(default_factory=list)
+    speakers_note: str | None = None
     #: The transcript in TRANSLATE_TO's language, when the video was spoken in another one.
     translation: TranslationView | None = None
     analysis: AnalysisView | None = None

@@ -38,6 +38,7 @@ from core.models import (
     SearchFilters,
     SearchHit,
     SegmentChange,
+    SpeakerView,
     Stage,
     SubmittedJob,
     ThemeView,
@@ -345,6 +346,7 @@ async def _media_refused(request, exc):
 @app.exception_handler(api.ThemeRefused)
 @app.exception_handler(api.EditRefused)
 @app.exception_handler(api.FollowRefused)
+@app.exception_handler(api.SpeakerRefused)
 async def _refused(request, exc):
     return _error(400, str(exc))
 
@@ -684,6 +686,21 @@ def edit_segment(job_id: str, index: int, body: SegmentText, caller: Writer) -> 
     `base_revision` is no longer the latest: someone corrected the transcript meanwhile, and nothing is changed."""
     return api.edit_segment(job_id, index, body.text, base_revision=body.base_revision, by=_by(caller),
                             allow_empty=body.allow_empty)
+
+
+@app.get("/jobs/{job_id}/speakers", response_model=list[SpeakerView], tags=["speakers"], responses=JOB)
+def list_speakers(job_id: str, caller: Reader) -> list[SpeakerView]:
+    """The voices in a video, in the order they first speak, with their names and talk time (empty for one voice,
+    creator captions, or a video still being processed)."""
+    return [SpeakerView.model_validate(speaker.public_dict()) for speaker in api.speakers(job_id)]
+
+
+@app.patch("/jobs/{job_id}/speakers", response_model=list[SpeakerView], tags=["speakers"], responses=WRITE)
+def name_speakers(job_id: str, body: dict[str, Annotated[str, Field(max_length=200)] | None], caller: Writer
+                  ) -> list[SpeakerView]:
+    """Name a video's speakers: `{"S1": "Ada", "S2": "Grace"}`; an empty name or null takes a name back. 400 for a
+    speaker the video does not have."""
+    return [SpeakerView.model_validate(speaker.public_dict()) for speaker in api.name_speakers(job_id, body)]
 
 
 @app.get("/jobs/{job_id}/edits", response_model=list[Edit], tags=["corrections"], responses=JOB)

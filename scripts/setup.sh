@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 profile="${1:-app}"
 
 packages=(redis-server ffmpeg python3-venv)
-[ "$profile" = dev ] && packages+=(espeak-ng chromium fonts-noto-color-emoji util-linux)
+[ "$profile" = dev ] && packages+=(espeak-ng flite chromium fonts-noto-color-emoji util-linux)
 # The tests apply the migrations with the Supabase CLI, which comes from npm.
 [ "$profile" = dev ] && ! command -v npm >/dev/null && packages+=(nodejs npm)
 missing=()

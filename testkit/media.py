@@ -1,4 +1,4 @@
-"""Test media made on the spot: speech from espeak-ng, video from ffmpeg."""
+"""Test media made on the spot: speech from espeak-ng and flite, video from ffmpeg."""
 
 from __future__ import annotations
 
@@ -17,6 +17,52 @@ VIDEO_OPTIONS = {"vcodec": "libx264", "preset": "ultrafast", "pix_fmt": "yuv420p
 def speak(text: str, wav: Path, voice: str = "en-us", speed: int = 150) -> Path:
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
     return wav
+
+
+def speak_as(voice: str, text: str, wav: Path) -> Path:
+    """A 16 kHz mono WAV of the text in a voice: "flite:slt" (flite's kal, kal16, awb, rms, slt) or an
+    espeak-ng voice ("en-us+m3", "en-gb+f2"...)."""
+    raw = wav.with_suffix(".raw.wav")
+    if voice.startswith("flite:"):
+        subprocess.run(["flite", "-voice", voice.split(":", 1)[1], "-t", text, "-o", str(raw)], check=True)
+    else:
+        speak(text, raw, voice)
+    ffmpeg.input(str(raw)).output(str(wav), ac=1, ar=16000).global_args("-v", "error").overwrite_output().run()
+    raw.unlink()
+    return wav
+
+
+def conversation(turns: list[tuple[str, str]], target: Path, pause: float = 0.4) -> list[tuple[float, float, str]]:
+    """A 16 kHz mono WAV of voices taking turns ((voice, text) each, `pause` seconds of silence between turns, none
+    when 0); returns each turn's (start, end, voice)."""
+    from core.sources.audio import duration_of
+
+    parts, times, moment = [], [], 0.0
+    silence = target.with_suffix(".pause.wav")
+    if pause > 0:
+        ffmpeg.output(_generated(f"anullsrc=r=16000:cl=mono:d={pause}").audio, str(silence), ac=1).global_args(
+            "-v", "error").overwrite_output().run()
+    for number, (voice, text) in enumerate(turns):
+        wav = speak_as(voice, text, target.with_suffix(f".{number}.wav"))
+        length = duration_of(wav)
+        if number and pause > 0:
+            parts.append(silence)
+            moment += pause
+        parts.append(wav)
+        times.append((round(moment, 3), round(moment + length, 3), voice))
+        moment += length
+    listing = target.with_suffix(".parts.txt")
+    listing.write_text("".join(f"file '{part.resolve()}'\n" for part in parts))
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-ac", "1",
+                    "-ar", "16000", str(target)], check=True)
+    for part in {*parts, listing}:
+        part.unlink()
+    return times
+
+
+def video_of(sound_wav: Path, target: Path) -> Path:
+    """An MP4 with a test pattern and this WAV as its sound track."""
+    return _test_pattern_video(target, ffmpeg.input(str(sound_wav)).audio)
 
 
 def _generated(source: str):

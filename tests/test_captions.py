@@ -51,6 +51,7 @@ def test_a_captioned_video_takes_the_creators_words_without_speech_to_text(empty
     assert details["transcript"]["engine"] == "captions:vtt"
     assert [(s["start"], s["end"], s["text"]) for s in details["transcript"]["segments"]] == CUES
     assert details["analysis"]["category"] == "food"  # the rest of the pipeline runs on the captions
+    assert details["speakers"] == [] and "diarizing" not in details["stage_times"]  # captions carry no voices
     audio = json.loads(empty_library.cli("jobs", "--json").stdout)[0]
     assert audio["duration"] > 5  # the audio was still fetched, for the player
 

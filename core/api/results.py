@@ -15,6 +15,7 @@ from core.models import (
     Job,
     JobDetails,
     MediaLinks,
+    SpeakerView,
     Stage,
     Transcript,
     TranscriptView,
@@ -91,10 +92,17 @@ def job_details(job_id: str) -> JobDetails | None:
     found_transcript = store.get_transcript(job_id)
     found_translation = store.get_translation(job_id)
     found_analysis = store.get_analysis(job_id)
+    if found_transcript and found_translation:  # a translated moment is said by whoever said the original
+        found_translation = found_translation.model_copy(update={"segments": [
+            moment.model_copy(update={"speaker": said.speaker})
+            for moment, said in zip(found_translation.segments, found_transcript.segments, strict=False)]})
     return JobDetails.of(
         job, collections_of([job]).get(job.collection_id), cost=_cost_summary(store.get_usage(job_id)),
         media=media_links(job_id),
         transcript=TranscriptView.model_validate(found_transcript.model_dump()) if found_transcript else None,
+        speakers=[SpeakerView.model_validate(s.public_dict()) for s in found_transcript.speakers]
+        if found_transcript else [],
+        speakers_note=found_transcript.speakers_note if found_transcript else None,
         translation=TranslationView.model_validate(found_translation.model_dump()) if found_translation else None,
         analysis=AnalysisView.model_validate(found_analysis.model_dump()) if found_analysis else None)
 

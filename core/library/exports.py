@@ -8,8 +8,8 @@ import json
 from core.formatting import clock
 from core.models import Analysis, Job, Transcript, Translation, chapters_by_segment
 
-#: Search-only fields of a segment, never part of a transcript file.
-NOT_EXPORTED = {"segments": {"__all__": {"translation", "translation_language"}}}
+#: Search-only fields of a segment, and the speakers' voice prints, never part of a transcript file.
+NOT_EXPORTED = {"segments": {"__all__": {"translation", "translation_language"}}, "speakers": {"__all__": {"voice"}}}
 FORMATS = {"srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain", "md": "text/markdown",
            "json": "application/json", "chapters": "text/vtt"}
 #: The file name's ending, where it is not the format's name.
@@ -28,6 +28,7 @@ def export(job: Job, original: Transcript, analysis: Analysis | None, fmt: str,
            translation: Translation | None = None) -> str:
     """The transcript in `fmt`; with a translation, the translation's text at the same times (JSON holds both)."""
     transcript = translation.as_transcript() if translation else original
+    said_by = _speaker_labels(original, len(transcript.segments))
     if fmt == "chapters":
         if not job.chapters:
             raise LookupError(f"Job {job.id} has no chapters: its creator gave none and it is shorter than "
@@ -35,18 +36,19 @@ def export(job: Job, original: Transcript, analysis: Analysis | None, fmt: str,
         return "WEBVTT\n\n" + "\n".join(f"{i}\n{_timestamp(c.start, '.')} --> {_timestamp(c.end, '.')}\n{c.title}\n"
                                         for i, c in enumerate(job.chapters, 1))
     if fmt == "srt":
-        return "\n".join(f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{s.text}\n"
-                         for i, s in enumerate(transcript.segments, 1))
+        return "\n".join(f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{_line(s.text, who)}\n"
+                         for i, (s, who) in enumerate(zip(transcript.segments, said_by, strict=True), 1))
     if fmt == "vtt":
-        return "WEBVTT\n\n" + "\n".join(f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{s.text}\n"
-                                        for s in transcript.segments)
+        return "WEBVTT\n\n" + "\n".join(
+            f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{_voice_tag(who)}{_cue_text(s.text)}\n"
+            for s, who in zip(transcript.segments, said_by, strict=True))
     if fmt == "txt":
         lines = []
-        for segment, chapter in _with_chapters(transcript, job):
+        for (segment, chapter), who in zip(_with_chapters(transcript, job), said_by, strict=True):
             if chapter:
                 lines += [""] if lines else []
                 lines += [f"{chapter.title} [{clock(chapter.start)}]", ""]
-            lines.append(segment.text)
+            lines.append(_line(segment.text, who))
         return "\n".join(lines) + "\n"
     if fmt == "md":
         lines = [f"# {job.title or job.url}", "", f"<{job.webpage_url or job.url}>", ""]
@@ -59,10 +61,10 @@ def export(job: Job, original: Transcript, analysis: Analysis | None, fmt: str,
             lines += ["## Chapters", ""] + [f"- **[{clock(c.start)}]** {c.title}" for c in job.chapters] + [""]
         heading = f"Translation ({translation.language})" if translation else "Transcript"
         lines += [f"## {heading}", ""]
-        for segment, chapter in _with_chapters(transcript, job):
+        for (segment, chapter), who in zip(_with_chapters(transcript, job), said_by, strict=True):
             if chapter:
                 lines += ["", f"### {chapter.title}", ""]
-            lines.append(f"**[{clock(segment.start)}]** {segment.text}  ")
+            lines.append(f"**[{clock(segment.start)}]** {_line(segment.text, who)}  ")
         return "\n".join(lines) + "\n"
     if fmt == "json":
         document = {"job": job.public_dict(), "transcript": original.model_dump(mode="json", exclude=NOT_EXPORTED),
@@ -71,6 +73,31 @@ def export(job: Job, original: Transcript, analysis: Analysis | None, fmt: str,
             document["translation"] = translation.model_dump(mode="json", exclude=NOT_EXPORTED)
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     raise ValueError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+
+
+def _speaker_labels(original: Transcript, count: int) -> list[str | None]:
+    """Who says each of `count` segments (the transcript's, or its translation's at the same index): the speaker's
+    name, else its id; None where no speakers were found."""
+    names = original.speaker_names()
+    labels = [names.get(s.speaker, s.speaker) if s.speaker else None for s in original.segments]
+    return (labels + [None] * count)[:count]
+
+
+def _line(text: str, who: str | None) -> str:
+    return f"{who}: {text}" if who else text
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cue_text(text: str) -> str:
+    """A WebVTT cue's text: its markup characters escaped, and no blank line (which would end the cue)."""
+    return _escaped(" ".join(text.split()))
+
+
+def _voice_tag(who: str | None) -> str:
+    return f"<v {_escaped(who)}>" if who else ""
 
 
 def _with_chapters(transcript: Transcript, job: Job):

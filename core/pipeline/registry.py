@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.models import Stage
-from core.pipeline.steps import analyzing, fetch, indexing, transcribing, translating
+from core.pipeline.steps import analyzing, diarizing, fetch, indexing, transcribing, translating
 from core.pipeline.steps.context import JobContext
 
 
@@ -34,6 +34,7 @@ STEPS: tuple[Step, ...] = (
     Step(Stage.EXTRACTING_AUDIO, fetch.extract_audio, fetch.audio_extracted),
     Step(Stage.UPLOADING, fetch.upload, fetch.uploaded),
     Step(Stage.TRANSCRIBING, transcribing.transcribe, transcribing.transcribed),
+    Step(Stage.DIARIZING, diarizing.find_speakers, diarizing.diarized, is_wanted=diarizing.needs_speakers),
     Step(Stage.TRANSLATING, translating.translate, translating.translated, is_wanted=translating.needs_translation),
     Step(Stage.ANALYZING, analyzing.analyze, analyzing.analyzed),
     Step(Stage.GENERATING_EMBEDDINGS, indexing.embed, indexing.embedded),

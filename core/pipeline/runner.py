@@ -22,7 +22,7 @@ from core.models import WORK_STAGES, Job, Stage
 from core.pipeline.registry import STEPS
 from core.pipeline.steps.context import JobContext
 from core.processes import interrupt
-from core.providers import EngineError
+from core.providers import EngineError, voice_prints
 from core.providers.analyze import load_local_engines
 from core.providers.bundled import minilm_files
 from core.providers.embed import BUNDLED_EMBEDDING_NAMES
@@ -258,6 +258,11 @@ def prepare_models(settings: Settings | None = None) -> None:
     get_transcriber(settings)
     if not settings.uses_openai("embedding") and settings.embedding_model in BUNDLED_EMBEDDING_NAMES:
         minilm_files()  # checked once here; every job's process inherits the answer
+    if settings.diarization != "off":
+        try:
+            voice_prints.weights_file()  # likewise; a job without it completes with one voice, saying why
+        except EngineError as exc:
+            log.warning("speakers will not be found: %s", exc)
 
 
 def preload_for_jobs() -> None:

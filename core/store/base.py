@@ -18,6 +18,7 @@ from core.models import (
     Job,
     SearchFilters,
     Segment,
+    Speaker,
     Stage,
     Theme,
     Transcript,
@@ -97,6 +98,8 @@ class Store(Protocol):
         """Delete the stored audio file and note when; the row, the thumbnail and every result stay."""
     def save_transcript(self, job_id: str, transcript: Transcript) -> None: ...
     def get_transcript(self, job_id: str) -> Transcript | None: ...
+    def save_speakers(self, job_id: str, speakers: list[Speaker]) -> None:
+        """Replace a transcript's speakers (their names), its segments untouched."""
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
         """Those transcript segments, each with its translation's text where the video has one."""
     def save_translation(self, job_id: str, translation: Translation) -> None: ...
@@ -135,7 +138,7 @@ class Store(Protocol):
 WRITES = frozenset({
     "create_job", "save_collection", "update_job", "enter_stage", "fail_job", "reset_job", "delete_job", "put_blob",
     "save_audio_file", "remove_audio", "save_transcript", "save_translation", "save_analysis", "save_embeddings",
-    "add_usage",
+    "add_usage", "save_speakers",
 })
 
 

@@ -19,6 +19,7 @@ from core.models import (
     Job,
     SearchFilters,
     Segment,
+    Speaker,
     Stage,
     Theme,
     Transcript,
@@ -50,7 +51,8 @@ def _filters(filters: SearchFilters) -> dict[str, Any]:
 
 def _segment(row: dict) -> Segment:
     return Segment(start=row["start"], end=row["end"], text=row["text"], words=row.get("words"),
-                   translation=row.get("translation"), translation_language=row.get("translation_language"))
+                   translation=row.get("translation"), translation_language=row.get("translation_language"),
+                   speaker=row.get("speaker"))
 
 
 class FunctionStore(MediaFilesMixin):
@@ -159,7 +161,9 @@ class FunctionStore(MediaFilesMixin):
     def save_transcript(self, job_id: str, transcript: Transcript) -> None:
         self.call("save_transcript", p_job_id=job_id, p_text=transcript.text, p_language=transcript.language,
                   p_engine=transcript.engine, p_segments=[s.model_dump(mode="json") for s in transcript.segments],
-                  p_vocabulary=transcript.vocabulary, p_prompt=transcript.prompt)
+                  p_vocabulary=transcript.vocabulary, p_prompt=transcript.prompt, p_diarized=transcript.diarized,
+                  p_speakers=[speaker.model_dump(mode="json") for speaker in transcript.speakers],
+                  p_speakers_note=transcript.speakers_note)
 
     def get_transcript(self, job_id: str) -> Transcript | None:
         row = self.call("get_transcript", p_job_id=job_id)
@@ -167,7 +171,12 @@ class FunctionStore(MediaFilesMixin):
             return None
         return Transcript(text=row["text"], language=row["language"], engine=row["engine"],
                           vocabulary=row.get("vocabulary") or [], prompt=row.get("prompt"),
-                          segments=[_segment(s) for s in row["segments"]])
+                          diarized=bool(row.get("diarized")), speakers=row.get("speakers") or [],
+                          speakers_note=row.get("speakers_note"), segments=[_segment(s) for s in row["segments"]])
+
+    def save_speakers(self, job_id: str, speakers: list[Speaker]) -> None:
+        self.call("save_speakers", p_job_id=job_id,
+                  p_speakers=[speaker.model_dump(mode="json") for speaker in speakers])
 
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
         if not keys:

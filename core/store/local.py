@@ -25,6 +25,7 @@ from core.models import (
     SearchFilters,
     Segment,
     Sentiment,
+    Speaker,
     Stage,
     Theme,
     Transcript,
@@ -336,15 +337,17 @@ class LocalStore(MediaFilesMixin):
         with self._tx() as conn:
             conn.execute("DELETE FROM transcriptions WHERE job_id = ?", (job_id,))
             conn.execute(
-                "INSERT INTO transcriptions (job_id, text, language, engine, vocabulary, prompt, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO transcriptions (job_id, text, language, engine, vocabulary, prompt, diarized, speakers,"
+                " speakers_note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job_id, transcript.text, transcript.language, transcript.engine, json.dumps(transcript.vocabulary),
-                 transcript.prompt, now_iso()),
+                 transcript.prompt, int(transcript.diarized),
+                 json.dumps([speaker.model_dump(mode="json") for speaker in transcript.speakers]),
+                 transcript.speakers_note, now_iso()),
             )
             conn.executemany(
-                'INSERT INTO segments (job_id, idx, start, "end", text, words) VALUES (?, ?, ?, ?, ?, ?)',
+                'INSERT INTO segments (job_id, idx, start, "end", text, words, speaker) VALUES (?, ?, ?, ?, ?, ?, ?)',
                 [(job_id, i, s.start, s.end, s.text,
-                  json.dumps([w.model_dump() for w in s.words]) if s.words else None)
+                  json.dumps([w.model_dump() for w in s.words]) if s.words else None, s.speaker)
                  for i, s in enumerate(transcript.segments)],
             )
 
@@ -354,14 +357,21 @@ class LocalStore(MediaFilesMixin):
             if not row:
                 return None
             segments = conn.execute(
-                'SELECT start, "end", text, words FROM segments WHERE job_id = ? ORDER BY idx', (job_id,)
+                'SELECT start, "end", text, words, speaker FROM segments WHERE job_id = ? ORDER BY idx', (job_id,)
             ).fetchall()
         return Transcript(
             text=row["text"], language=row["language"], engine=row["engine"],
             vocabulary=json.loads(row["vocabulary"] or "[]"), prompt=row["prompt"],
-            segments=[Segment(start=s["start"], end=s["end"], text=s["text"],
+            diarized=bool(row["diarized"]), speakers=json.loads(row["speakers"] or "[]"),
+            speakers_note=row["speakers_note"],
+            segments=[Segment(start=s["start"], end=s["end"], text=s["text"], speaker=s["speaker"],
                               words=json.loads(s["words"]) if s["words"] else None) for s in segments],
         )
+
+    def save_speakers(self, job_id: str, speakers: list[Speaker]) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE transcriptions SET speakers = ? WHERE job_id = ?",
+                         (json.dumps([speaker.model_dump(mode="json") for speaker in speakers]), job_id))
 
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
         found: dict[tuple[str, int], Segment] = {}
@@ -371,6 +381,7 @@ class LocalStore(MediaFilesMixin):
             with self._db() as conn:
                 rows = conn.execute(
                     f"WITH k(job_id, idx) AS (VALUES {wanted}) SELECT s.job_id, s.idx, s.start, s.\"end\", s.text,"
+                    " s.speaker,"
                     " t.text AS translation, tr.language AS translation_language FROM k"
                     " JOIN segments s ON s.job_id = k.job_id AND s.idx = k.idx"
                     " LEFT JOIN translation_segments t ON t.job_id = s.job_id AND t.idx = s.idx"
@@ -379,7 +390,7 @@ class LocalStore(MediaFilesMixin):
             for row in rows:
                 found[(row["job_id"], row["idx"])] = Segment(
                     start=row["start"], end=row["end"], text=row["text"], translation=row["translation"],
-                    translation_language=row["translation_language"])
+                    translation_language=row["translation_language"], speaker=row["speaker"])
         return found
 
     def save_translation(self, job_id: str, translation: Translation) -> None:

@@ -15,7 +15,8 @@ from core.store.supabase_client import supabase_client
 # (a read for the worker's clean-up).
 WRITES = frozenset({"create_job", "update_job", "enter_stage", "fail_job", "reset_job", "delete_job",
                     "save_audio_file", "save_transcript", "save_analysis", "add_embeddings", "add_usage",
-                    "expired_audio", "mark_audio_removed", "save_collection", "save_translation"})
+                    "expired_audio", "mark_audio_removed", "save_collection", "save_translation",
+                    "save_speakers"})
 GATEWAY_ERRORS = frozenset({"502", "503", "504", "520", "522", "524"})
 ATTEMPTS = 4
 

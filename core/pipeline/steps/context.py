@@ -64,6 +64,8 @@ class JobContext:
         transcript = self.store.get_transcript(self.job.id)
         if transcript is None or self.store.get_audio_file(self.job.id) is None:
             return True
+        if self.settings.diarization != "off" and not (transcript.diarized or transcript.from_captions):
+            return True  # speakers are found from the audio
         return (uses_audio(self.settings) and translation_wanted(self.settings, transcript.language)
                 and self.store.get_translation(self.job.id) is None)
 

@@ -11,6 +11,7 @@ from core.pipeline.steps import analyzing
 from core.pipeline.steps.context import JobContext
 from core.providers.prompts import fitting, prompt_for, words_of
 from core.providers.transcribe import get_transcriber
+from core.providers.voice_prints import voice_encoder
 from core.sources.captions import transcript_from
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,14 @@ def load_ahead(context: JobContext, *, captions_expected: bool | None = None) ->
     wanted = ["analysis and embedding"]
     if not (captions_expected or transcribed(context)):
         wanted.insert(0, "speech-to-text")
+        if context.settings.diarization != "off":
+            wanted.insert(1, "speaker voices")
     names = [name for name in wanted if name not in context.loading_ahead]
     if not names:
         return
     context.loading_ahead.update(names)
     engines = {"speech-to-text": lambda: get_transcriber(context.settings).load(),
+               "speaker voices": voice_encoder,
                "analysis and embedding": lambda: analyzing.load_ahead(context)}
 
     def load() -> None:

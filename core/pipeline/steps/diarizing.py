@@ -1,0 +1,39 @@
+"""Diarizing: who speaks when. Segments are split where the voice changes and each names its speaker; the
+transcript keeps the speakers' talk time and voice prints. Creator captions carry no voices and are left as
+they are. A diarizer that fails leaves the transcript as one voice, says why, and fails nothing else."""
+
+from __future__ import annotations
+
+import logging
+
+from core.pipeline.steps.context import JobContext
+from core.providers import EngineError
+from core.providers.diarize import diarize
+
+log = logging.getLogger(__name__)
+
+
+def needs_speakers(context: JobContext) -> bool:
+    transcript = context.store.get_transcript(context.job.id)
+    return context.settings.diarization != "off" and transcript is not None and not transcript.from_captions
+
+
+def find_speakers(context: JobContext) -> None:
+    transcript = context.store.get_transcript(context.job.id)
+    prepared = context.load_prepared()
+    try:
+        found = diarize(prepared.wav_path, transcript, context.settings.max_speakers, context.progress)
+    except (EngineError, OSError, RuntimeError, ValueError, MemoryError) as exc:
+        log.warning("job %s: no speakers found: %s", context.job.id, exc)
+        context.store.save_transcript(context.job.id, transcript.model_copy(update={
+            "diarized": True, "speakers": [], "speakers_note": f"Speakers could not be told apart: {exc}"}))
+        return
+    note = None if len(found.speakers) > 1 else "One voice speaks throughout." if found.speakers else (
+        "No speech long enough to tell voices apart.")
+    context.store.save_transcript(context.job.id, transcript.model_copy(update={
+        "segments": found.segments, "diarized": True, "speakers": found.speakers, "speakers_note": note}))
+
+
+def diarized(context: JobContext) -> bool:
+    transcript = context.store.get_transcript(context.job.id)
+    return transcript is not None and transcript.diarized

@@ -1,0 +1,195 @@
+"""Who speaks when, offline: voice prints of overlapping 1.6-s windows of the speech, grouped by voice.
+
+Only the stretches where the transcript has words are looked at (speech-to-text already found the speech).
+Each window's voice print (core.providers.voice_prints) is compared with every other's; windows are grouped
+bottom-up (average linkage) until the closest two groups sound less alike than JOIN_DISTANCE, which
+bench/speakers.py calibrated on generated conversations, so the number of speakers is found, not asked. Each
+word then takes the voice of the window centred nearest to it, and segments are split where the voice
+changes."""
+
+from __future__ import annotations
+
+import logging
+import wave
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.models import Segment, Speaker, Transcript, Word
+from core.providers import EngineError
+from core.providers.voice_prints import HOP, SAMPLE_RATE, WINDOW_FRAMES, louder, mel_frames, voice_encoder
+
+log = logging.getLogger(__name__)
+
+FRAMES_PER_SECOND = SAMPLE_RATE // HOP
+WINDOW_STEP_FRAMES = 50  # a window every 0.5 s: turns placed within ~0.25 s
+JOIN_DISTANCE = 0.36  # cosine distance below which two groups of windows are one voice (bench/speakers.py)
+MIN_SPEAKER_SECONDS = 2.0  # a group holding less speech is folded into the nearest voice (a cough, a mixed window)
+SPEECH_GAP_SECONDS = 0.5  # words closer than this belong to one stretch of speech
+BATCH = 64
+
+
+@dataclass
+class Diarization:
+    segments: list[Segment]
+    speakers: list[Speaker] = field(default_factory=list)
+
+
+def read_samples(wav_path: Path) -> np.ndarray:
+    with wave.open(str(wav_path), "rb") as wav:
+        if wav.getsampwidth() != 2 or wav.getnchannels() != 1 or wav.getframerate() != SAMPLE_RATE:
+            raise EngineError("Speaker detection expects 16-bit mono audio at 16 kHz.")
+        return np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
+
+
+def speech_spans(segments: list[Segment]) -> list[tuple[float, float]]:
+    """Stretches of speech, from the words' times (the segments' where there are no words)."""
+    pieces = sorted((w.start, w.end) for s in segments for w in (s.words or [Word(start=s.start, end=s.end,
+                                                                                  text=s.text)]))
+    spans: list[list[float]] = []
+    for start, end in pieces:
+        if spans and start - spans[-1][1] <= SPEECH_GAP_SECONDS:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return [(start, end) for start, end in spans if end > start]
+
+
+def window_starts(spans: list[tuple[float, float]], total_frames: int) -> list[int]:
+    """First frames of the windows covering the speech: every WINDOW_STEP_FRAMES inside a stretch, one centred
+    on a stretch too short to hold a window."""
+    starts: set[int] = set()
+    latest = max(0, total_frames - WINDOW_FRAMES)
+    for start, end in spans:
+        first, last = int(start * FRAMES_PER_SECOND), int(end * FRAMES_PER_SECOND)
+        if last - first <= WINDOW_FRAMES:
+            starts.add(min(latest, max(0, (first + last - WINDOW_FRAMES) // 2)))
+            continue
+        for frame in range(first, last - WINDOW_FRAMES + 1, WINDOW_STEP_FRAMES):
+            starts.add(min(latest, frame))
+        starts.add(min(latest, last - WINDOW_FRAMES))
+    return sorted(starts)
+
+
+def group_voices(prints: np.ndarray, max_speakers: int, join_distance: float = JOIN_DISTANCE) -> np.ndarray:
+    """A voice number per window: average-linkage groups closer than join_distance, at most max_speakers."""
+    if len(prints) < 2:
+        return np.zeros(len(prints), dtype=int)
+    from sklearn.cluster import AgglomerativeClustering
+
+    labels = AgglomerativeClustering(n_clusters=None, distance_threshold=join_distance, metric="cosine",
+                                     linkage="average").fit_predict(prints)
+    if labels.max() + 1 > max_speakers:
+        labels = AgglomerativeClustering(n_clusters=max_speakers, metric="cosine",
+                                         linkage="average").fit_predict(prints)
+    return labels
+
+
+def _fold_small(labels: np.ndarray, prints: np.ndarray, window_seconds: float) -> np.ndarray:
+    """Groups with less than MIN_SPEAKER_SECONDS of windows join the voice nearest to them."""
+    counts = Counter(labels.tolist())
+    keep = [label for label, count in counts.items() if count * window_seconds >= MIN_SPEAKER_SECONDS]
+    if not keep:
+        return np.zeros_like(labels)
+    centres = {label: _unit(prints[labels == label].mean(axis=0)) for label in counts}
+    folded = labels.copy()
+    for label in counts:
+        if label not in keep:
+            nearest = max(keep, key=lambda other: float(centres[label] @ centres[other]))
+            folded[labels == label] = nearest
+    return folded
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
+def _voice_at(moment: float, centres: np.ndarray, labels: np.ndarray) -> int:
+    return int(labels[int(np.argmin(np.abs(centres - moment)))])
+
+
+def _split(segment: Segment, voices: list[int]) -> list[tuple[Segment, int]]:
+    """The segment cut where its words' voice changes; each piece with its voice."""
+    words = segment.words or []
+    pieces: list[tuple[list[Word], int]] = []
+    for word, voice in zip(words, voices, strict=True):
+        if pieces and pieces[-1][1] == voice:
+            pieces[-1][0].append(word)
+        else:
+            pieces.append(([word], voice))
+    if len(pieces) <= 1:
+        return [(segment, voices[0])]
+    return [(Segment(start=group[0].start if i else segment.start,
+                     end=group[-1].end if i < len(pieces) - 1 else segment.end,
+                     text=" ".join(w.text for w in group), words=group), voice)
+            for i, (group, voice) in enumerate(pieces)]
+
+
+def _smoothed(voices: list[int]) -> list[int]:
+    """A lone word between two words of one other voice is taken as that voice's (a window straddling a turn)."""
+    smoothed = list(voices)
+    for i in range(1, len(voices) - 1):
+        if voices[i - 1] == voices[i + 1] != voices[i]:
+            smoothed[i] = voices[i - 1]
+    return smoothed
+
+
+def listen(wav_path: Path, segments: list[Segment],
+           progress: Callable[[float, str], None] = lambda *_: None) -> tuple[np.ndarray, np.ndarray]:
+    """(centre second, voice print) of the windows covering the speech: [n] and [n, 256]."""
+    samples = louder(read_samples(wav_path))
+    mels = mel_frames(samples)
+    starts = window_starts(speech_spans(segments), len(mels))
+    if not starts or len(mels) < WINDOW_FRAMES // 4:
+        return np.zeros(0), np.zeros((0, 256), np.float32)
+    if len(mels) < WINDOW_FRAMES:
+        mels = np.pad(mels, ((0, WINDOW_FRAMES - len(mels)), (0, 0)))
+    encoder = voice_encoder()
+    prints = []
+    for first in range(0, len(starts), BATCH):
+        batch = starts[first:first + BATCH]
+        prints.append(encoder(np.stack([mels[s:s + WINDOW_FRAMES] for s in batch])))
+        progress(min(0.95, (first + len(batch)) / len(starts) * 0.95), "listening to the voices")
+    return (np.array(starts) + WINDOW_FRAMES / 2) / FRAMES_PER_SECOND, np.concatenate(prints)
+
+
+def attribute(segments: list[Segment], centres: np.ndarray, prints: np.ndarray, max_speakers: int,
+              join_distance: float = JOIN_DISTANCE) -> Diarization:
+    """The segments split where the voice changes, each with its speaker, from the windows' voice prints."""
+    if len(prints) == 0:
+        return Diarization(segments=segments)
+    labels = _fold_small(group_voices(prints, max(1, max_speakers), join_distance), prints,
+                         WINDOW_STEP_FRAMES / FRAMES_PER_SECOND)
+    word_voices = iter(_smoothed([_voice_at((w.start + w.end) / 2, centres, labels)
+                                  for segment in segments for w in segment.words or []]))
+    pieces: list[tuple[Segment, int]] = []
+    for segment in segments:
+        if segment.words:
+            pieces.extend(_split(segment, [next(word_voices) for _ in segment.words]))
+        else:
+            pieces.append((segment, _voice_at((segment.start + segment.end) / 2, centres, labels)))
+
+    order = list(dict.fromkeys(voice for _, voice in pieces))  # S1 speaks first
+    names = {voice: f"S{number}" for number, voice in enumerate(order, start=1)}
+    seconds: Counter = Counter()
+    for segment, voice in pieces:
+        seconds[voice] += sum(w.end - w.start for w in segment.words) if segment.words else segment.end - segment.start
+    speakers = [Speaker(id=names[voice], seconds=round(seconds[voice], 1),
+                        voice=[round(float(v), 5) for v in _unit(prints[labels == voice].mean(axis=0))])
+                for voice in order]
+    return Diarization(segments=[segment.model_copy(update={"speaker": names[voice]}) for segment, voice in pieces],
+                       speakers=speakers)
+
+
+def diarize(wav_path: Path, transcript: Transcript, max_speakers: int,
+            progress: Callable[[float, str], None] = lambda *_: None) -> Diarization:
+    """The transcript's segments, split where the speaker changes and each with its speaker, and the speakers
+    (S1, S2... in order of first words) with their talk time and voice print."""
+    centres, prints = listen(wav_path, transcript.segments, progress)
+    found = attribute(transcript.segments, centres, prints, max_speakers)
+    progress(1.0, f"{len(found.speakers)} speaker{'s' if len(found.speakers) != 1 else ''}")
+    return found

@@ -1,0 +1,146 @@
+"""Who said what: speakers found offline in generated conversations (flite's and espeak-ng's voices taking turns),
+through the real pipeline; named once, and used by show --json, the exports, the HTTP API and the video page."""
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core import api
+from core.pipeline import run_now
+from core.server import app as http_app
+from testkit import media
+
+GARDEN = [
+    ("flite:slt", "Welcome back to the show. Today we are talking about gardens in small city flats."),
+    ("en-us+m3", "Thanks for having me. I have grown tomatoes on my balcony for six summers now."),
+    ("flite:slt", "How much sun do the plants need on an ordinary day in July?"),
+    ("en-us+m3", "At least six hours of direct light, and plenty of water in the evening."),
+]
+PANEL = [
+    ("flite:rms", "Our listeners often ask which vegetables are easiest for beginners."),
+    ("flite:slt", "Lettuce, radishes and beans are hard to get wrong, even in pots."),
+    ("en-gb+f2", "I would add that basil grows well beside them and keeps insects away."),
+    ("flite:rms", "What about the soil, do you buy it or make your own compost at home?"),
+    ("flite:slt", "I make my own from kitchen scraps in a small bin under the sink."),
+    ("en-gb+f2", "A first balcony garden costs less than a dinner for two in town."),
+]
+MONOLOGUE = [("flite:awb", "The pots can be old buckets, and seeds are cheap in early spring. Lettuce grows "
+                           "quickly in the shade, and radishes are ready in four weeks.")]
+
+
+@pytest.fixture(scope="module")
+def conversations(tmp_path_factory):
+    """MP4s of conversations on a local site, and who speaks when in each."""
+    site = tmp_path_factory.mktemp("conversations")
+    turns = {}
+    for name, lines, pause in (("garden", GARDEN, 0.4), ("panel", PANEL, 0.0), ("monologue", MONOLOGUE, 0.3)):
+        turns[name] = media.conversation(lines, site / f"{name}.wav", pause)
+        media.video_of(site / f"{name}.wav", site / f"{name}.mp4")
+    server, url = media.serve(site)
+    yield url, turns
+    server.shutdown()
+
+
+def voice_at(turns, moment: float) -> str | None:
+    return next((voice for start, end, voice in turns if start - 0.1 <= moment <= end + 0.1), None)
+
+
+def attributed_right(segments: list[dict], turns) -> float:
+    """The share of speech time whose speaker is the voice that said it, under the best matching of the two."""
+    said: dict[tuple[str, str], float] = {}
+    for segment in segments:
+        voice = voice_at(turns, (segment["start"] + segment["end"]) / 2)
+        key = (segment["speaker"], voice)
+        said[key] = said.get(key, 0.0) + segment["end"] - segment["start"]
+    best: dict[str, tuple[float, str]] = {}
+    for (speaker, voice), seconds in said.items():
+        if voice and seconds > best.get(speaker, (0.0, ""))[0]:
+            best[speaker] = (seconds, voice)
+    assert len({voice for _, voice in best.values()}) == len(best), "two speakers took one voice"
+    return sum(seconds for seconds, _ in best.values()) / sum(said.values())
+
+
+def test_two_voices_taking_turns_are_two_speakers_named_once_and_used_everywhere(conversations, empty_library):
+    url, turns = conversations
+    job = run_now(f"{url}/garden.mp4")
+    assert job.status == "completed", job.error
+    shown = json.loads(empty_library.cli("show", job.id, "--json").stdout)
+    assert [s["id"] for s in shown["speakers"]] == ["S1", "S2"]
+    assert all(set(s) == {"id", "name", "suggested_name", "seconds"} and s["name"] is None and s["seconds"] > 2
+               for s in shown["speakers"])
+    segments = shown["transcript"]["segments"]
+    assert {s["speaker"] for s in segments} == {"S1", "S2"} and segments[0]["speaker"] == "S1"
+    assert attributed_right(segments, turns["garden"]) >= 0.9
+    assert "stage_times" in shown and "diarizing" in shown["stage_times"]
+
+    named = empty_library.cli("speakers", job.id, "--set", "S1=Ada Lovelace", "S2=Grace", "--json")
+    assert named.returncode == 0, named.stderr
+    assert [(s["id"], s["name"]) for s in json.loads(named.stdout)] == [("S1", "Ada Lovelace"), ("S2", "Grace")]
+    listed = empty_library.cli("speakers", job.id)
+    assert "Ada Lovelace" in listed.stdout and "Grace" in listed.stdout
+
+    first = next(s for s in segments if s["speaker"] == "S1")
+    name, srt = api.export(job.id, "srt")
+    assert f"Ada Lovelace: {first['text']}" in srt and "Grace: " in srt
+    _, vtt = api.export(job.id, "vtt")
+    assert f"<v Ada Lovelace>{first['text']}" in vtt and "<v Grace>" in vtt
+    _, text = api.export(job.id, "txt")
+    assert text.startswith(f"Ada Lovelace: {first['text']}")
+    _, markdown = api.export(job.id, "md")
+    assert "Grace: " in markdown
+    exported = json.loads(api.export(job.id, "json")[1])
+    assert [s["name"] for s in exported["transcript"]["speakers"]] == ["Ada Lovelace", "Grace"]
+    assert "voice" not in exported["transcript"]["speakers"][0] and exported["transcript"]["segments"][0]["speaker"]
+
+    client = TestClient(http_app)
+    assert [s["name"] for s in client.get(f"/jobs/{job.id}/speakers").json()] == ["Ada Lovelace", "Grace"]
+    renamed = client.patch(f"/jobs/{job.id}/speakers", json={"S2": "Grace Hopper", "S1": None})
+    assert renamed.status_code == 200 and [s["name"] for s in renamed.json()] == [None, "Grace Hopper"]
+    assert client.patch(f"/jobs/{job.id}/speakers", json={"S9": "Nobody"}).status_code == 400
+    assert client.get("/jobs/nosuchjob0000/speakers").status_code == 404
+    refused = empty_library.cli("speakers", job.id, "--set", "S1")
+    assert refused.returncode == 2 and "S1=Ada" in refused.stderr
+    details = client.get(f"/jobs/{job.id}?details=true").json()
+    assert [s["name"] for s in details["speakers"]] == [None, "Grace Hopper"]
+
+
+def test_three_voices_without_pauses_and_a_monologue(conversations, empty_library):
+    url, turns = conversations
+    panel = api.job_details(run_now(f"{url}/panel.mp4").id)
+    assert [s.id for s in panel.speakers] == ["S1", "S2", "S3"]
+    segments = [s.model_dump() for s in panel.transcript.segments]
+    assert attributed_right(segments, turns["panel"]) >= 0.85
+    # a turn taken without a pause still starts a new segment of its own speaker
+    assert len(segments) >= len(PANEL) - 1
+
+    alone = api.job_details(run_now(f"{url}/monologue.mp4").id)
+    assert [s.id for s in alone.speakers] == ["S1"] and alone.speakers_note == "One voice speaks throughout."
+    assert {s.speaker for s in alone.transcript.segments} == {"S1"}
+
+
+def test_a_damaged_speaker_model_leaves_one_voice_and_says_why(conversations, empty_library, tmp_path):
+    """The resemblyzer package's weights replaced by something else: the job completes, without speakers."""
+    url, _ = conversations
+    damaged = tmp_path / "damaged" / "resemblyzer"
+    damaged.mkdir(parents=True)
+    (damaged / "__init__.py").write_text("")
+    (damaged / "pretrained.pt").write_bytes(b"not the model")
+    env = dict(empty_library.env, PYTHONPATH=f"{damaged.parent}:{empty_library.env['PYTHONPATH']}")
+    empty_library.env = env
+    done = empty_library.cli("run", f"{url}/garden.mp4")
+    assert done.returncode == 0, done.stderr
+    job_id = api.list_jobs()[0].id
+    details = api.job_details(job_id)
+    assert details.status == "completed" and details.speakers == []
+    assert "damaged or was replaced" in details.speakers_note
+    assert details.transcript.segments and all(s.speaker is None for s in details.transcript.segments)
+
+
+def test_with_diarization_off_a_transcript_stays_one_voice(conversations, empty_library, monkeypatch):
+    url, _ = conversations
+    monkeypatch.setenv("DIARIZATION", "off")
+    details = api.job_details(run_now(f"{url}/garden.mp4").id)
+    assert details.speakers == [] and details.speakers_note is None
+    assert "diarizing" not in details.stage_times
+    assert all(s.speaker is None for s in details.transcript.segments)
