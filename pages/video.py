@@ -100,6 +100,41 @@ def correct_line(index: int, text: str) -> None:
             st.rerun()
 
 
+def name_speakers() -> None:
+    """Names for the video's voices, once; every line, export and search hit then says who speaks."""
+    with st.form("speaker-names", border=False):
+        names = {speaker.id: st.text_input(speaker.id, speaker.name or "", max_chars=80,
+                                           placeholder=speaker.suggested_name or "a name",
+                                           key=f"speaker-{speaker.id}")
+                 for speaker in transcript.speakers}
+        if st.form_submit_button("Save names", type="primary"):
+            try:
+                api.name_speakers(job.id, names)
+            except api.SpeakerRefused as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+
+
+def speakers_row() -> None:
+    """Who speaks, in their colours, with their talk time (and sentiment); named in place."""
+    if not transcript.speakers:
+        if transcript.speakers_note:
+            st.caption(f"🗣️ {literal(transcript.speakers_note)}")
+        return
+    colours = insights.speaker_colours(transcript.speakers)
+    moods = insights.speaker_sentiment(transcript, analysis)
+    badges_col, edit_col = st.columns([8, 1], vertical_alignment="center")
+    badges_col.markdown("🗣️ " + " ".join(
+        f":{colours[s.id]}-badge[{literal(s.label)} · {clock(s.seconds)}"
+        + (f" · {moods[s.id]:+.2f}" if s.id in moods else "") + "]"
+        + (f" :gray[(sounds like {literal(s.suggested_name)}?)]" if s.suggested_name and not s.name else "")
+        for s in transcript.speakers), help="talk time and sentiment of each speaker")
+    if not read_only:
+        with edit_col.popover("✏️", help="Name the speakers"):
+            name_speakers()
+
+
 def find_and_replace() -> None:
     """A name misheard everywhere: the lines that would change first, then all of them as one correction."""
     old_col, new_col = st.columns(2)
@@ -164,6 +199,9 @@ if transcript_tab.open:
             pages = insights.transcript_pages(lines)
             if needle.strip():
                 st.caption(f"{len(lines)} of {len(transcript.segments)} lines hold “{literal(needle.strip())}”")
+            speakers_row()
+            colours = insights.speaker_colours(transcript.speakers)
+            names = transcript.speaker_names()
             page = 1
             if pages > 1:
                 page = st.number_input(f"Page (of {pages}, {insights.TRANSCRIPT_PAGE_SIZE} lines each)", 1, pages,
@@ -174,13 +212,17 @@ if transcript_tab.open:
             shown_lines = lines[(page - 1) * size:page * size]
             if view == READ_ALONG:  # the words light up as the audio above plays; click one to play from it
                 components.html(insights.read_along([transcript.segments[i] for i in shown_lines],
-                                                     chapters=job.chapters),
+                                                     chapters=job.chapters, speakers=transcript.speakers),
                                 height=insights.READ_ALONG_HEIGHT + 50)
                 shown_lines = []
+            previous_speaker = None
             for index in shown_lines:
                 segment = transcript.segments[index]
                 other = translation.segments[index] if translation and index < len(translation.segments) else None
                 mark = f":{insights.MOOD_MARKS[insights.segment_mood(scores, index)]}[▍]"
+                if segment.speaker in names and segment.speaker != previous_speaker:  # the name where the voice changes
+                    mark += f" :{colours[segment.speaker]}-badge[{literal(names[segment.speaker])}]"
+                previous_speaker = segment.speaker
                 if view == "Side by side":
                     time_col, text_col, translation_col = st.columns([1, 9, 9])
                     translation_col.markdown(literal(other.text) if other else "")

@@ -5,11 +5,13 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from streamlit.testing.v1 import AppTest
 
 from core import api
 from core.pipeline import run_now
 from core.server import app as http_app
 from testkit import media
+from tests.conftest import ROOT
 
 GARDEN = [
     ("flite:slt", "Welcome back to the show. Today we are talking about gardens in small city flats."),
@@ -103,6 +105,19 @@ def test_two_voices_taking_turns_are_two_speakers_named_once_and_used_everywhere
     assert refused.returncode == 2 and "S1=Ada" in refused.stderr
     details = client.get(f"/jobs/{job.id}?details=true").json()
     assert [s["name"] for s in details["speakers"]] == [None, "Grace Hopper"]
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params["job"] = job.id
+    at.switch_page("pages/video.py").run()
+    assert not at.exception
+    page = " ".join(str(m.value) for m in at.markdown)
+    assert ":blue-badge[S1 · " in page and ":orange-badge[Grace Hopper · " in page  # talk time beside each name
+    assert ":orange-badge[Grace Hopper]" in page  # the name where that voice starts speaking
+    [first_name] = [box for box in at.text_input if box.key == "speaker-S1"]
+    first_name.input("Ada")  # a form's values go with its button
+    [save] = [b for b in at.button if b.label == "Save names"]
+    save.click().run()
+    assert not at.exception and [s.name for s in api.speakers(job.id)] == ["Ada", "Grace Hopper"]
 
 
 def test_three_voices_without_pauses_and_a_monologue(conversations, empty_library):

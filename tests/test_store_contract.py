@@ -18,6 +18,7 @@ from core.models import (
     Segment,
     SegmentChange,
     Sentiment,
+    Speaker,
     Stage,
     Theme,
     Transcript,
@@ -400,3 +401,27 @@ def test_the_platforms_of_the_library_are_listed_once_each(store):
     new_job(store, "vid00000002", "vimeo")
     new_job(store, "vid00000003", "youtube")
     assert store.platforms() == ["vimeo", "youtube"]
+
+
+def test_speakers_stay_with_their_segments_and_are_named_in_place(store):
+    job = new_job(store)
+    voice = [0.5, -0.25] + [0.0] * 254
+    store.save_transcript(job.id, Transcript(
+        text="Hello there. Hi.", language="en", engine="test", diarized=True,
+        speakers=[Speaker(id="S1", seconds=1.5, voice=voice), Speaker(id="S2", seconds=0.5, voice=voice)],
+        speakers_note=None, segments=[Segment(start=0, end=1.5, text="Hello there.", speaker="S1"),
+                                      Segment(start=1.6, end=2.1, text="Hi.", speaker="S2")]))
+    found = store.get_transcript(job.id)
+    assert found.diarized and [s.speaker for s in found.segments] == ["S1", "S2"]
+    assert [(s.id, s.seconds, s.voice[:2]) for s in found.speakers] == [("S1", 1.5, [0.5, -0.25]),
+                                                                         ("S2", 0.5, [0.5, -0.25])]
+    assert store.get_segments([(job.id, 1)])[(job.id, 1)].speaker == "S2"
+    store.save_speakers(job.id, [found.speakers[0].model_copy(update={"name": "Ada"}), found.speakers[1]])
+    again = store.get_transcript(job.id)
+    assert [s.name for s in again.speakers] == ["Ada", None] and [s.speaker for s in again.segments] == ["S1", "S2"]
+    one_voice = new_job(store, "vid00000002")
+    store.save_transcript(one_voice.id, Transcript(
+        text="x", engine="test", segments=[Segment(start=0, end=1, text="x")], diarized=True,
+        speakers_note="Speakers could not be told apart."))
+    plain = store.get_transcript(one_voice.id)
+    assert plain.diarized and plain.speakers == [] and plain.speakers_note == "Speakers could not be told apart."

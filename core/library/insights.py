@@ -18,6 +18,7 @@ from core.models import (
     Edit,
     Job,
     Segment,
+    Speaker,
     ThemeView,
     Transcript,
     Translation,
@@ -33,6 +34,30 @@ SENTIMENT_COLOURS = {"positive": "#2E9E6B", "neutral": "#8C8AA0", "negative": "#
 
 #: Streamlit's named text colours for the same moods.
 MOOD_MARKS = {"positive": "green", "neutral": "gray", "negative": "red"}
+
+
+#: Streamlit's named colours for the speakers of a video, in the order they first speak (repeating after six).
+SPEAKER_COLOURS = ("blue", "orange", "green", "violet", "red", "gray")
+SPEAKER_HEX = {"blue": "#1C83E1", "orange": "#FF8700", "green": "#21C354", "violet": "#803DF5", "red": "#FF4B4B",
+               "gray": "#808495"}
+
+
+def speaker_colours(speakers: list[Speaker]) -> dict[str, str]:
+    return {speaker.id: SPEAKER_COLOURS[number % len(SPEAKER_COLOURS)] for number, speaker in enumerate(speakers)}
+
+
+def speaker_sentiment(transcript: Transcript, analysis: Analysis | None) -> dict[str, float]:
+    """Each speaker's sentiment: the mean of their lines' scores, weighted by how long each line lasts."""
+    if analysis is None or not transcript.speakers:
+        return {}
+    totals: dict[str, list[float]] = {}
+    for segment, score in zip(transcript.segments, analysis.segment_sentiment, strict=False):
+        if segment.speaker:
+            weight = max(segment.end - segment.start, 0.1)
+            sums = totals.setdefault(segment.speaker, [0.0, 0.0])
+            sums[0] += score * weight
+            sums[1] += weight
+    return {speaker: round(weighted / weights, 3) for speaker, (weighted, weights) in totals.items() if weights}
 
 
 def sentiment_colour(score: float) -> str:
@@ -305,12 +330,16 @@ def unsure_words(segments: list[Segment]) -> int:
     return sum(1 for s in segments for w in s.words or [] if w.probability is not None and w.probability < UNSURE_BELOW)
 
 
-def read_along(segments: list[Segment], first_index: int = 0, chapters: list[Chapter] | None = None) -> str:
+def read_along(segments: list[Segment], first_index: int = 0, chapters: list[Chapter] | None = None,
+               speakers: list[Speaker] | None = None) -> str:
     """A transcript to read while the page's audio plays (an HTML document for an st.components iframe, which may
     reach the page's own audio element): the word being spoken is highlighted and kept in view, a click on a word
     plays from it, Space plays or pauses, ←/→ step a line, N jumps to the next word the recogniser was unsure of;
-    chapter headings stand where chapters begin, the one playing marked."""
+    chapter headings stand where chapters begin, the one playing marked; the speaker's name where the voice changes."""
     lines = []
+    names = {speaker.id: speaker.label for speaker in speakers or []}
+    colours = {key: SPEAKER_HEX[colour] for key, colour in speaker_colours(speakers or []).items()}
+    previous = None
     for number, (segment, starting) in enumerate(chapters_by_segment(segments, chapters or []), first_index):
         for chapter in starting:
             lines.append(f'<h4 class="ch" data-s="{chapter.start:.2f}" data-e="{chapter.end:.2f}">'
@@ -322,8 +351,13 @@ def read_along(segments: list[Segment], first_index: int = 0, chapters: list[Cha
             title = f' title="unsure: {word.probability:.0%}"' if unsure else ""
             spans.append(f'<span class="w{" u" if unsure else ""}" data-s="{word.start:.2f}" data-e="{word.end:.2f}"'
                          f'{title}>{html.escape(word.text)}</span>')
+        said_by = ""
+        if segment.speaker in names and segment.speaker != previous:
+            said_by = (f'<span class="who" style="color:{colours[segment.speaker]}">'
+                       f'{html.escape(names[segment.speaker])}</span> ')
+        previous = segment.speaker
         lines.append(f'<p class="line" data-s="{segment.start:.2f}" data-i="{number}"><b>{clock(segment.start)}</b> '
-                     + " ".join(spans) + "</p>")
+                     + said_by + " ".join(spans) + "</p>")
     page = (Path(__file__).with_name("read_along.html").read_text()
             .replace("{height}", str(READ_ALONG_HEIGHT)).replace("{unsure}", str(unsure_words(segments))))
     return page.replace("{lines}", "\n".join(lines))
