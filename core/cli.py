@@ -131,14 +131,14 @@ def cmd_show(args) -> int:
 def cmd_search(args) -> int:
     filters = SearchFilters(platforms=args.platform or [], categories=args.category or [],
                             sentiments=args.sentiment or [], date_from=args.date_from, date_to=args.date_to,
-                            themes=args.theme or [])
+                            themes=args.theme or [], speakers=args.speaker or [])
     hits = api.search(args.query, limit=args.limit, filters=filters)
     if args.json:
         _print_json(hits)
     else:
         for h in hits:
             print(f"{h.score:.3f}  {h.job_id}  {clock(h.start)}  {h.title or h.video_id}  [{h.language or '?'}]\n"
-                  f"        {h.text}")
+                  f"        {h.speaker + ': ' if h.speaker else ''}{h.text}")
             if h.translation:
                 print(f"        {h.translation}")
     return EXIT_OK
@@ -147,7 +147,7 @@ def cmd_search(args) -> int:
 def cmd_ask(args) -> int:
     filters = SearchFilters(platforms=args.platform or [], categories=args.category or [],
                             date_from=args.date_from, date_to=args.date_to, job_ids=args.video or [],
-                            collections=args.collection or [], themes=args.theme or [])
+                            collections=args.collection or [], themes=args.theme or [], speakers=args.speaker or [])
     answer = api.ask(args.question, limit=args.limit, filters=filters)
     if args.json:
         _print_json(answer)
@@ -397,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="uploaded (or added) on or after")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="uploaded (or added) on or before")
     p.add_argument("--theme", action="append", metavar="THEME_ID", help="only the videos of this theme (`topics`)")
+    p.add_argument("--speaker", action="append", metavar="NAME", help="only what this person said (repeatable)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
@@ -410,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="uploaded (or added) on or after")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="uploaded (or added) on or before")
     p.add_argument("--theme", action="append", metavar="THEME_ID", help="only the videos of this theme (`topics`)")
+    p.add_argument("--speaker", action="append", metavar="NAME", help="only what this person said (repeatable)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 

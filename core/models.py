@@ -192,8 +192,10 @@ class Segment(BaseModel):
     #: one (filled by the store's get_segments, for search hits).
     translation: str | None = None
     translation_language: str | None = None
-    #: Who says it: a speaker id of the transcript ("S1"), where speakers were found.
+    #: Who says it: a speaker id of the transcript ("S1"), where speakers were found; and what they are called
+    #: (their name, else that id), filled by the store's get_segments for search hits.
     speaker: str | None = None
+    speaker_name: str | None = None
 
 
 class Speaker(BaseModel):
@@ -446,6 +448,8 @@ class SearchHit(BaseModel):
     keyword_match: bool = False
     #: The title of the video's chapter holding the moment, where it has chapters.
     chapter: str | None = None
+    #: Who said it: the speaker's name, else their id in the video ("S2"); null where no speakers were found.
+    speaker: str | None = None
 
 
 class SearchFilters(BaseModel):
@@ -463,6 +467,8 @@ class SearchFilters(BaseModel):
     collections: list[str] = Field(default_factory=list)
     #: Only the videos of these themes (theme ids).
     themes: list[str] = Field(default_factory=list)
+    #: Only what these people said (speaker names, any case).
+    speakers: list[str] = Field(default_factory=list)
 
 
 class Usage(BaseModel):
@@ -512,6 +518,8 @@ class Citation(BaseModel):
     language: str | None = None
     #: The title of the video's chapter holding the moment, where it has chapters.
     chapter: str | None = None
+    #: Who said it, where the video's speakers were found.
+    speaker: str | None = None
 
 
 class Answer(BaseModel):

@@ -70,6 +70,7 @@ Link = Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH, pattern=r"^
 PlatformName = Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,64}$", examples=["youtube"])]
 CollectionId = Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
 ThemeId = Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
+SpeakerName = Annotated[str, Field(min_length=1, max_length=80, examples=["Ada Lovelace"])]
 
 
 class ThemeName(BaseModel):
@@ -126,6 +127,7 @@ class AskFilters(BaseModel):
     date_from: Day | None = Field(None, description="uploaded (or added) on or after")
     date_to: Day | None = Field(None, description="uploaded (or added) on or before")
     themes: list[ThemeId] = Field(default_factory=list, max_length=50, description="only the videos of these themes")
+    speakers: list[SpeakerName] = Field(default_factory=list, max_length=50, description="only what these people said")
 
 
 class AskQuestion(BaseModel):
@@ -591,11 +593,12 @@ def search(caller: Reader,
            date_from: Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
            date_to: Annotated[str | None, Query(alias="to", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
            theme: Annotated[list[ThemeId] | None, Query(description="only the videos of these themes")] = None,
+           speaker: Annotated[list[SpeakerName] | None, Query(description="only what these people said")] = None,
            ) -> list[SearchHit]:
     """Moments across the library by meaning (and the query's own words), with the Search page's filters."""
     return api.search(q, limit=limit, filters=SearchFilters(
         platforms=platform or [], categories=category or [], sentiments=sentiment or [], date_from=date_from,
-        date_to=date_to, themes=theme or []))
+        date_to=date_to, themes=theme or [], speakers=speaker or []))
 
 
 @app.post("/ask", response_model=Answer, tags=["results"], responses=answers(404, 502))
@@ -609,7 +612,7 @@ def ask(body: AskQuestion, caller: Reader) -> Answer:
     return api.ask(body.question, limit=body.limit, history=body.history, filters=SearchFilters(
         platforms=filters.platforms, categories=filters.categories, sentiments=filters.sentiments,
         date_from=filters.date_from, date_to=filters.date_to, job_ids=[body.job_id] if body.job_id else [],
-        collections=[body.collection] if body.collection else [], themes=filters.themes))
+        collections=[body.collection] if body.collection else [], themes=filters.themes, speakers=filters.speakers))
 
 
 @app.get("/topics", response_model=list[ThemeView], tags=["results"])

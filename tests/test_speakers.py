@@ -119,6 +119,16 @@ def test_two_voices_taking_turns_are_two_speakers_named_once_and_used_everywhere
     save.click().run()
     assert not at.exception and [s.name for s in api.speakers(job.id)] == ["Ada", "Grace Hopper"]
 
+    # search and ask keep to what one person said, and say who said it
+    hits = json.loads(empty_library.cli("search", "tomatoes on the balcony", "--json").stdout)
+    assert hits and hits[0]["speaker"] == "Grace Hopper"
+    only_ada = json.loads(empty_library.cli("search", "tomatoes on the balcony", "--speaker", "ada", "--json").stdout)
+    assert only_ada and {hit["speaker"] for hit in only_ada} == {"Ada"}
+    answer = client.post("/ask", json={"question": "Where does the guest grow tomatoes?",
+                                       "filters": {"speakers": ["Grace Hopper"]}}).json()
+    assert answer["citations"] and {c["speaker"] for c in answer["citations"]} == {"Grace Hopper"}
+    assert client.get("/search", params={"q": "sun", "speaker": "Nobody"}).json() == []
+
 
 def test_three_voices_without_pauses_and_a_monologue(conversations, empty_library):
     url, turns = conversations

@@ -425,3 +425,33 @@ def test_speakers_stay_with_their_segments_and_are_named_in_place(store):
         speakers_note="Speakers could not be told apart."))
     plain = store.get_transcript(one_voice.id)
     assert plain.diarized and plain.speakers == [] and plain.speakers_note == "Speakers could not be told apart."
+
+
+def test_search_keeps_to_what_a_person_said_and_says_who_said_it(store):
+    stored = vectors(4, seed=11)
+    ids = []
+    for n, (first, second) in enumerate([("Ada", "Grace"), ("Grace", None)]):
+        job = new_job(store, f"spk00000{n}")
+        speakers = [Speaker(id="S1", name=first, seconds=1.0), Speaker(id="S2", name=second, seconds=1.0)]
+        store.save_transcript(job.id, Transcript(text="x", language="en", engine="t", diarized=True, speakers=speakers,
+                                                 segments=[Segment(start=0, end=1, text="Engines compute tables",
+                                                                   speaker="S1"),
+                                                           Segment(start=1, end=2, text="Engines weave patterns",
+                                                                   speaker="S2")]))
+        store.save_analysis(job.id, ANALYSIS)
+        store.save_embeddings(job.id, "m", stored[2 * n:2 * n + 2])
+        store.enter_stage(job.id, Stage.COMPLETED)
+        ids.append(job.id)
+
+    def found(terms=(), query=stored[1], **filters):
+        return {(job_id, idx) for job_id, idx, _, _ in
+                store.search_segments(query, list(terms), "m", 10, SearchFilters(**filters))}
+
+    assert found(speakers=["grace"]) == {(ids[0], 1), (ids[1], 0)}  # any case; the unnamed S2 is nobody's
+    assert found(["engines"], speakers=["Ada"]) == {(ids[0], 0)}
+    assert found(["patterns"], speakers=["ADA", "Nobody"]) == {(ids[0], 0)}  # by meaning only: Ada never said it
+    assert found(speakers=["Grace"], job_ids=[ids[1]]) == {(ids[1], 0)}
+    assert found(speakers=["Nobody"]) == set()
+    segments = store.get_segments([(ids[0], 1), (ids[1], 1)])
+    assert (segments[(ids[0], 1)].speaker, segments[(ids[0], 1)].speaker_name) == ("S2", "Grace")
+    assert (segments[(ids[1], 1)].speaker, segments[(ids[1], 1)].speaker_name) == ("S2", None)

@@ -49,6 +49,7 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
             language=_matched_language(segment, spoken, query_stems, keyword_match),
             score=round(similarity, 4), keyword_match=keyword_match,
             chapter=chapter.title if (chapter := chapter_at(job.chapters, segment.start)) else None,
+            speaker=segment.speaker_name or segment.speaker,
         ))
     return hits
 

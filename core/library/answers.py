@@ -125,7 +125,8 @@ def choose_quotes(quotes: list[Quote], limit: int) -> list[Quote]:
 def citation(number: int, hit: SearchHit, text: str, translated: bool) -> Citation:
     return Citation(number=number, job_id=hit.job_id, video_id=hit.video_id, title=hit.title, start=hit.start,
                     end=hit.end, text=text, url=hit.url, original=hit.text if translated else None,
-                    language=None if translated or hit.translation is None else hit.language, chapter=hit.chapter)
+                    language=None if translated or hit.translation is None else hit.language, chapter=hit.chapter,
+                    speaker=hit.speaker)
 
 
 def extractive_answer(chosen: list[Quote]) -> tuple[str, list[Citation]]:
@@ -155,7 +156,8 @@ def numbered_moments(question: str, hits: list[SearchHit]) -> tuple[str, list[tu
         moments.append((hit, text, translated))
         said = f"{text} (spoken: {hit.text})" if translated else text
         where = f", chapter “{hit.chapter}”" if hit.chapter else ""
-        lines.append(f"[{number}] “{hit.title or hit.video_id}”{where} at {clock(hit.start)}: {said}")
+        who = f", {hit.speaker} says" if hit.speaker else ""
+        lines.append(f"[{number}] “{hit.title or hit.video_id}”{where} at {clock(hit.start)}{who}: {said}")
     return "\n".join(lines), moments
 
 

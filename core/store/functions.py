@@ -46,13 +46,14 @@ def _filters(filters: SearchFilters) -> dict[str, Any]:
     return {"platforms": filters.platforms or None, "categories": filters.categories or None,
             "sentiments": filters.sentiments or None,
             "date_from": filters.date_from, "date_to": filters.date_to,
-            "job_ids": filters.job_ids or None, "collections": filters.collections or None}
+            "job_ids": filters.job_ids or None, "collections": filters.collections or None,
+            "speakers": [name.strip().lower() for name in filters.speakers] or None}
 
 
 def _segment(row: dict) -> Segment:
     return Segment(start=row["start"], end=row["end"], text=row["text"], words=row.get("words"),
                    translation=row.get("translation"), translation_language=row.get("translation_language"),
-                   speaker=row.get("speaker"))
+                   speaker=row.get("speaker"), speaker_name=row.get("speaker_name"))
 
 
 class FunctionStore(MediaFilesMixin):

@@ -381,7 +381,8 @@ class LocalStore(MediaFilesMixin):
             with self._db() as conn:
                 rows = conn.execute(
                     f"WITH k(job_id, idx) AS (VALUES {wanted}) SELECT s.job_id, s.idx, s.start, s.\"end\", s.text,"
-                    " s.speaker,"
+                    " s.speaker, (SELECT json_extract(sp.value, '$.name') FROM transcriptions w, json_each(w.speakers)"
+                    "  sp WHERE w.job_id = s.job_id AND json_extract(sp.value, '$.id') = s.speaker) AS speaker_name,"
                     " t.text AS translation, tr.language AS translation_language FROM k"
                     " JOIN segments s ON s.job_id = k.job_id AND s.idx = k.idx"
                     " LEFT JOIN translation_segments t ON t.job_id = s.job_id AND t.idx = s.idx"
@@ -390,7 +391,8 @@ class LocalStore(MediaFilesMixin):
             for row in rows:
                 found[(row["job_id"], row["idx"])] = Segment(
                     start=row["start"], end=row["end"], text=row["text"], translation=row["translation"],
-                    translation_language=row["translation_language"], speaker=row["speaker"])
+                    translation_language=row["translation_language"], speaker=row["speaker"],
+                    speaker_name=row["speaker_name"])
         return found
 
     def save_translation(self, job_id: str, translation: Translation) -> None:
@@ -588,6 +590,19 @@ class LocalStore(MediaFilesMixin):
             args.append(filters.date_to)
         return sql, args
 
+    @classmethod
+    def _spoken_by_sql(cls, filters: SearchFilters) -> tuple[str, list] | None:
+        """The query selecting (job_id, idx) of the segments said by the people the filters name (any case), in
+        the videos that pass the other filters; None without a speaker filter."""
+        if not filters.speakers:
+            return None
+        jobs_sql, jobs_args = cls._searchable_sql(filters)
+        names = [name.strip().lower() for name in filters.speakers]
+        return ("SELECT s.job_id, s.idx FROM transcriptions t, json_each(t.speakers) sp"
+                " JOIN segments s ON s.job_id = t.job_id AND s.speaker = json_extract(sp.value, '$.id')"
+                f" WHERE lower(json_extract(sp.value, '$.name')) IN ({','.join('?' * len(names))})"
+                f" AND t.job_id IN ({jobs_sql})", [*names, *jobs_args])
+
     def _searchable_jobs(self, filters: SearchFilters) -> set[str]:
         sql, args = self._searchable_sql(filters)
         with self._db() as conn:
@@ -599,7 +614,7 @@ class LocalStore(MediaFilesMixin):
         return self._keyword_rows(terms, limit, "SELECT value FROM json_each(?)", [json.dumps(sorted(allowed))])
 
     def _keyword_rows(self, terms: list[str], limit: int, jobs_sql: str, jobs_args: list,
-                      most_pass: bool = False) -> list[tuple[str, int, str]]:
+                      most_pass: bool = False, spoken_by: tuple[str, list] | None = None) -> list[tuple[str, int, str]]:
         """As keyword_segments, for the videos `jobs_sql` selects: they are chosen before the limit applies, so a
         filter that keeps a few videos of a large library still finds their matches. `most_pass`: nearly every
         video passes (no filter: only the unfinished fall out), so the best matches are ranked first and those
@@ -620,6 +635,9 @@ class LocalStore(MediaFilesMixin):
                     found = [row for row in ranked if row["kept"]]
                     if len(found) < limit and len(ranked) == 2 * limit:  # some fell out, more may lie beyond
                         found = None
+                if found is None and spoken_by:
+                    found = conn.execute(f"{best} AND (job_id, idx) IN ({spoken_by[0]}) ORDER BY rank LIMIT ?",
+                                         (match, *spoken_by[1], limit)).fetchall()
                 if found is None:
                     found = conn.execute(f"{best} AND job_id IN ({jobs_sql}) ORDER BY rank LIMIT ?",
                                          (match, *jobs_args, limit)).fetchall()
@@ -635,15 +653,23 @@ class LocalStore(MediaFilesMixin):
         """
         depth = max(limit * 5, 50)
         # The keyword half runs in SQLite while numpy does the vector half: both let go of the GIL.
+        spoken_by = self._spoken_by_sql(filters)
         keyword_rows = search_threads().submit(self._keyword_rows, terms, depth, *self._searchable_sql(filters),
-                                                most_pass=filters == SearchFilters())
+                                                most_pass=filters == SearchFilters(), spoken_by=spoken_by)
         allowed = self._searchable_jobs(filters)
         index = self._vector_index(model)
         if not allowed or not index.keys:
             return []
         depth = min(len(index.keys), depth)
         similarity = index.matrix @ query_vector(query)
-        if not allowed.issuperset(index.job_names):
+        if spoken_by:  # only those people's own lines
+            with self._db() as conn:
+                rows = [index.positions[key] for key in map(tuple, conn.execute(*spoken_by).fetchall())
+                        if key in index.positions]
+            kept = np.zeros(len(index.keys), dtype=bool)
+            kept[rows] = True
+            similarity = np.where(kept, similarity, -np.inf)
+        elif not allowed.issuperset(index.job_names):
             similarity = np.where(index.rows_of(allowed), similarity, -np.inf)
         candidates = np.argpartition(-similarity, depth - 1)[:depth]
         by_meaning = [(index.keys[i], float(similarity[i]))
