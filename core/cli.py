@@ -289,6 +289,24 @@ def cmd_speakers(args) -> int:
     return EXIT_OK
 
 
+def cmd_voices(args) -> int:
+    if args.forget:
+        count = api.forget_voice(args.forget)
+        print(f"Forgot the voice print of {args.forget} (from {count} video{'s' if count != 1 else ''}); "
+              "the names given in videos stay.")
+        return EXIT_OK
+    people = api.voices()
+    if args.json:
+        _print_json(people)
+        return EXIT_OK
+    if not people:
+        print("No voices known yet: name a video's speakers (speakers JOB_ID --set S1=NAME).")
+    for person in people:
+        videos = f"{person.videos} video{'s' if person.videos != 1 else ''}"
+        print(f"{person.name:<30} {videos:>10} {clock(person.seconds):>9}")
+    return EXIT_OK
+
+
 def cmd_vocabulary(args) -> int:
     if args.set is not None or args.add:
         words = api.set_vocabulary(args.collection_id, args.add or args.set, add=bool(args.add))
@@ -464,6 +482,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", nargs="+", metavar="S1=NAME", help="name speakers (S1=Ada S2=Grace); S1= takes a name back")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_speakers)
+
+    p = sub.add_parser("voices", help="the people the library knows by voice, with their videos and talk time")
+    p.add_argument("--forget", metavar="NAME", help="delete this person's voice print (their names in videos stay)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_voices)
 
     p = sub.add_parser("vocabulary", help="words and names speech-to-text should expect in a collection's videos")
     p.add_argument("collection_id", metavar="COLLECTION_ID")

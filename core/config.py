@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     diarization: Literal["auto", "off"] = "auto"
     #: The most speakers one video is split into.
     max_speakers: int = Field(8, ge=1, le=32)
+    #: "on": a speaker named in one video keeps a voice print, and a new video's speaker who sounds like them
+    #: gets their name as a suggestion.
+    voice_profiles: Literal["on", "off"] = "on"
 
     # Queue
     redis_url: str = "redis://localhost:6379/0"

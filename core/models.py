@@ -218,6 +218,34 @@ class Speaker(BaseModel):
         return self.model_dump(mode="json", exclude={"voice"})
 
 
+class VoiceSample(BaseModel):
+    """A named speaker's voice in one video: what a person's voice print is made from."""
+
+    job_id: str
+    speaker: str
+    name: str
+    seconds: float
+    #: The speaker's voice print; empty where only who and how long are read.
+    voice: list[float] = Field(default_factory=list)
+
+    @property
+    def person(self) -> str:
+        return person_key(self.name)
+
+
+def person_key(name: str) -> str:
+    """One person whatever the case and spacing of their name."""
+    return " ".join(name.split()).casefold()
+
+
+class VoiceView(BaseModel):
+    """A person the library knows by voice: named in these many videos, with this much talk time."""
+
+    name: str
+    videos: int
+    seconds: float
+
+
 class Transcript(BaseModel):
     text: str
     language: str | None = None

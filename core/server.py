@@ -44,6 +44,7 @@ from core.models import (
     ThemeView,
     TranscriptView,
     TranslationView,
+    VoiceView,
 )
 from core.providers.hosted import TransientEngineError
 
@@ -704,6 +705,13 @@ def name_speakers(job_id: str, body: dict[str, Annotated[str, Field(max_length=2
     """Name a video's speakers: `{"S1": "Ada", "S2": "Grace"}`; an empty name or null takes a name back. 400 for a
     speaker the video does not have."""
     return [SpeakerView.model_validate(speaker.public_dict()) for speaker in api.name_speakers(job_id, body)]
+
+
+@app.get("/voices", response_model=list[VoiceView], tags=["speakers"])
+def list_voices(caller: Reader) -> list[VoiceView]:
+    """The people the library knows by voice (named in some video): their videos and talk time, the most heard
+    first. A new video's speaker who sounds like one of them gets their name as `suggested_name`."""
+    return api.voices()
 
 
 @app.get("/jobs/{job_id}/edits", response_model=list[Edit], tags=["corrections"], responses=JOB)

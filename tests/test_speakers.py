@@ -27,6 +27,12 @@ PANEL = [
     ("flite:slt", "I make my own from kitchen scraps in a small bin under the sink."),
     ("en-gb+f2", "A first balcony garden costs less than a dinner for two in town."),
 ]
+REUNION = [  # the garden show's voices again, in another recording, with a voice the library has not heard
+    ("en-us+m3", "Good to be back. The tomatoes did well this year, even in the cold spring."),
+    ("flite:slt", "Our listeners sent photos of their balconies, full of beans and lettuce."),
+    ("flite:rms", "I am new here, and I grow herbs on a narrow window sill in the city."),
+    ("en-us+m3", "Herbs are a fine start, mint and parsley forgive almost anything."),
+]
 MONOLOGUE = [("flite:awb", "The pots can be old buckets, and seeds are cheap in early spring. Lettuce grows "
                            "quickly in the shade, and radishes are ready in four weeks.")]
 
@@ -36,7 +42,8 @@ def conversations(tmp_path_factory):
     """MP4s of conversations on a local site, and who speaks when in each."""
     site = tmp_path_factory.mktemp("conversations")
     turns = {}
-    for name, lines, pause in (("garden", GARDEN, 0.4), ("panel", PANEL, 0.0), ("monologue", MONOLOGUE, 0.3)):
+    for name, lines, pause in (("garden", GARDEN, 0.4), ("panel", PANEL, 0.0), ("monologue", MONOLOGUE, 0.3),
+                               ("reunion", REUNION, 0.3)):
         turns[name] = media.conversation(lines, site / f"{name}.wav", pause)
         media.video_of(site / f"{name}.wav", site / f"{name}.mp4")
     server, url = media.serve(site)
@@ -169,3 +176,39 @@ def test_with_diarization_off_a_transcript_stays_one_voice(conversations, empty_
     assert details.speakers == [] and details.speakers_note is None
     assert "diarizing" not in details.stage_times
     assert all(s.speaker is None for s in details.transcript.segments)
+
+
+def test_a_name_follows_the_voice_into_later_videos_until_forgotten(conversations, empty_library):
+    url, _ = conversations
+    garden = run_now(f"{url}/garden.mp4")
+    api.name_speakers(garden.id, {"S1": "Ada", "S2": "Grace"})  # slt is Ada, m3 is Grace
+    assert {(p.name, p.videos) for p in api.voices()} == {("Ada", 1), ("Grace", 1)}
+
+    reunion = run_now(f"{url}/reunion.mp4")
+    shown = json.loads(empty_library.cli("show", reunion.id, "--json").stdout)
+    suggested = {s["id"]: (s["name"], s["suggested_name"]) for s in shown["speakers"]}
+    assert suggested == {"S1": (None, "Grace"), "S2": (None, "Ada"), "S3": (None, None)}  # rms is nobody known
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params["job"] = reunion.id
+    at.switch_page("pages/video.py").run()
+    page = " ".join(str(m.value) for m in at.markdown)
+    assert "(sounds like Grace?)" in page and "(sounds like Ada?)" in page
+
+    confirmed = empty_library.cli("speakers", reunion.id, "--set", "S1=Grace")
+    assert confirmed.returncode == 0, confirmed.stderr
+    rejected = TestClient(http_app).patch(f"/jobs/{reunion.id}/speakers", json={"S2": None}).json()
+    assert [(s["name"], s["suggested_name"]) for s in rejected] == [("Grace", None), (None, None), (None, None)]
+    people = json.loads(empty_library.cli("voices", "--json").stdout)
+    assert [(p["name"], p["videos"]) for p in people] == [("Grace", 2), ("Ada", 1)]
+    assert people[0]["seconds"] > people[1]["seconds"] > 0 and "voice" not in people[0]
+    assert TestClient(http_app).get("/voices").json() == people
+
+    forgot = empty_library.cli("voices", "--forget", "ada")
+    assert forgot.returncode == 0 and "Forgot the voice print of ada" in forgot.stdout
+    assert [p.name for p in api.voices()] == ["Grace"]
+    assert [s.name for s in api.speakers(garden.id)] == ["Ada", "Grace"]  # the names given stay
+    again = empty_library.cli("voices", "--forget", "Ada")
+    assert again.returncode == 2 and "No voice print" in again.stderr
+    api.delete(reunion.id)  # a video's voices leave with it
+    assert [(p.name, p.videos) for p in api.voices()] == [("Grace", 1)]

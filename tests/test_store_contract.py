@@ -24,6 +24,7 @@ from core.models import (
     Transcript,
     Translation,
     Usage,
+    VoiceSample,
     Word,
 )
 from core.store import DuplicateJob, ReadOnlyLibrary, get_store
@@ -455,3 +456,22 @@ def test_search_keeps_to_what_a_person_said_and_says_who_said_it(store):
     segments = store.get_segments([(ids[0], 1), (ids[1], 1)])
     assert (segments[(ids[0], 1)].speaker, segments[(ids[0], 1)].speaker_name) == ("S2", "Grace")
     assert (segments[(ids[1], 1)].speaker, segments[(ids[1], 1)].speaker_name) == ("S2", None)
+
+
+def test_voice_prints_are_kept_per_speaker_forgotten_by_name_and_leave_with_their_video(store):
+    first, second = new_job(store, "voice0000001"), new_job(store, "voice0000002")
+    voice = [0.1] * 256
+    store.save_voice_sample(VoiceSample(job_id=first.id, speaker="S1", name="Ada", seconds=3.0, voice=voice))
+    store.save_voice_sample(VoiceSample(job_id=first.id, speaker="S1", name="Ada L", seconds=4.0, voice=voice))
+    store.save_voice_sample(VoiceSample(job_id=second.id, speaker="S2", name="ada l", seconds=2.0, voice=voice))
+    store.save_voice_sample(VoiceSample(job_id=second.id, speaker="S1", name="Grace", seconds=1.0, voice=voice))
+    kept = store.get_voice_samples()
+    assert sorted((s.job_id, s.speaker, s.name, s.seconds) for s in kept) == sorted([
+        (first.id, "S1", "Ada L", 4.0), (second.id, "S2", "ada l", 2.0), (second.id, "S1", "Grace", 1.0)])
+    assert all(s.voice == voice for s in kept)
+    assert [s.voice for s in store.get_voice_samples(with_voices=False)] == [[], [], []]
+    store.remove_voice_sample(second.id, "S1")
+    assert store.forget_voice("ADA  l") == 2 and store.get_voice_samples() == []
+    store.save_voice_sample(VoiceSample(job_id=second.id, speaker="S1", name="Grace", seconds=1.0, voice=voice))
+    store.delete_job(second.id)
+    assert store.get_voice_samples() == []

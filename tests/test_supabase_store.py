@@ -201,3 +201,24 @@ def test_unreachable_project_is_reported_on_the_page(empty_library, monkeypatch)
     at.switch_page("pages/library.py").run()
     assert not at.exception
     assert "Cannot reach Supabase" in "\n".join(e.value for e in at.error)
+
+
+def test_anon_reads_who_is_known_by_voice_but_never_the_voice_prints(project):
+    from postgrest.exceptions import APIError
+
+    from core.models import VoiceSample
+    from core.store.supabase_client import supabase_client
+
+    job = new_job(get_store())
+    get_store().save_voice_sample(VoiceSample(job_id=job.id, speaker="S1", name="Ada", seconds=3.0, voice=[0.5] * 256))
+    anon = supabase_client(project.url, project.anon_key)
+    assert anon.rpc("voice_names", {}).execute().data == [{"job_id": job.id, "speaker": "S1", "name": "Ada",
+                                                            "seconds": 3.0}]
+    with pytest.raises(APIError) as caught:
+        anon.rpc("voice_samples", {}).execute()
+    assert caught.value.code == "42501"
+    with psycopg.connect(project.database_url) as conn:  # the table as the anon role sees it
+        conn.execute("set role anon")
+        assert conn.execute("select name from voice_samples").fetchall() == [("Ada",)]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select voice from voice_samples")

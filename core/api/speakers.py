@@ -1,10 +1,13 @@
-"""Who speaks in a video: the voices found, named once per video, their talk time."""
+"""Who speaks in a video: the voices found, named once per video, their talk time; and the people the library
+knows by voice, whose names new videos' speakers are matched with."""
 
 from __future__ import annotations
 
+from core.config import Settings, get_settings
 from core.jobs.submitting import require_job
-from core.models import Speaker
-from core.store import get_store
+from core.library import voices as voice_prints
+from core.models import Speaker, VoiceSample, VoiceView
+from core.store import Store, get_store
 
 MAX_NAME_CHARS = 80
 
@@ -32,9 +35,10 @@ def parse_names(pairs: list[str]) -> dict[str, str | None]:
     return names
 
 
-def name_speakers(job_id: str, names: dict[str, str | None]) -> list[Speaker]:
-    """Give speakers names ({"S1": "Ada"}); an empty name or null takes a name back. A name given confirms a
-    suggestion; a suggestion that was not taken is dropped once another name is given."""
+def name_speakers(job_id: str, names: dict[str, str | None], settings: Settings | None = None) -> list[Speaker]:
+    """Give speakers names ({"S1": "Ada"}); an empty name or null takes a name back (and rejects a suggestion). A
+    name given confirms a suggestion, and with VOICE_PROFILES the speaker's voice joins that person's print."""
+    settings = settings or get_settings()
     store = get_store()
     require_job(store, job_id)
     transcript = store.get_transcript(job_id)
@@ -52,4 +56,29 @@ def name_speakers(job_id: str, names: dict[str, str | None]) -> list[Speaker]:
     updated = [speaker.model_copy(update={"name": cleaned[speaker.id], "suggested_name": None})
                if speaker.id in cleaned else speaker for speaker in transcript.speakers]
     store.save_speakers(job_id, updated)
+    _keep_voices(store, job_id, [speaker for speaker in updated if speaker.id in cleaned], settings)
     return updated
+
+
+def _keep_voices(store: Store, job_id: str, renamed: list[Speaker], settings: Settings) -> None:
+    for speaker in renamed:
+        if speaker.name and speaker.voice and settings.voice_profiles == "on":
+            store.save_voice_sample(VoiceSample(job_id=job_id, speaker=speaker.id, name=speaker.name,
+                                                seconds=speaker.seconds, voice=speaker.voice))
+        else:
+            store.remove_voice_sample(job_id, speaker.id)
+
+
+def voices() -> list[VoiceView]:
+    """The people the library knows by voice (named in some video), the most heard first."""
+    return voice_prints.summaries(get_store().get_voice_samples(with_voices=False))
+
+
+def forget_voice(name: str) -> int:
+    """Delete a person's voice print (their names in videos stay); how many videos' voices it was made from."""
+    if not (name or "").strip():
+        raise SpeakerRefused("Say whose voice to forget.")
+    forgotten = get_store().forget_voice(name)
+    if not forgotten:
+        raise LookupError(f"No voice print of {name!r}: `voices` lists the people the library knows.")
+    return forgotten

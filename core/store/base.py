@@ -24,6 +24,7 @@ from core.models import (
     Transcript,
     Translation,
     Usage,
+    VoiceSample,
 )
 from core.vectors import QueryVector
 
@@ -100,6 +101,14 @@ class Store(Protocol):
     def get_transcript(self, job_id: str) -> Transcript | None: ...
     def save_speakers(self, job_id: str, speakers: list[Speaker]) -> None:
         """Replace a transcript's speakers (their names), its segments untouched."""
+    def save_voice_sample(self, sample: VoiceSample) -> None:
+        """Keep a named speaker's voice print (replacing that speaker's earlier one)."""
+    def remove_voice_sample(self, job_id: str, speaker: str) -> None: ...
+    def get_voice_samples(self, with_voices: bool = True) -> list[VoiceSample]:
+        """Every kept voice print, oldest first; without the prints themselves (which need the service role on
+        Supabase) unless `with_voices`."""
+    def forget_voice(self, name: str) -> int:
+        """Delete a person's voice prints (any case); how many there were."""
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
         """Those transcript segments, each with its translation's text where the video has one."""
     def save_translation(self, job_id: str, translation: Translation) -> None: ...
@@ -138,7 +147,7 @@ class Store(Protocol):
 WRITES = frozenset({
     "create_job", "save_collection", "update_job", "enter_stage", "fail_job", "reset_job", "delete_job", "put_blob",
     "save_audio_file", "remove_audio", "save_transcript", "save_translation", "save_analysis", "save_embeddings",
-    "add_usage", "save_speakers",
+    "add_usage", "save_speakers", "save_voice_sample", "remove_voice_sample", "forget_voice",
 })
 
 

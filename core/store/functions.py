@@ -25,6 +25,8 @@ from core.models import (
     Transcript,
     Translation,
     Usage,
+    VoiceSample,
+    person_key,
 )
 from core.processes import uninterrupted
 from core.store.base import JOB_FIELDS, DuplicateJob, chapter_rows
@@ -178,6 +180,20 @@ class FunctionStore(MediaFilesMixin):
     def save_speakers(self, job_id: str, speakers: list[Speaker]) -> None:
         self.call("save_speakers", p_job_id=job_id,
                   p_speakers=[speaker.model_dump(mode="json") for speaker in speakers])
+
+    def save_voice_sample(self, sample: VoiceSample) -> None:
+        self.call("save_voice_sample", p_job_id=sample.job_id, p_speaker=sample.speaker, p_person=sample.person,
+                  p_name=sample.name, p_seconds=sample.seconds, p_voice=sample.voice)
+
+    def remove_voice_sample(self, job_id: str, speaker: str) -> None:
+        self.call("remove_voice_sample", p_job_id=job_id, p_speaker=speaker)
+
+    def get_voice_samples(self, with_voices: bool = True) -> list[VoiceSample]:
+        rows = self.call("voice_samples" if with_voices else "voice_names")
+        return [VoiceSample(**row) for row in rows]
+
+    def forget_voice(self, name: str) -> int:
+        return int(self.call("forget_voice", p_person=person_key(name)))
 
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
         if not keys:

@@ -31,6 +31,8 @@ from core.models import (
     Transcript,
     Translation,
     Usage,
+    VoiceSample,
+    person_key,
 )
 from core.processes import uninterrupted
 from core.store.base import JOB_FIELDS, DuplicateJob, chapter_rows
@@ -372,6 +374,28 @@ class LocalStore(MediaFilesMixin):
         with self._tx() as conn:
             conn.execute("UPDATE transcriptions SET speakers = ? WHERE job_id = ?",
                          (json.dumps([speaker.model_dump(mode="json") for speaker in speakers]), job_id))
+
+    def save_voice_sample(self, sample: VoiceSample) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT OR REPLACE INTO voice_samples (job_id, speaker, person, name, seconds, voice,"
+                         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (sample.job_id, sample.speaker, sample.person, sample.name, sample.seconds,
+                          json.dumps(sample.voice), now_iso()))
+
+    def remove_voice_sample(self, job_id: str, speaker: str) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM voice_samples WHERE job_id = ? AND speaker = ?", (job_id, speaker))
+
+    def get_voice_samples(self, with_voices: bool = True) -> list[VoiceSample]:
+        with self._db() as conn:
+            rows = conn.execute(f"SELECT job_id, speaker, name, seconds{', voice' if with_voices else ''}"
+                                " FROM voice_samples ORDER BY created_at, job_id, speaker").fetchall()
+        return [VoiceSample(job_id=r["job_id"], speaker=r["speaker"], name=r["name"], seconds=r["seconds"],
+                            voice=json.loads(r["voice"]) if with_voices else []) for r in rows]
+
+    def forget_voice(self, name: str) -> int:
+        with self._tx() as conn:
+            return conn.execute("DELETE FROM voice_samples WHERE person = ?", (person_key(name),)).rowcount
 
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
         found: dict[tuple[str, int], Segment] = {}

@@ -12,11 +12,12 @@ from core.store.functions import FunctionStore
 from core.store.supabase_client import supabase_client
 
 # The SQL functions the service role alone may call: those that change the library, and expired_audio
-# (a read for the worker's clean-up).
+# and voice_samples (reads for the worker: audio to clean up, voice prints to match).
 WRITES = frozenset({"create_job", "update_job", "enter_stage", "fail_job", "reset_job", "delete_job",
                     "save_audio_file", "save_transcript", "save_analysis", "add_embeddings", "add_usage",
                     "expired_audio", "mark_audio_removed", "save_collection", "save_translation",
-                    "save_speakers"})
+                    "save_speakers", "save_voice_sample", "remove_voice_sample", "forget_voice",
+                    "voice_samples"})
 GATEWAY_ERRORS = frozenset({"502", "503", "504", "520", "522", "524"})
 ATTEMPTS = 4
 

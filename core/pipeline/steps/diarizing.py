@@ -1,11 +1,13 @@
 """Diarizing: who speaks when. Segments are split where the voice changes and each names its speaker; the
-transcript keeps the speakers' talk time and voice prints. Creator captions carry no voices and are left as
-they are. A diarizer that fails leaves the transcript as one voice, says why, and fails nothing else."""
+transcript keeps the speakers' talk time and voice prints, and the names of known people they sound like.
+Creator captions carry no voices and are left as they are. A diarizer that fails leaves the transcript as one
+voice, says why, and fails nothing else."""
 
 from __future__ import annotations
 
 import logging
 
+from core.library.voices import suggest
 from core.pipeline.steps.context import JobContext
 from core.providers import EngineError
 from core.providers.diarize import diarize
@@ -28,10 +30,13 @@ def find_speakers(context: JobContext) -> None:
         context.store.save_transcript(context.job.id, transcript.model_copy(update={
             "diarized": True, "speakers": [], "speakers_note": f"Speakers could not be told apart: {exc}"}))
         return
+    speakers = found.speakers
+    if context.settings.voice_profiles == "on" and speakers:  # who they sound like, for a person to confirm
+        speakers = suggest(speakers, context.store.get_voice_samples(), job_id=context.job.id)
     note = None if len(found.speakers) > 1 else "One voice speaks throughout." if found.speakers else (
         "No speech long enough to tell voices apart.")
     context.store.save_transcript(context.job.id, transcript.model_copy(update={
-        "segments": found.segments, "diarized": True, "speakers": found.speakers, "speakers_note": note}))
+        "segments": found.segments, "diarized": True, "speakers": speakers, "speakers_note": note}))
 
 
 def diarized(context: JobContext) -> bool:

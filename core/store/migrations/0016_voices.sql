@@ -1,0 +1,13 @@
+-- Voice prints of named speakers, one per (video, speaker): what each person's voice print is made from. They leave
+-- with their video; `voices --forget NAME` deletes a person's.
+CREATE TABLE voice_samples (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    speaker TEXT NOT NULL,
+    person TEXT NOT NULL,
+    name TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    voice TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (job_id, speaker)
+);
+CREATE INDEX voice_samples_person ON voice_samples (person);
