@@ -126,6 +126,9 @@ def test_two_voices_taking_turns_are_two_speakers_named_once_and_used_everywhere
     save.click().run()
     assert not at.exception and [s.name for s in api.speakers(job.id)] == ["Ada", "Grace Hopper"]
 
+    corrected = api.edit_segment(job.id, 1, segments[1]["text"] + " Indeed.")
+    assert corrected.revision == 1 and api.transcript(job.id).segments[1].speaker == segments[1]["speaker"]
+
     # search and ask keep to what one person said, and say who said it
     hits = json.loads(empty_library.cli("search", "tomatoes on the balcony", "--json").stdout)
     assert hits and hits[0]["speaker"] == "Grace Hopper"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from core.models import Edit, Segment, SegmentChange, Transcript, Word
+from core.models import Edit, SegmentChange, Transcript, Word
 
 _TOKEN = re.compile(r"\S+")
 
@@ -47,8 +47,8 @@ def with_changes(transcript: Transcript, changes: list[SegmentChange]) -> Transc
     segments = list(transcript.segments)
     for change in changes:
         old = segments[change.index]
-        segments[change.index] = Segment(start=old.start, end=old.end, text=change.after,
-                                         words=retimed(old.words, change.after, old.start, old.end))
+        segments[change.index] = old.model_copy(update={
+            "text": change.after, "words": retimed(old.words, change.after, old.start, old.end)})
     return transcript.model_copy(update={"segments": segments,
                                          "text": " ".join(s.text.strip() for s in segments if s.text.strip())})
 
