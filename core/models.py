@@ -225,8 +225,11 @@ class VoiceSample(BaseModel):
     speaker: str
     name: str
     seconds: float
-    #: The speaker's voice print; empty where only who and how long are read.
+    #: The speaker's voice print: empty where it was forgotten or VOICE_PROFILES is off (who and how long stay, for
+    #: talk time), and where only who and how long are read.
     voice: list[float] = Field(default_factory=list)
+    #: Whether a voice print is kept (also where it was not read).
+    has_voice: bool = False
 
     @property
     def person(self) -> str:
@@ -239,11 +242,13 @@ def person_key(name: str) -> str:
 
 
 class VoiceView(BaseModel):
-    """A person the library knows by voice: named in these many videos, with this much talk time."""
+    """A person named in the library's videos: in how many, with how much talk time, and whether their voice is
+    recognised in new videos (a voice print is kept)."""
 
     name: str
     videos: int
     seconds: float
+    recognised: bool = True
 
 
 class Transcript(BaseModel):

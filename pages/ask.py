@@ -21,8 +21,10 @@ with st.expander("Ask only some videos"):
     labels = {view.id: view.label for view in api.themes()}
     themes = theme_column.multiselect("Theme", list(labels), format_func=labels.get)
     limit = size.slider("Moments cited, at most", 1, 10, api.DEFAULT_CITATIONS)
+    speakers = st.multiselect("Said by", [person.name for person in api.people()], placeholder="anyone",
+                              help="only what these people said")
 
-filters = SearchFilters(platforms=platforms, categories=categories, themes=themes,
+filters = SearchFilters(platforms=platforms, categories=categories, themes=themes, speakers=speakers,
                         collections=[collection.id] if collection else [],
                         date_from=date_from.isoformat() if date_from else None,
                         date_to=date_to.isoformat() if date_to else None)

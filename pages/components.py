@@ -205,8 +205,9 @@ def answer_view(answer: Answer) -> None:
     for c in answer.citations:
         with st.container(border=True):
             chapter = f" · 📑 {literal(c.chapter)}" if c.chapter else ""
+            said_by = f"{literal(c.speaker)}: " if c.speaker else ""
             st.markdown(f"**[{c.number}]** {literal(c.title or c.video_id)}{chapter} · {clock(c.start)} — "
-                        f"{literal(c.text)}")
+                        f"{said_by}{literal(c.text)}")
             if c.original:
                 st.caption(f"Spoken: {literal(c.original)}")
             with st.container(horizontal=True):

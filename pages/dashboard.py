@@ -54,8 +54,8 @@ if spent:
 
 # Only the open tab's charts are built and drawn (a browser draws each plotly chart even while it is hidden),
 # and no view draws more than two: each takes a browser about 0.2 s.
-overview_tab, breakdown_tab, topics_tab = st.tabs(["😊 Overview", "🔀 Breakdown", "🏷️ Topics"], key="dashboard-tab",
-                                                  bind="query-params")
+overview_tab, breakdown_tab, topics_tab, people_tab = st.tabs(
+    ["😊 Overview", "🔀 Breakdown", "🏷️ Topics", "🗣️ People"], key="dashboard-tab", bind="query-params")
 if overview_tab.open:
     with overview_tab:
         a, b = st.columns(2)
@@ -90,3 +90,11 @@ if topics_tab.open:
         if themes:
             with st.expander("Rename or merge themes"):
                 theme_editor(themes)
+if people_tab.open:
+    with people_tab:
+        people = api.people(list(overview.videos["job_id"]))
+        a, b = st.columns(2)
+        a.plotly_chart(insights.talk_time(people), key="talk-time")
+        if people:
+            b.dataframe([{"Person": person.name, "Videos": person.videos, "Talk time": clock(person.seconds),
+                          "Voice recognised": person.recognised} for person in people], hide_index=True)

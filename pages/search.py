@@ -19,10 +19,14 @@ with st.expander("Filters"):
     date_to = end.date_input("Uploaded until", value=None)
     labels = {view.id: view.label for view in api.themes()}
     themes = theme_column.multiselect("Theme", list(labels), format_func=labels.get)
-    limit = st.slider("Results", 5, 50, 10)
+    speaker_column, limit_column = st.columns([2, 1])
+    speakers = speaker_column.multiselect("Said by", [person.name for person in api.people()],
+                                          placeholder="anyone", help="only what these people said")
+    limit = limit_column.slider("Results", 5, 50, 10)
 
 if query:
     filters = SearchFilters(platforms=platforms, categories=categories, sentiments=sentiments, themes=themes,
+                            speakers=speakers,
                             date_from=date_from.isoformat() if date_from else None,
                             date_to=date_to.isoformat() if date_to else None)
     hits = api.search(query, limit=limit, filters=filters)
@@ -37,7 +41,8 @@ if query:
             chapter = f" · 📑 {literal(hit.chapter)}" if hit.chapter else ""
             body.markdown(f"**{literal(hit.title or hit.video_id)}**{chapter} · [{clock(hit.start)}]({hit.url}) · "
                           f"match {hit.score:.0%}")
-            body.markdown(highlight(hit.text, query))
+            said_by = f":blue-badge[{literal(hit.speaker)}] " if hit.speaker else ""
+            body.markdown(said_by + highlight(hit.text, query))
             if hit.translation is not None:
                 body.markdown(f":blue-badge[matched in {(hit.language or '?').upper()}] "
                               f"{highlight(hit.translation, query)}")

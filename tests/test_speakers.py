@@ -139,6 +139,21 @@ def test_two_voices_taking_turns_are_two_speakers_named_once_and_used_everywhere
     assert answer["citations"] and {c["speaker"] for c in answer["citations"]} == {"Grace Hopper"}
     assert client.get("/search", params={"q": "sun", "speaker": "Nobody"}).json() == []
 
+    search_page = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    search_page.switch_page("pages/search.py").run()
+    [said_by] = [box for box in search_page.multiselect if box.label == "Said by"]
+    assert set(said_by.options) == {"Ada", "Grace Hopper"}
+    said_by.select("Grace Hopper")
+    search_page.text_input[0].input("tomatoes on the balcony").run()
+    assert not search_page.exception
+    assert ":blue-badge[Grace Hopper]" in " ".join(str(m.value) for m in search_page.markdown)
+    dashboard = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    dashboard.query_params["dashboard-tab"] = "🗣️ People"
+    dashboard.switch_page("pages/dashboard.py").run()
+    assert not dashboard.exception
+    [talk] = dashboard.get("plotly_chart")
+    assert "Talk time per person" in talk.proto.spec and "Grace Hopper" in talk.proto.spec
+
 
 def test_three_voices_without_pauses_and_a_monologue(conversations, empty_library):
     url, turns = conversations
@@ -211,7 +226,9 @@ def test_a_name_follows_the_voice_into_later_videos_until_forgotten(conversation
     assert forgot.returncode == 0 and "Forgot the voice print of ada" in forgot.stdout
     assert [p.name for p in api.voices()] == ["Grace"]
     assert [s.name for s in api.speakers(garden.id)] == ["Ada", "Grace"]  # the names given stay
+    assert [(p.name, p.recognised) for p in api.people()] == [("Grace", True), ("Ada", False)]  # and talk time
     again = empty_library.cli("voices", "--forget", "Ada")
     assert again.returncode == 2 and "No voice print" in again.stderr
     api.delete(reunion.id)  # a video's voices leave with it
     assert [(p.name, p.videos) for p in api.voices()] == [("Grace", 1)]
+    assert {p.name for p in api.people([garden.id])} == {"Ada", "Grace"}

@@ -469,9 +469,13 @@ def test_voice_prints_are_kept_per_speaker_forgotten_by_name_and_leave_with_thei
     assert sorted((s.job_id, s.speaker, s.name, s.seconds) for s in kept) == sorted([
         (first.id, "S1", "Ada L", 4.0), (second.id, "S2", "ada l", 2.0), (second.id, "S1", "Grace", 1.0)])
     assert all(s.voice == voice for s in kept)
-    assert [s.voice for s in store.get_voice_samples(with_voices=False)] == [[], [], []]
+    assert [(s.voice, s.has_voice) for s in store.get_voice_samples(with_voices=False)] == [([], True)] * 3
     store.remove_voice_sample(second.id, "S1")
-    assert store.forget_voice("ADA  l") == 2 and store.get_voice_samples() == []
-    store.save_voice_sample(VoiceSample(job_id=second.id, speaker="S1", name="Grace", seconds=1.0, voice=voice))
+    assert store.forget_voice("ADA  l") == 2 and store.forget_voice("Ada L") == 0
+    # who spoke how long stays; the prints are gone
+    assert sorted((s.name, s.seconds, s.voice, s.has_voice) for s in store.get_voice_samples()) == [
+        ("Ada L", 4.0, [], False), ("ada l", 2.0, [], False)]
+    assert [s.has_voice for s in store.get_voice_samples(with_voices=False)] == [False, False]
     store.delete_job(second.id)
+    store.delete_job(first.id)
     assert store.get_voice_samples() == []

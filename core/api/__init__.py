@@ -54,7 +54,15 @@ from core.api.results import (
     translation,
 )
 from core.api.search import reindex, search
-from core.api.speakers import SpeakerRefused, forget_voice, name_speakers, parse_names, speakers, voices
+from core.api.speakers import (
+    SpeakerRefused,
+    forget_voice,
+    name_speakers,
+    parse_names,
+    people,
+    speakers,
+    voices,
+)
 from core.api.themes import ThemeRefused, merge_themes, refresh_themes, rename_theme, theme_of, themes
 from core.config import MAX_PLAYLIST_HARD_CAP
 from core.jobs.follows import FollowRefused, every_seconds, follow, follows, unfollow
@@ -94,9 +102,10 @@ __all__ = [
     "default_playlist_items", "delete", "edit_history", "edit_segment", "every_seconds", "export", "exposure_warning",
     "filter_jobs", "follow", "follows", "forget_voice", "get_job", "get_jobs", "job_details", "job_views",
     "library_problem", "list_jobs", "media_file", "media_links", "media_problem", "media_type", "merge_themes",
-    "moment_link", "name_speakers", "parse_names", "platforms_in_library", "prepare_link_checks", "preview_follow",
-    "queue_status", "read_only", "refresh_themes", "reindex", "rename_theme", "replace_words", "reprocess", "retry",
-    "retry_failed", "revision", "search", "set_vocabulary", "speakers", "split_urls", "status_counts", "stored_media",
-    "submit", "submit_many", "submitted_views", "theme_of", "themes", "thumbnails", "transcript", "transcript_files",
-    "translation", "undo", "unfollow", "validate_all", "vocabulary", "voices", "wait"
+    "moment_link", "name_speakers", "parse_names", "people", "platforms_in_library", "prepare_link_checks",
+    "preview_follow", "queue_status", "read_only", "refresh_themes", "reindex", "rename_theme", "replace_words",
+    "reprocess", "retry", "retry_failed", "revision", "search", "set_vocabulary", "speakers", "split_urls",
+    "status_counts", "stored_media", "submit", "submit_many", "submitted_views", "theme_of", "themes", "thumbnails",
+    "transcript", "transcript_files", "translation", "undo", "unfollow", "validate_all", "vocabulary", "voices",
+    "wait"
 ]

@@ -61,21 +61,31 @@ def name_speakers(job_id: str, names: dict[str, str | None], settings: Settings 
 
 
 def _keep_voices(store: Store, job_id: str, renamed: list[Speaker], settings: Settings) -> None:
+    """Who spoke how long under each name (talk time per person), with the voice print where VOICE_PROFILES keeps
+    them."""
     for speaker in renamed:
-        if speaker.name and speaker.voice and settings.voice_profiles == "on":
+        if speaker.name:
+            voice = speaker.voice if speaker.voice and settings.voice_profiles == "on" else []
             store.save_voice_sample(VoiceSample(job_id=job_id, speaker=speaker.id, name=speaker.name,
-                                                seconds=speaker.seconds, voice=speaker.voice))
+                                                seconds=speaker.seconds, voice=voice))
         else:
             store.remove_voice_sample(job_id, speaker.id)
 
 
 def voices() -> list[VoiceView]:
-    """The people the library knows by voice (named in some video), the most heard first."""
-    return voice_prints.summaries(get_store().get_voice_samples(with_voices=False))
+    """The people the library knows by voice (a voice print is kept), the most heard first."""
+    return [person for person in people() if person.recognised]
+
+
+def people(job_ids: list[str] | None = None) -> list[VoiceView]:
+    """Everyone named in the library's videos (or in these), with their talk time, the most heard first."""
+    return voice_prints.summaries(get_store().get_voice_samples(with_voices=False),
+                                  set(job_ids) if job_ids is not None else None)
 
 
 def forget_voice(name: str) -> int:
-    """Delete a person's voice print (their names in videos stay); how many videos' voices it was made from."""
+    """Delete a person's voice print (the names given in videos, and their talk time, stay); how many videos'
+    voices it was made from."""
     if not (name or "").strip():
         raise SpeakerRefused("Say whose voice to forget.")
     forgotten = get_store().forget_voice(name)

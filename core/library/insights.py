@@ -22,6 +22,7 @@ from core.models import (
     ThemeView,
     Transcript,
     Translation,
+    VoiceView,
     Word,
     base_language,
     chapters_by_segment,
@@ -286,6 +287,19 @@ def _by_month(frame: pd.DataFrame, column: str, leaders: list[str], title: str, 
     if frame.empty:
         return _nothing_yet(figure, empty)
     return figure.update_xaxes(**month_axis(list(frame["month"]))).update_yaxes(**count_axis(trend.max()))
+
+
+def talk_time(people: list[VoiceView], top: int = 15) -> go.Figure:
+    """Minutes each named person speaks across the videos, the most heard at the top."""
+    shown = sorted(people, key=lambda person: person.seconds, reverse=True)[:top][::-1]
+    bars = go.Bar(x=[person.seconds / 60 for person in shown], y=[person.name for person in shown], orientation="h",
+                  customdata=[[clock(person.seconds), person.videos] for person in shown],
+                  hovertemplate="%{y}: %{customdata[0]} in %{customdata[1]} video(s)<extra></extra>")
+    figure = _small(go.Figure(bars), "Talk time per person", height=max(320, 28 * len(shown) + 80),
+                    x_title="minutes")
+    if not shown:
+        return _nothing_yet(figure, "Name the speakers of a video (on its page) to see who speaks how long.")
+    return figure
 
 
 def theme_sizes(overview: LibraryOverview, top: int = 15) -> go.Figure:

@@ -1,4 +1,5 @@
-"""A name follows the voice: each named person's voice print, and the names a new video's speakers sound like.
+"""A name follows the voice: each named person's voice print, and the names a new video's speakers sound like;
+and who is named in the library, with their talk time.
 
 A person's print is the mean of the voice prints of the speakers named so in any video, each weighted by its talk
 time, so it is refined by every video that names them. A new speaker takes the name of the closest print as a
@@ -23,20 +24,25 @@ def prints(samples: list[VoiceSample]) -> dict[str, tuple[str, np.ndarray]]:
     """Each person's (name as last given, voice print), by key."""
     sums: dict[str, list] = {}
     for sample in samples:
+        if not sample.voice:
+            continue
         entry = sums.setdefault(sample.person, [sample.name, 0.0])
         entry[0] = sample.name
         entry[1] = entry[1] + max(sample.seconds, 1.0) * _unit(np.asarray(sample.voice, dtype=np.float64))
     return {person: (name, _unit(total)) for person, (name, total) in sums.items()}
 
 
-def summaries(samples: list[VoiceSample]) -> list[VoiceView]:
-    """The people the library knows, the most heard first."""
+def summaries(samples: list[VoiceSample], job_ids: set[str] | None = None) -> list[VoiceView]:
+    """The people named in the library's videos (or in these), the most heard first."""
     people: dict[str, VoiceView] = {}
     videos: dict[str, set[str]] = {}
     for sample in samples:
+        if job_ids is not None and sample.job_id not in job_ids:
+            continue
         person = sample.person
-        view = people.setdefault(person, VoiceView(name=sample.name, videos=0, seconds=0.0))
+        view = people.setdefault(person, VoiceView(name=sample.name, videos=0, seconds=0.0, recognised=False))
         view.name = sample.name
+        view.recognised = view.recognised or sample.has_voice
         view.seconds = round(view.seconds + sample.seconds, 1)
         videos.setdefault(person, set()).add(sample.job_id)
         view.videos = len(videos[person])

@@ -108,7 +108,7 @@ class Store(Protocol):
         """Every kept voice print, oldest first; without the prints themselves (which need the service role on
         Supabase) unless `with_voices`."""
     def forget_voice(self, name: str) -> int:
-        """Delete a person's voice prints (any case); how many there were."""
+        """Delete a person's voice prints (any case; who spoke how long stays); how many there were."""
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
         """Those transcript segments, each with its translation's text where the video has one."""
     def save_translation(self, job_id: str, translation: Translation) -> None: ...

@@ -190,7 +190,8 @@ class FunctionStore(MediaFilesMixin):
 
     def get_voice_samples(self, with_voices: bool = True) -> list[VoiceSample]:
         rows = self.call("voice_samples" if with_voices else "voice_names")
-        return [VoiceSample(**row) for row in rows]
+        return [VoiceSample(**row, has_voice=bool(row.get("voice"))) if with_voices else VoiceSample(**row)
+                for row in rows]
 
     def forget_voice(self, name: str) -> int:
         return int(self.call("forget_voice", p_person=person_key(name)))

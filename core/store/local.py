@@ -388,14 +388,17 @@ class LocalStore(MediaFilesMixin):
 
     def get_voice_samples(self, with_voices: bool = True) -> list[VoiceSample]:
         with self._db() as conn:
-            rows = conn.execute(f"SELECT job_id, speaker, name, seconds{', voice' if with_voices else ''}"
-                                " FROM voice_samples ORDER BY created_at, job_id, speaker").fetchall()
+            rows = conn.execute("SELECT job_id, speaker, name, seconds, voice <> '[]' AS has_voice"
+                                f"{', voice' if with_voices else ''} FROM voice_samples"
+                                " ORDER BY created_at, job_id, speaker").fetchall()
         return [VoiceSample(job_id=r["job_id"], speaker=r["speaker"], name=r["name"], seconds=r["seconds"],
-                            voice=json.loads(r["voice"]) if with_voices else []) for r in rows]
+                            has_voice=bool(r["has_voice"]), voice=json.loads(r["voice"]) if with_voices else [])
+                for r in rows]
 
     def forget_voice(self, name: str) -> int:
         with self._tx() as conn:
-            return conn.execute("DELETE FROM voice_samples WHERE person = ?", (person_key(name),)).rowcount
+            return conn.execute("UPDATE voice_samples SET voice = '[]' WHERE person = ? AND voice <> '[]'",
+                                (person_key(name),)).rowcount
 
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
         found: dict[tuple[str, int], Segment] = {}

@@ -1,5 +1,6 @@
--- Voice prints of named speakers, one per (video, speaker): what each person's voice print is made from. They leave
--- with their video; forget_voice deletes a person's. The prints are read by the service role alone (the worker
+-- Named speakers, one row per (video, speaker): who spoke how long, and the voice print each person's print is made
+-- from ('[]' where it was forgotten or VOICE_PROFILES is off). They leave with their video; forget_voice deletes a
+-- person's prints. The prints are read by the service role alone (the worker
 -- matching a new video's voices); anyone who may read the library may read who is known and for how long.
 create table public.voice_samples (
     job_id text not null references public.jobs (id) on delete cascade,
@@ -8,6 +9,7 @@ create table public.voice_samples (
     name text not null,
     seconds double precision not null,
     voice jsonb not null,
+    has_voice boolean generated always as (voice <> '[]'::jsonb) stored,
     created_at timestamptz not null default now(),
     primary key (job_id, speaker)
 );
@@ -17,7 +19,7 @@ create policy "library is readable" on public.voice_samples for select to anon, 
     using (public.library_is_public());
 -- every column but the prints themselves (Supabase grants new tables whole to anon and authenticated by default)
 revoke all on public.voice_samples from anon, authenticated;
-grant select (job_id, speaker, person, name, seconds, created_at) on public.voice_samples to anon, authenticated;
+grant select (job_id, speaker, person, name, seconds, has_voice, created_at) on public.voice_samples to anon, authenticated;
 grant all on public.voice_samples to service_role;
 
 create function public.save_voice_sample(p_job_id text, p_speaker text, p_person text, p_name text,
@@ -37,7 +39,8 @@ $$;
 
 create function public.forget_voice(p_person text) returns integer
     language sql set search_path = public as $$
-    with gone as (delete from public.voice_samples where person = p_person returning 1)
+    with gone as (update public.voice_samples set voice = '[]'::jsonb
+                  where person = p_person and voice <> '[]'::jsonb returning 1)
     select count(*)::integer from gone;
 $$;
 
@@ -53,7 +56,7 @@ $$;
 create function public.voice_names() returns jsonb
     language sql stable set search_path = public as $$
     select coalesce(jsonb_agg(jsonb_build_object('job_id', job_id, 'speaker', speaker, 'name', name,
-                                                 'seconds', seconds)
+                                                 'seconds', seconds, 'has_voice', has_voice)
                               order by created_at, job_id, speaker), '[]'::jsonb)
     from public.voice_samples;
 $$;

@@ -1,5 +1,6 @@
--- Voice prints of named speakers, one per (video, speaker): what each person's voice print is made from. They leave
--- with their video; `voices --forget NAME` deletes a person's.
+-- Named speakers, one row per (video, speaker): who spoke how long, and the voice print each person's print is made
+-- from ('[]' where it was forgotten or VOICE_PROFILES is off). They leave with their video; `voices --forget NAME`
+-- deletes a person's prints.
 CREATE TABLE voice_samples (
     job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     speaker TEXT NOT NULL,
