@@ -6,6 +6,7 @@ from __future__ import annotations
 PRICES: dict[str, dict[str, float]] = {
     "whisper-1": {"audio_minute": 0.006},
     "gpt-4o-transcribe": {"audio_minute": 0.006},
+    "gpt-4o-transcribe-diarize": {"audio_minute": 0.006},
     "gpt-4o-mini-transcribe": {"audio_minute": 0.003},
     "gpt-4.1-mini": {"input_million": 0.40, "output_million": 1.60},
     "gpt-4.1-nano": {"input_million": 0.10, "output_million": 0.40},

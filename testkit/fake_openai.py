@@ -29,6 +29,32 @@ SPANISH = {"el": "the", "la": "the", "mercado": "market", "precios": "prices", "
            "sucio": "dirty", "comida": "food", "fria": "cold", "fría": "cold", "y": "and", "frutas": "fruits"}
 
 
+DIARIZE_SPLIT_HZ = 135  # the stand-in's whole diarization: voices pitched below or above this
+
+
+def _decoded(sound: bytes) -> np.ndarray:
+    """An upload as 16 kHz mono samples."""
+    import subprocess
+
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", "16000",
+                          "pipe:1"], input=sound, capture_output=True, check=True).stdout
+    return np.frombuffer(raw, dtype=np.int16).astype(np.float32) / 32768.0
+
+
+def _pitch(samples: np.ndarray) -> float:
+    """The median fundamental frequency of a stretch of speech, from the autocorrelation of 40-ms frames."""
+    found = []
+    for start in range(0, len(samples) - 640, 320):
+        frame = samples[start:start + 640] - samples[start:start + 640].mean()
+        if np.sqrt(np.mean(frame ** 2)) < 1e-3:
+            continue
+        correlation = np.correlate(frame, frame, "full")[639:]
+        lag = 40 + int(np.argmax(correlation[40:200]))  # 80 to 400 Hz
+        if correlation[lag] > 0.3 * correlation[0]:
+            found.append(16000 / lag)
+    return float(np.median(found)) if found else 0.0
+
+
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z]+", text.lower())
 
@@ -145,12 +171,47 @@ class FakeOpenAI:
         entry.update(model=model, duration=duration, upload_bytes=len(sound),
                      prompt=fields["prompt"].get_content().strip() if "prompt" in fields else None)
         time.sleep(0.2)  # long enough for parallel uploads to overlap
+        response_format = fields["response_format"].get_content().strip() if "response_format" in fields else "json"
+        entry["response_format"] = response_format
+        if response_format == "diarized_json":
+            return self._diarized(sound, duration)
         # One segment every 30 s of the upload, so stitching the pieces back together can be checked.
         segments = [{"id": i, "start": start, "end": min(duration, start + 29.0),
                      "text": f" {self.transcript_text} Part {i}."}
                     for i, start in enumerate(np.arange(0, max(duration - 1, 0.5), 30.0).tolist())]
         return {"task": "transcribe", "language": self.transcript_language, "duration": duration,
                 "text": " ".join(s["text"] for s in segments), "segments": segments}
+
+    def _diarized(self, sound: bytes, duration: float) -> dict:
+        """As gpt-4o-transcribe-diarize answers: a segment per stretch of speech between pauses, each with a speaker
+        label of this upload only ("A" for the first voice heard in it). The stand-in tells voices apart by pitch
+        alone (below or above `DIARIZE_SPLIT_HZ`), which is enough for the tests' generated voices."""
+        samples = _decoded(sound)
+        frame = 320  # 20 ms
+        energy = np.array([np.sqrt(np.mean(samples[i:i + frame] ** 2)) for i in range(0, len(samples) - frame, frame)])
+        loud = energy > max(energy.max() * 0.05, 1e-4) if len(energy) else energy
+        stretches, start = [], None
+        for index, voiced in enumerate(list(loud) + [False]):
+            if voiced and start is None:
+                start = index
+            elif not voiced and start is not None:
+                if stretches and start - stretches[-1][1] < 15:  # pauses under 0.3 s join
+                    stretches[-1][1] = index
+                else:
+                    stretches.append([start, index])
+                start = None
+        labels, segments = {}, []
+        for number, (first, last) in enumerate(s for s in stretches if s[1] - s[0] >= 10):
+            piece = samples[first * frame:last * frame]
+            voice = "high" if _pitch(piece) > DIARIZE_SPLIT_HZ else "low"
+            if voice not in labels:
+                labels[voice] = "AB"[len(labels)]
+            label = labels[voice]
+            segments.append({"type": "transcript.text.segment", "id": f"seg_{number}", "start": first * 0.02,
+                             "end": min(duration, last * 0.02), "speaker": label,
+                             "text": f" {self.transcript_text} Part {number}."})
+        return {"task": "transcribe", "duration": duration, "text": " ".join(s["text"] for s in segments),
+                "segments": segments, "usage": {"type": "duration", "seconds": duration}}
 
     def _written_answer(self, request: dict):
         """A model writing an answer from numbered moments: by default it cites the moment sharing most words with

@@ -50,7 +50,7 @@ def test_submit_wait_completes_with_transcript_analysis_and_search(library, cook
 
 def test_every_stage_is_timestamped(library, cooking_job):
     times = cooking_job["stage_times"]
-    for stage in ("pending", "downloading", "extracting_audio", "uploading", "transcribing", "analyzing",
+    for stage in ("pending", "downloading", "extracting_audio", "uploading", "transcribing", "diarizing", "analyzing",
                   "generating_embeddings", "storing", "completed"):
         assert stage in times
 

@@ -2,6 +2,8 @@
 through the real pipeline; named once, and used by show --json, the exports, the HTTP API and the video page."""
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -232,3 +234,64 @@ def test_a_name_follows_the_voice_into_later_videos_until_forgotten(conversation
     api.delete(reunion.id)  # a video's voices leave with it
     assert [(p.name, p.videos) for p in api.voices()] == [("Grace", 1)]
     assert {p.name for p in api.people([garden.id])} == {"Ada", "Grace"}
+
+
+def looped(sound: Path, seconds: float, target: Path) -> Path:
+    """The sound with a pause of 0.6 s after it, repeated for `seconds`, as 16 kHz mono."""
+    paused = sound.with_suffix(".paused.wav")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(sound), "-af", "apad=pad_dur=0.6", str(paused)],
+                   check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(paused), "-t", str(seconds),
+                    "-ac", "1", "-ar", "16000", str(target)], check=True)
+    return target
+
+
+def test_a_hosted_model_labels_speakers_piece_by_piece_and_they_are_joined_by_voice(tmp_path, empty_library,
+                                                                                   monkeypatch):
+    """gpt-4o-transcribe-diarize names speakers A, B... within each 10-minute piece; the second piece here opens with
+    the other voice, so its "A" is the first piece's "B". The local voice prints join them into one S1 and S2."""
+    from testkit.fake_openai import FakeOpenAI
+
+    site = tmp_path / "site"
+    site.mkdir()
+    her_first = media.conversation([GARDEN[0], GARDEN[1]], tmp_path / "her-first.wav", 0.6)
+    him_first = media.conversation([GARDEN[3], GARDEN[2]], tmp_path / "him-first.wav", 0.6)
+    assert her_first[0][2] == "flite:slt" and him_first[0][2] == "en-us+m3"
+    first = looped(tmp_path / "her-first.wav", 596.0, tmp_path / "first.wav")  # the second piece starts at 596 s
+    second = looped(tmp_path / "him-first.wav", 300.0, tmp_path / "second.wav")
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(first), "-i", str(second), "-filter_complex",
+                    "concat=n=2:v=0:a=1", "-b:a", "48k", str(site / "long-talk.mp3")], check=True)
+    fake = FakeOpenAI()
+    server, url = media.serve(site)
+    try:
+        for key, value in {"OPENAI_API_KEY": "sk-test-diarize", "OPENAI_BASE_URL": fake.base_url,
+                           "OPENAI_TRANSCRIBE_MODEL": "gpt-4o-transcribe-diarize",
+                           "EMBEDDING_ENGINE": "local", "ANALYSIS_ENGINE": "local"}.items():
+            monkeypatch.setenv(key, value)
+        job = run_now(f"{url}/long-talk.mp3")
+    finally:
+        server.shutdown()
+        fake.close()
+    assert job.status == "completed", job.error
+    uploads = fake.calls("/v1/audio/transcriptions")
+    assert len(uploads) == 2 and {u["response_format"] for u in uploads} == {"diarized_json"}
+    assert all(u["prompt"] is None for u in uploads)  # the diarizing model takes no prompt
+    details = api.job_details(job.id)
+    assert [s.id for s in details.speakers] == ["S1", "S2"]
+    segments = details.transcript.segments
+
+    def voice_at_moment(moment: float) -> str:
+        turns = her_first if moment < 596 else him_first
+        length = turns[-1][1] + 0.6  # each loop is the conversation and a pause
+        offset = (moment if moment < 596 else moment - 596) % length
+        return next((voice for start, end, voice in turns if start - 0.3 <= offset <= end + 0.3), "pause")
+
+    said = {}
+    for segment in segments:
+        voice = voice_at_moment((segment.start + segment.end) / 2)
+        said[(segment.speaker, voice)] = said.get((segment.speaker, voice), 0) + segment.end - segment.start
+    her = max(("S1", "S2"), key=lambda s: said.get((s, "flite:slt"), 0))
+    him = "S2" if her == "S1" else "S1"
+    right = said.get((her, "flite:slt"), 0) + said.get((him, "en-us+m3"), 0)
+    assert right / sum(said.values()) >= 0.9, said
+    assert {s.speaker for s in segments if s.start > 600} == {"S1", "S2"}  # the second piece's labels were matched

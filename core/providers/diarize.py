@@ -9,6 +9,7 @@ changes."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import wave
 from collections import Counter
@@ -173,16 +174,67 @@ def attribute(segments: list[Segment], centres: np.ndarray, prints: np.ndarray, 
         else:
             pieces.append((segment, _voice_at((segment.start + segment.end) / 2, centres, labels)))
 
-    order = list(dict.fromkeys(voice for _, voice in pieces))  # S1 speaks first
+    return _named(pieces, {voice: _unit(prints[labels == voice].mean(axis=0)) for voice in set(labels.tolist())})
+
+
+def _named(pieces: list[tuple[Segment, int]], prints_of: dict[int, np.ndarray]) -> Diarization:
+    """Segments with their voice numbers as speakers S1, S2... in the order they first speak, with talk time and
+    voice prints."""
+    order = list(dict.fromkeys(voice for _, voice in pieces))
     names = {voice: f"S{number}" for number, voice in enumerate(order, start=1)}
     seconds: Counter = Counter()
     for segment, voice in pieces:
         seconds[voice] += sum(w.end - w.start for w in segment.words) if segment.words else segment.end - segment.start
     speakers = [Speaker(id=names[voice], seconds=round(seconds[voice], 1),
-                        voice=[round(float(v), 5) for v in _unit(prints[labels == voice].mean(axis=0))])
+                        voice=[round(float(v), 5) for v in prints_of[voice]] if voice in prints_of else None)
                 for voice in order]
     return Diarization(segments=[segment.model_copy(update={"speaker": names[voice]}) for segment, voice in pieces],
                        speakers=speakers)
+
+
+def match_labels(wav_path: Path, transcript: Transcript, max_speakers: int,
+                 progress: Callable[[float, str], None] = lambda *_: None) -> Diarization:
+    """Speakers labelled piece by piece by the transcriber ("0:A", "1:A"...: a hosted model diarizes each
+    10-minute piece on its own) joined into one set: each label's voice print from the windows of its segments,
+    and labels of different pieces whose prints are closer than JOIN_DISTANCE taken as one speaker (two labels
+    of one piece never are: the model told them apart)."""
+    centres, prints = listen(wav_path, transcript.segments, progress)
+    labels = list(dict.fromkeys(s.speaker for s in transcript.segments if s.speaker))
+    spans = np.array([(s.start, s.end) for s in transcript.segments])
+    owner = [transcript.segments[int(np.argmin(np.maximum(spans[:, 0] - t, 0) + np.maximum(t - spans[:, 1], 0)))]
+             .speaker for t in centres] if len(centres) else []
+    label_prints = {label: _unit(prints[[o == label for o in owner]].mean(axis=0))
+                    for label in labels if any(o == label for o in owner)}
+    groups = [[label] for label in labels]
+
+    def piece_of(label: str) -> str:
+        return label.split(":", 1)[0]
+
+    def closeness(a: list[str], b: list[str]) -> float:
+        pairs = [float(label_prints[x] @ label_prints[y]) for x in a for y in b
+                 if x in label_prints and y in label_prints]
+        return float(np.mean(pairs)) if pairs else -1.0
+
+    while True:  # average linkage, never joining two labels of one piece
+        best = None
+        for i, j in itertools.combinations(range(len(groups)), 2):
+            if {piece_of(x) for x in groups[i]} & {piece_of(y) for y in groups[j]}:
+                continue
+            similarity = closeness(groups[i], groups[j])
+            wanted = 1 - similarity < JOIN_DISTANCE or len(groups) > max_speakers
+            if wanted and (best is None or similarity > best[0]):
+                best = (similarity, i, j)
+        if best is None:
+            break
+        _, i, j = best
+        groups[i] += groups.pop(j)
+    voice_of = {label: number for number, group in enumerate(groups) for label in group}
+    pieces = [(segment, voice_of[segment.speaker] if segment.speaker else -1) for segment in transcript.segments]
+    prints_of = {number: _unit(np.mean([label_prints[x] for x in group if x in label_prints], axis=0))
+                 for number, group in enumerate(groups) if any(x in label_prints for x in group)}
+    found = _named(pieces, prints_of)
+    progress(1.0, f"{len(found.speakers)} speaker{'s' if len(found.speakers) != 1 else ''}")
+    return found
 
 
 def diarize(wav_path: Path, transcript: Transcript, max_speakers: int,

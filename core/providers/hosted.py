@@ -40,6 +40,8 @@ ANALYSIS_CHUNK_CHARS = 24_000  # ~6k tokens of transcript per map call
 TRANSLATION_BATCH_SEGMENTS = 40  # segments per translation request: small answers, little lost to a retry
 TRANSLATION_BATCH_CHARS = 6_000
 SEGMENT_TIMESTAMP_MODELS = {"whisper-1"}  # the others answer json/text only
+#: Models that say who speaks each segment (response_format "diarized_json"); they take no prompt.
+DIARIZING_MODELS = {"gpt-4o-transcribe-diarize"}
 LANGUAGE_CODES = {
     "english": "en", "spanish": "es", "german": "de", "french": "fr", "italian": "it", "portuguese": "pt",
     "dutch": "nl", "russian": "ru", "chinese": "zh", "japanese": "ja", "korean": "ko", "arabic": "ar",
@@ -138,7 +140,9 @@ class OpenAITranscriber:
     def _transcribe_piece(self, path: Path, prompt: str | None = None):
         api = client(self.settings)
         options = {"model": self.model} | ({"prompt": prompt} if prompt else {})
-        if self.model in SEGMENT_TIMESTAMP_MODELS:
+        if self.model in DIARIZING_MODELS:
+            options = {"model": self.model, "response_format": "diarized_json", "chunking_strategy": "auto"}
+        elif self.model in SEGMENT_TIMESTAMP_MODELS:
             options |= {"response_format": "verbose_json", "timestamp_granularities": ["segment"]}
         else:
             options |= {"response_format": "json"}
@@ -156,18 +160,21 @@ class OpenAITranscriber:
             futures = {
                 pool.submit(self._transcribe_piece, self._encode(wav_path, start, length, Path(tmp) / f"{i}.mp3"),
                             prompt):
-                (start, length, keep_from, keep_until)
+                (i, start, length, keep_from, keep_until)
                 for i, (start, length, keep_from, keep_until) in enumerate(pieces)
             }
             for future in as_completed(futures):
-                start, length, keep_from, keep_until = futures[future]
+                piece, start, length, keep_from, keep_until = futures[future]
                 result = future.result()
                 record("openai", self.model, audio_seconds=length)
                 language = language or LANGUAGE_CODES.get(str(getattr(result, "language", "") or "").lower(),
                                                           getattr(result, "language", None) or None)
                 timed = getattr(result, "segments", None)
                 if timed:
-                    found = [Segment(start=round(start + s.start, 2), end=round(start + s.end, 2), text=s.text.strip())
+                    # A diarizing model's speaker labels hold within its piece only ("A" of one piece need not be
+                    # "A" of the next): the diarizing step matches them across pieces by voice.
+                    found = [Segment(start=round(start + s.start, 2), end=round(start + s.end, 2), text=s.text.strip(),
+                                     speaker=f"{piece}:{s.speaker}" if getattr(s, "speaker", None) else None)
                              for s in timed if s.text.strip()]
                 elif (result.text or "").strip():
                     found = [Segment(start=round(max(start, keep_from), 2), end=round(start + length, 2),

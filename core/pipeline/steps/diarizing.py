@@ -10,7 +10,7 @@ import logging
 from core.library.voices import suggest
 from core.pipeline.steps.context import JobContext
 from core.providers import EngineError
-from core.providers.diarize import diarize
+from core.providers.diarize import diarize, match_labels
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +23,14 @@ def needs_speakers(context: JobContext) -> bool:
 def find_speakers(context: JobContext) -> None:
     transcript = context.store.get_transcript(context.job.id)
     prepared = context.load_prepared()
+    labelled = any(segment.speaker for segment in transcript.segments)  # by a hosted model, piece by piece
     try:
-        found = diarize(prepared.wav_path, transcript, context.settings.max_speakers, context.progress)
+        found = (match_labels if labelled else diarize)(prepared.wav_path, transcript, context.settings.max_speakers,
+                                                       context.progress)
     except (EngineError, OSError, RuntimeError, ValueError, MemoryError) as exc:
         log.warning("job %s: no speakers found: %s", context.job.id, exc)
         context.store.save_transcript(context.job.id, transcript.model_copy(update={
+            "segments": [s.model_copy(update={"speaker": None}) for s in transcript.segments],
             "diarized": True, "speakers": [], "speakers_note": f"Speakers could not be told apart: {exc}"}))
         return
     speakers = found.speakers
