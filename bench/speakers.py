@@ -2,6 +2,7 @@
 voice, how long it takes per audio minute, and which JOIN_DISTANCE (core.providers.diarize) to use.
 
     .venv/bin/python bench/speakers.py [--distances 0.2,0.25,0.3,0.35,0.4,0.45] [--keep /tmp/speakers]
+    .venv/bin/python bench/speakers.py --cost [--runs 2]
 
 Conversations are generated: flite's and espeak-ng's voices taking turns, with pauses and without, 2 and 3 voices,
 and monologues; each is transcribed by the embedded speech-to-text (words and their times), then its windows'
@@ -10,6 +11,11 @@ speaker, under the best one-to-one matching of found speakers to true voices, is
 Voice prints of the same voice in two recordings, and of different voices, are compared too: the share of
 same-voice pairs above each similarity threshold and of different-voice pairs above it (core.library.voices'
 MATCH_SIMILARITY).
+
+--cost: what finding speakers adds. A 10-minute conversation (three voices taking turns, looped) goes through the
+whole pipeline (`python -m core run`, a process of its own) with DIARIZATION=off and =auto, alternated, best of
+--runs each: the ratio of their wall times. Then the diarizer alone, in a process of its own, on a 5-minute and a
+60-minute conversation: the ratio of their peak memory.
 """
 
 from __future__ import annotations
@@ -84,11 +90,101 @@ def right_share(segments, turns) -> float:
     return float(overlap[rows, columns].sum() / total) if total else 0.0
 
 
+DIARIZE_ALONE = """
+import json, resource, sys, time
+from pathlib import Path
+from core.models import Segment, Transcript
+from core.providers.diarize import diarize
+turns = json.loads(Path(sys.argv[2]).read_text())
+segments = [Segment(start=start, end=end, text="words") for start, end in turns]
+started = time.perf_counter()
+found = diarize(Path(sys.argv[1]), Transcript(text="", segments=segments), 8)
+print(json.dumps({"seconds": time.perf_counter() - started, "speakers": len(found.speakers),
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def looped_conversation(turns, minutes: float, folder: Path, name: str) -> tuple[Path, list[tuple[float, float]]]:
+    """The conversation repeated for `minutes`, as a WAV, and the times of every turn in it."""
+    import subprocess
+
+    from testkit.media import conversation
+
+    once = folder / f"{name}-once.wav"
+    times = conversation(turns, once, 0.4)
+    cycle = times[-1][1] + 0.4
+    target = folder / f"{name}.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(once), "-af", "apad=pad_dur=0.4", "-f", "wav",
+                    str(folder / f"{name}-padded.wav")], check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(folder / f"{name}-padded.wav"),
+                    "-t", str(minutes * 60), "-ac", "1", "-ar", "16000", str(target)], check=True)
+    spans = [(round(loop * cycle + start, 2), round(loop * cycle + end, 2))
+             for loop in range(int(minutes * 60 / cycle) + 1) for start, end, _ in times
+             if loop * cycle + end <= minutes * 60]
+    return target, spans
+
+
+def cost(runs: int) -> None:
+    import json
+    import os
+    import subprocess
+
+    from testkit.media import serve, video_of
+
+    turns = [("flite:slt", SENTENCES[0]), ("en-us+m3", SENTENCES[1]), ("flite:rms", SENTENCES[4]),
+             ("flite:slt", SENTENCES[2]), ("en-us+m3", SENTENCES[3])]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        site = folder / "site"
+        site.mkdir()
+        wav, _ = looped_conversation(turns, 10, folder, "talk")
+        video_of(wav, site / "talk.mp4")
+        server, url = serve(site)
+        env = os.environ | {"ALLOW_PRIVATE_URLS": "true", "PYTHONPATH": str(ROOT)}
+        subprocess.run([sys.executable, "-c", "from core.pipeline import prepare_models; prepare_models()"],
+                       cwd=ROOT, env=env | {"DATA_DIR": str(folder / "data-0")}, check=True)
+        walls: dict[str, list[float]] = {"off": [], "auto": []}
+        for number in range(runs):
+            for mode in walls:  # alternated, so both meet the machine in the same moods
+                data = folder / f"data-{mode}-{number}"
+                data.mkdir()
+                (data / "models").symlink_to(folder / "data-0" / "models")
+                started = time.perf_counter()
+                done = subprocess.run([sys.executable, "-m", "core", "run", f"{url}/talk.mp4", "--json"], cwd=ROOT,
+                                      env=env | {"DATA_DIR": str(data), "DIARIZATION": mode}, capture_output=True,
+                                      text=True)
+                walls[mode].append(time.perf_counter() - started)
+                if done.returncode != 0:
+                    sys.exit(f"pipeline failed: {done.stdout}\n{done.stderr}")
+        server.shutdown()
+        off, auto = min(walls["off"]), min(walls["auto"])
+        print(f"10-minute conversation, whole pipeline: DIARIZATION=off {off:.1f} s, auto {auto:.1f} s: "
+              f"+{(auto / off - 1):.1%} (goal <= +15%)")
+
+        peaks = {}
+        for minutes in (5, 60):
+            long_wav, spans = looped_conversation(turns, minutes, folder, f"memory-{minutes}")
+            (folder / f"spans-{minutes}.json").write_text(json.dumps(spans))
+            measured = subprocess.run([sys.executable, "-c", DIARIZE_ALONE, str(long_wav),
+                                       str(folder / f"spans-{minutes}.json")], cwd=ROOT, env=env,
+                                      capture_output=True, text=True, check=True)
+            peaks[minutes] = json.loads(measured.stdout)
+            print(f"diarizer alone, {minutes:>2}-minute conversation: {peaks[minutes]['seconds']:.1f} s "
+                  f"({peaks[minutes]['seconds'] / minutes:.2f} s per audio minute), "
+                  f"{peaks[minutes]['speakers']} speakers, peak {peaks[minutes]['peak_mb']:.0f} MB")
+        print(f"peak memory 60 min / 5 min: {peaks[60]['peak_mb'] / peaks[5]['peak_mb']:.2f}x (goal <= 1.2x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--distances", default="0.2,0.25,0.3,0.35,0.4,0.45")
     parser.add_argument("--keep", type=Path, help="keep the generated audio and transcripts here (reused)")
+    parser.add_argument("--cost", action="store_true", help="what diarization adds to time and memory")
+    parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
+    if args.cost:
+        cost(args.runs)
+        return
 
     from core.config import Settings
     from core.providers import diarize

@@ -46,3 +46,30 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
                         + b"cos\nsystem\n(S'true'\ntR.")
     with pytest.raises(UnreadableModel):
         read_state(hostile)
+
+
+def test_a_long_file_read_a_stretch_at_a_time_gives_the_whole_files_frames(tmp_path):
+    """Frames read from a WAV a stretch at a time (as for a long talk) are those of the whole file, loudness
+    gain included (past its end, as if silence followed)."""
+    import wave
+
+    signal = np.concatenate([reference_signal(), reference_signal()[::-1]]) * 0.05  # quiet: it gets louder
+    path = tmp_path / "quiet.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16_000)
+        wav.writeframes((signal * 32767).astype(np.int16).tobytes())
+    stored = np.frombuffer(path.read_bytes()[44:], dtype=np.int16).astype(np.float64) / 32768.0
+    gain = 10 ** ((voice_prints.TARGET_DBFS - 20 * np.log10(np.sqrt(np.mean(stored ** 2)))) / 20)
+    whole = voice_prints.mel_frames((stored * gain).astype(np.float32))
+    audio = voice_prints.WavFrames(path, read_seconds=0.5)
+    try:
+        assert audio.count == len(whole) and audio.gain == pytest.approx(gain, rel=1e-6)
+        for first, last in ((0, 160), (37, 250), (len(whole) - 100, len(whole)), (len(whole) - 50, len(whole) + 30)):
+            part = audio.between(first, last)
+            expected = whole[first:last]
+            assert part.shape == (last - first, 40)
+            np.testing.assert_allclose(part[:len(expected)], expected, rtol=1e-3, atol=1e-6 * float(whole.max()))
+    finally:
+        audio.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import wave
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from core.models import Segment, Speaker, Transcript, Word
-from core.providers import EngineError
-from core.providers.voice_prints import HOP, SAMPLE_RATE, WINDOW_FRAMES, louder, mel_frames, voice_encoder
+from core.providers.voice_prints import HOP, SAMPLE_RATE, WINDOW_FRAMES, WavFrames, voice_encoder
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +35,6 @@ BATCH = 64
 class Diarization:
     segments: list[Segment]
     speakers: list[Speaker] = field(default_factory=list)
-
-
-def read_samples(wav_path: Path) -> np.ndarray:
-    with wave.open(str(wav_path), "rb") as wav:
-        if wav.getsampwidth() != 2 or wav.getnchannels() != 1 or wav.getframerate() != SAMPLE_RATE:
-            raise EngineError("Speaker detection expects 16-bit mono audio at 16 kHz.")
-        return np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).astype(np.float32) / 32768.0
 
 
 def speech_spans(segments: list[Segment]) -> list[tuple[float, float]]:
@@ -141,20 +132,26 @@ def _smoothed(voices: list[int]) -> list[int]:
 
 def listen(wav_path: Path, segments: list[Segment],
            progress: Callable[[float, str], None] = lambda *_: None) -> tuple[np.ndarray, np.ndarray]:
-    """(centre second, voice print) of the windows covering the speech: [n] and [n, 256]."""
-    samples = louder(read_samples(wav_path))
-    mels = mel_frames(samples)
-    starts = window_starts(speech_spans(segments), len(mels))
-    if not starts or len(mels) < WINDOW_FRAMES // 4:
-        return np.zeros(0), np.zeros((0, 256), np.float32)
-    if len(mels) < WINDOW_FRAMES:
-        mels = np.pad(mels, ((0, WINDOW_FRAMES - len(mels)), (0, 0)))
-    encoder = voice_encoder()
-    prints = []
-    for first in range(0, len(starts), BATCH):
-        batch = starts[first:first + BATCH]
-        prints.append(encoder(np.stack([mels[s:s + WINDOW_FRAMES] for s in batch])))
-        progress(min(0.95, (first + len(batch)) / len(starts) * 0.95), "listening to the voices")
+    """(centre second, voice print) of the windows covering the speech: [n] and [n, 256]. The audio is read a
+    batch of windows at a time, so a long talk takes no more memory than a short one."""
+    audio = WavFrames(wav_path)
+    try:
+        starts = window_starts(speech_spans(segments), max(audio.count, WINDOW_FRAMES))
+        if not starts or audio.count < WINDOW_FRAMES // 4:
+            return np.zeros(0), np.zeros((0, 256), np.float32)
+        encoder = voice_encoder()
+        prints = []
+        for first in range(0, len(starts), BATCH):
+            batch = starts[first:first + BATCH]
+            if batch[-1] - batch[0] <= BATCH * WINDOW_STEP_FRAMES * 2:  # close together: their frames read once
+                mels = audio.between(batch[0], batch[-1] + WINDOW_FRAMES)
+                windows = np.stack([mels[s - batch[0]:s - batch[0] + WINDOW_FRAMES] for s in batch])
+            else:
+                windows = np.stack([audio.between(s, s + WINDOW_FRAMES) for s in batch])
+            prints.append(encoder(windows))
+            progress(min(0.95, (first + len(batch)) / len(starts) * 0.95), "listening to the voices")
+    finally:
+        audio.close()
     return (np.array(starts) + WINDOW_FRAMES / 2) / FRAMES_PER_SECOND, np.concatenate(prints)
 
 

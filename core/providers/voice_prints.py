@@ -62,22 +62,61 @@ def mel_filters() -> np.ndarray:
 def mel_frames(samples: np.ndarray) -> np.ndarray:
     """librosa.feature.melspectrogram(y, sr=16000, n_fft=400, hop_length=160, n_mels=40).T: mel power spectra,
     one row per 10 ms, the first centred on sample 0 (zero padding at both ends)."""
-    samples = np.asarray(samples, dtype=np.float32)
-    padded = np.pad(samples, FFT_SIZE // 2)
+    return _mels(np.pad(np.asarray(samples, dtype=np.float32), FFT_SIZE // 2))
+
+
+def _mels(padded: np.ndarray) -> np.ndarray:
+    """Mel power spectra of consecutive 25-ms frames every 10 ms, the first starting at padded[0]."""
     count = 1 + (len(padded) - FFT_SIZE) // HOP
+    if count <= 0:
+        return np.zeros((0, MEL_BANDS), np.float32)
     frames = np.lib.stride_tricks.as_strided(padded, (count, FFT_SIZE), (padded.strides[0] * HOP, padded.strides[0]))
     window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(FFT_SIZE) / FFT_SIZE)).astype(np.float32)  # periodic Hann
     power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
     return (power.astype(np.float32) @ mel_filters().T).astype(np.float32)
 
 
-def louder(samples: np.ndarray) -> np.ndarray:
-    """Quiet audio brought up to the loudness the encoder learned on (never made quieter)."""
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
-    if rms <= 0:
-        return samples
-    gain_db = TARGET_DBFS - 20 * np.log10(rms)
-    return samples * np.float32(10 ** (gain_db / 20)) if gain_db > 0 else samples
+class WavFrames:
+    """A 16-bit mono 16-kHz WAV's mel frames, computed a stretch at a time, as mel_frames would compute them from
+    the whole file (with the file's loudness gain): a long talk never sits in memory whole."""
+
+    def __init__(self, path: Path, read_seconds: float = 60.0):
+        import wave
+
+        self._wav = wave.open(str(path), "rb")
+        if self._wav.getsampwidth() != 2 or self._wav.getnchannels() != 1 or self._wav.getframerate() != SAMPLE_RATE:
+            self._wav.close()
+            raise EngineError("Speaker detection expects 16-bit mono audio at 16 kHz.")
+        self.samples = self._wav.getnframes()
+        self.count = 1 + self.samples // HOP  # as many as mel_frames gives
+        self._read = int(read_seconds * SAMPLE_RATE)
+        self.gain = self._gain()
+
+    def _gain(self) -> float:
+        """The factor bringing quiet audio up to TARGET_DBFS (never down): the whole file's loudness."""
+        total = 0.0
+        self._wav.rewind()
+        while chunk := self._wav.readframes(self._read):
+            values = np.frombuffer(chunk, dtype=np.int16).astype(np.float64) / 32768.0
+            total += float(np.sum(values * values))
+        rms = np.sqrt(total / self.samples) if self.samples else 0.0
+        if rms <= 0:
+            return 1.0
+        return max(1.0, float(10 ** ((TARGET_DBFS - 20 * np.log10(rms)) / 20)))
+
+    def between(self, first: int, last: int) -> np.ndarray:
+        """Frames first..last-1, [last - first, 40] (past the file's end, as if silence followed)."""
+        begin, end = first * HOP - FFT_SIZE // 2, (last - 1) * HOP + FFT_SIZE // 2
+        inside_begin, inside_end = max(0, begin), min(self.samples, end)
+        self._wav.setpos(inside_begin)
+        values = np.frombuffer(self._wav.readframes(max(0, inside_end - inside_begin)), dtype=np.int16)
+        samples = values.astype(np.float32) * np.float32(self.gain / 32768.0)
+        padded = np.pad(samples, (inside_begin - begin, end - inside_end))
+        mels = _mels(padded)
+        return mels if len(mels) == last - first else np.pad(mels, ((0, last - first - len(mels)), (0, 0)))
+
+    def close(self) -> None:
+        self._wav.close()
 
 
 def weights_file() -> Path:
