@@ -72,6 +72,11 @@ PlatformName = Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,64}$", examples=["y
 CollectionId = Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
 ThemeId = Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
 SpeakerName = Annotated[str, Field(min_length=1, max_length=80, examples=["Ada Lovelace"])]
+# {"S1": "Ada", "S2": null}: a video's speaker ids, each with a name, or null (or "") to take the name back
+SpeakerId = Annotated[str, Field(pattern=r"^S[0-9]{1,2}$")]
+SpeakerNames = Annotated[dict[SpeakerId, Annotated[str, Field(max_length=80)] | None],
+                         Field(min_length=1, max_length=32, examples=[{"S1": "Ada Lovelace", "S2": "Grace"}],
+                               json_schema_extra={"additionalProperties": False})]
 
 
 class ThemeName(BaseModel):
@@ -128,7 +133,7 @@ class AskFilters(BaseModel):
     date_from: Day | None = Field(None, description="uploaded (or added) on or after")
     date_to: Day | None = Field(None, description="uploaded (or added) on or before")
     themes: list[ThemeId] = Field(default_factory=list, max_length=50, description="only the videos of these themes")
-    speakers: list[SpeakerName] = Field(default_factory=list, max_length=50, description="only what these people said")
+    speaker: SpeakerName | None = Field(None, description="only what this person said (a speaker's name, any case)")
 
 
 class AskQuestion(BaseModel):
@@ -613,7 +618,8 @@ def ask(body: AskQuestion, caller: Reader) -> Answer:
     return api.ask(body.question, limit=body.limit, history=body.history, filters=SearchFilters(
         platforms=filters.platforms, categories=filters.categories, sentiments=filters.sentiments,
         date_from=filters.date_from, date_to=filters.date_to, job_ids=[body.job_id] if body.job_id else [],
-        collections=[body.collection] if body.collection else [], themes=filters.themes, speakers=filters.speakers))
+        collections=[body.collection] if body.collection else [], themes=filters.themes,
+        speakers=[filters.speaker] if filters.speaker else []))
 
 
 @app.get("/topics", response_model=list[ThemeView], tags=["results"])
@@ -700,8 +706,7 @@ def list_speakers(job_id: str, caller: Reader) -> list[SpeakerView]:
 
 
 @app.patch("/jobs/{job_id}/speakers", response_model=list[SpeakerView], tags=["speakers"], responses=WRITE)
-def name_speakers(job_id: str, body: dict[str, Annotated[str, Field(max_length=200)] | None], caller: Writer
-                  ) -> list[SpeakerView]:
+def name_speakers(job_id: str, body: SpeakerNames, caller: Writer) -> list[SpeakerView]:
     """Name a video's speakers: `{"S1": "Ada", "S2": "Grace"}`; an empty name or null takes a name back. 400 for a
     speaker the video does not have."""
     return [SpeakerView.model_validate(speaker.public_dict()) for speaker in api.name_speakers(job_id, body)]

@@ -42,15 +42,18 @@ if overview.empty:
     st.stop()
 
 costs = api.costs()
+asked = api.library_costs().get("ask", {})
 spent = sum(costs.get(job_id, 0.0) for job_id in overview.videos["job_id"])
-cols = st.columns(5 if spent else 4)
+cols = st.columns(5 if spent or asked else 4)
 cols[0].metric("Videos", len(overview.videos))
 cols[1].metric("Time processed", clock(overview.hours * 3600))
 cols[2].metric("Average sentiment", f"{overview.videos['score'].mean():+.2f}")
 cols[3].metric("Themes", overview.videos.loc[overview.videos["theme"] != insights.NO_THEME, "theme"].nunique(),
                help="the videos grouped by what they are about; a worker groups them again as videos complete")
-if spent:
-    cols[4].metric("Hosted cost", f"${spent:.2f}", help="estimated from core/pricing.py")
+if spent or asked:
+    questions = f"; answers to {asked['calls']} questions: ${asked['usd']:.4f}" if asked else ""
+    cols[4].metric("Hosted cost", f"${spent + asked.get('usd', 0.0):.2f}",
+                   help=f"estimated from core/pricing.py: the videos shown ${spent:.4f}{questions}")
 
 # Only the open tab's charts are built and drawn (a browser draws each plotly chart even while it is hidden),
 # and no view draws more than two: each takes a browser about 0.2 s.

@@ -161,6 +161,8 @@ def test_a_written_answer_streams_and_cites_only_moments_it_was_given(model, tal
     assert answer.supported and answer.engine == "openai:gpt-4.1-mini"
     assert answer.citations[0].job_id == talks["garden"] and "[1]" in answer.answer
     assert answer.usage.input_tokens > 0 and answer.usage.cost_usd > 0
+    before = api.library_costs().get("ask", {"usd": 0.0, "calls": 0})  # the library's ledger keeps it
+    assert before["calls"] >= 1 and before["usd"] >= answer.usage.cost_usd
     [call] = model.calls("/v1/chat/completions")
     assert "[1] “Rooftop gardens”" in call["prompt"] and call["prompt"].endswith("How much sun do tomatoes need?")
 

@@ -479,3 +479,16 @@ def test_voice_prints_are_kept_per_speaker_forgotten_by_name_and_leave_with_thei
     store.delete_job(second.id)
     store.delete_job(first.id)
     assert store.get_voice_samples() == []
+
+
+def test_what_the_library_asks_of_hosted_engines_is_kept_apart_from_jobs(store):
+    assert store.library_costs() == {}
+    store.add_library_usage(Usage(stage="ask", engine="openai", model="gpt-4.1-mini", input_tokens=1000,
+                                  output_tokens=100, cost_usd=0.0006))
+    store.add_library_usage(Usage(stage="ask", engine="openai", model="gpt-4.1-mini", input_tokens=10,
+                                  output_tokens=5, cost_usd=0.0001))
+    store.add_library_usage(Usage(stage="ask", engine="openai", model="local-llama", input_tokens=10))  # no price
+    found = store.library_costs()
+    assert set(found) == {"ask"} and found["ask"]["calls"] == 2
+    assert found["ask"]["usd"] == pytest.approx(0.0007)
+    assert store.costs() == {}

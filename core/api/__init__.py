@@ -43,6 +43,7 @@ from core.api.results import (
     costs,
     export,
     job_details,
+    library_costs,
     media_file,
     media_links,
     media_problem,
@@ -101,11 +102,11 @@ __all__ = [
     "audio_file", "cancel", "check_follow_now", "collection_summaries", "collections", "collections_of", "costs",
     "default_playlist_items", "delete", "edit_history", "edit_segment", "every_seconds", "export", "exposure_warning",
     "filter_jobs", "follow", "follows", "forget_voice", "get_job", "get_jobs", "job_details", "job_views",
-    "library_problem", "list_jobs", "media_file", "media_links", "media_problem", "media_type", "merge_themes",
-    "moment_link", "name_speakers", "parse_names", "people", "platforms_in_library", "prepare_link_checks",
-    "preview_follow", "queue_status", "read_only", "refresh_themes", "reindex", "rename_theme", "replace_words",
-    "reprocess", "retry", "retry_failed", "revision", "search", "set_vocabulary", "speakers", "split_urls",
-    "status_counts", "stored_media", "submit", "submit_many", "submitted_views", "theme_of", "themes", "thumbnails",
-    "transcript", "transcript_files", "translation", "undo", "unfollow", "validate_all", "vocabulary", "voices",
-    "wait"
+    "library_costs", "library_problem", "list_jobs", "media_file", "media_links", "media_problem", "media_type",
+    "merge_themes", "moment_link", "name_speakers", "parse_names", "people", "platforms_in_library",
+    "prepare_link_checks", "preview_follow", "queue_status", "read_only", "refresh_themes", "reindex", "rename_theme",
+    "replace_words", "reprocess", "retry", "retry_failed", "revision", "search", "set_vocabulary", "speakers",
+    "split_urls", "status_counts", "stored_media", "submit", "submit_many", "submitted_views", "theme_of", "themes",
+    "thumbnails", "transcript", "transcript_files", "translation", "undo", "unfollow", "validate_all", "vocabulary",
+    "voices", "wait"
 ]

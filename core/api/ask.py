@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 from core.api.search import search
@@ -21,7 +22,9 @@ from core.models import (
 from core.providers.embed import get_embedder
 from core.providers.hosted import OpenAIWriter
 from core.providers.metering import meter
-from core.store import get_store
+from core.store import LibraryUnavailable, ReadOnlyLibrary, get_store
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CITATIONS = 4
 MAX_CITATIONS = 20
@@ -83,6 +86,7 @@ def ask_stream(question: str, *, limit: int = DEFAULT_CITATIONS, filters: Search
             written.append(piece)
             yield piece
     usage = _total(used, writer.model)
+    _keep_cost(usage)
     text, citations = answers.check_written("".join(written), moments)
     if text is None:
         yield Answer(answer=answers.not_covered(scope), supported=False, citations=[], engine=writer.name,
@@ -149,6 +153,16 @@ def _scope(filters: SearchFilters) -> str:
     if filters != SearchFilters():
         return "in the videos the filters keep"
     return "in the library"
+
+
+def _keep_cost(usage: Usage | None) -> None:
+    """The answer's cost in the library's ledger; a library this app may only read keeps none (said in the log)."""
+    if usage is None:
+        return
+    try:
+        get_store(service_role=True).add_library_usage(usage)
+    except (ReadOnlyLibrary, LibraryUnavailable) as exc:
+        log.warning("the cost of an answer was not recorded: %s", exc)
 
 
 def _total(records: list[Usage], model: str) -> Usage | None:

@@ -130,6 +130,11 @@ def costs() -> dict[str, float]:
     return get_store().costs()
 
 
+def library_costs() -> dict[str, dict]:
+    """Estimated hosted-engine cost of what the library as a whole asked for: {"ask": {"usd", "calls"}}."""
+    return get_store().library_costs()
+
+
 def moment_link(job: Job, seconds: float) -> str:
     """The original video at a moment, where its site supports a start time."""
     return link_at(job.webpage_url or job.url, job.platform, seconds)

@@ -101,6 +101,10 @@ class Store(Protocol):
     def get_transcript(self, job_id: str) -> Transcript | None: ...
     def save_speakers(self, job_id: str, speakers: list[Speaker]) -> None:
         """Replace a transcript's speakers (their names), its segments untouched."""
+    def add_library_usage(self, usage: Usage) -> None:
+        """Note what a hosted engine used for the library rather than a job (an answer to a question)."""
+    def library_costs(self) -> dict[str, dict]:
+        """Estimated dollars and priced calls per library stage: {"ask": {"usd": 0.012, "calls": 3}}."""
     def save_voice_sample(self, sample: VoiceSample) -> None:
         """Keep a named speaker's voice print (replacing that speaker's earlier one)."""
     def remove_voice_sample(self, job_id: str, speaker: str) -> None: ...
@@ -148,6 +152,7 @@ WRITES = frozenset({
     "create_job", "save_collection", "update_job", "enter_stage", "fail_job", "reset_job", "delete_job", "put_blob",
     "save_audio_file", "remove_audio", "save_transcript", "save_translation", "save_analysis", "save_embeddings",
     "add_usage", "save_speakers", "save_voice_sample", "remove_voice_sample", "forget_voice",
+    "add_library_usage",
 })
 
 

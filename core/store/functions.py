@@ -181,6 +181,12 @@ class FunctionStore(MediaFilesMixin):
         self.call("save_speakers", p_job_id=job_id,
                   p_speakers=[speaker.model_dump(mode="json") for speaker in speakers])
 
+    def add_library_usage(self, usage: Usage) -> None:
+        self.call("add_library_usage", p_usage=usage.model_dump(mode="json"))
+
+    def library_costs(self) -> dict[str, dict]:
+        return self.call("library_costs") or {}
+
     def save_voice_sample(self, sample: VoiceSample) -> None:
         self.call("save_voice_sample", p_job_id=sample.job_id, p_speaker=sample.speaker, p_person=sample.person,
                   p_name=sample.name, p_seconds=sample.seconds, p_voice=sample.voice)

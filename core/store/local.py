@@ -573,6 +573,19 @@ class LocalStore(MediaFilesMixin):
                                 " FROM usage WHERE job_id = ? ORDER BY rowid", (job_id,)).fetchall()
         return [Usage(**dict(row)) for row in rows]
 
+    def add_library_usage(self, usage: Usage) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO library_usage (stage, engine, model, input_tokens, output_tokens, cost_usd,"
+                         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (usage.stage, usage.engine, usage.model, usage.input_tokens, usage.output_tokens,
+                          usage.cost_usd, now_iso()))
+
+    def library_costs(self) -> dict[str, dict]:
+        with self._db() as conn:
+            rows = conn.execute("SELECT stage, sum(cost_usd), count(*) FROM library_usage WHERE cost_usd IS NOT NULL"
+                                " GROUP BY stage").fetchall()
+        return {row[0]: {"usd": row[1], "calls": row[2]} for row in rows}
+
     def costs(self) -> dict[str, float]:
         """Estimated cost per job, for the jobs that used priced hosted engines."""
         with self._db() as conn:

@@ -17,7 +17,7 @@ WRITES = frozenset({"create_job", "update_job", "enter_stage", "fail_job", "rese
                     "save_audio_file", "save_transcript", "save_analysis", "add_embeddings", "add_usage",
                     "expired_audio", "mark_audio_removed", "save_collection", "save_translation",
                     "save_speakers", "save_voice_sample", "remove_voice_sample", "forget_voice",
-                    "voice_samples"})
+                    "voice_samples", "add_library_usage"})
 GATEWAY_ERRORS = frozenset({"502", "503", "504", "520", "522", "524"})
 ATTEMPTS = 4
 
