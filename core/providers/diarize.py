@@ -29,6 +29,9 @@ JOIN_DISTANCE = 0.36  # cosine distance below which two groups of windows are on
 MIN_SPEAKER_SECONDS = 2.0  # a group holding less speech is folded into the nearest voice (a cough, a mixed window)
 SPEECH_GAP_SECONDS = 0.5  # words closer than this belong to one stretch of speech
 BATCH = 64
+#: Windows grouped at once, at most: grouping compares every pair (memory and time grow with the square), so a long
+#: talk's windows are grouped from this many spread evenly through it, and every window then joins the nearest group.
+MAX_GROUPED = 1500
 
 
 @dataclass
@@ -72,12 +75,18 @@ def group_voices(prints: np.ndarray, max_speakers: int, join_distance: float = J
         return np.zeros(len(prints), dtype=int)
     from sklearn.cluster import AgglomerativeClustering
 
+    grouped = prints
+    if len(prints) > MAX_GROUPED:
+        grouped = prints[np.linspace(0, len(prints) - 1, MAX_GROUPED).round().astype(int)]
     labels = AgglomerativeClustering(n_clusters=None, distance_threshold=join_distance, metric="cosine",
-                                     linkage="average").fit_predict(prints)
+                                     linkage="average").fit_predict(grouped)
     if labels.max() + 1 > max_speakers:
         labels = AgglomerativeClustering(n_clusters=max_speakers, metric="cosine",
-                                         linkage="average").fit_predict(prints)
-    return labels
+                                         linkage="average").fit_predict(grouped)
+    if grouped is prints:
+        return labels
+    centres = np.stack([_unit(grouped[labels == label].mean(axis=0)) for label in range(labels.max() + 1)])
+    return np.argmax(prints @ centres.T, axis=1)
 
 
 def _fold_small(labels: np.ndarray, prints: np.ndarray, window_seconds: float) -> np.ndarray:
