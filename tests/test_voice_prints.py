@@ -31,7 +31,7 @@ def test_mel_spectra_are_librosas():
 def test_voice_prints_are_the_reference_networks():
     reference = np.load(REFERENCE)
     mels = voice_prints.mel_frames(reference_signal())
-    prints = voice_prints.voice_encoder()(np.stack([mels[:160], mels[10:170]]))
+    prints = voice_prints.voice_encoder(1, "f32")(np.stack([mels[:160], mels[10:170]]))
     assert prints.shape == (2, 256)
     np.testing.assert_allclose(np.linalg.norm(prints, axis=1), 1.0, atol=1e-5)
     np.testing.assert_allclose(prints, reference["prints"], atol=2e-4)
@@ -73,3 +73,11 @@ def test_a_long_file_read_a_stretch_at_a_time_gives_the_whole_files_frames(tmp_p
             np.testing.assert_allclose(part[:len(expected)], expected, rtol=1e-3, atol=1e-6 * float(whole.max()))
     finally:
         audio.close()
+
+
+def test_the_cpus_own_precision_gives_nearly_the_same_prints():
+    mels = voice_prints.mel_frames(reference_signal())
+    windows = np.stack([mels[:160], mels[10:170]])
+    exact = voice_prints.voice_encoder(1, "f32")(windows)
+    fast = voice_prints.voice_encoder(2)(windows)  # bfloat16 where the CPU has it
+    assert (exact * fast).sum(axis=1).min() > 0.999

@@ -139,8 +139,8 @@ def _smoothed(voices: list[int]) -> list[int]:
     return smoothed
 
 
-def listen(wav_path: Path, segments: list[Segment],
-           progress: Callable[[float, str], None] = lambda *_: None) -> tuple[np.ndarray, np.ndarray]:
+def listen(wav_path: Path, segments: list[Segment], progress: Callable[[float, str], None] = lambda *_: None,
+           threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(centre second, voice print) of the windows covering the speech: [n] and [n, 256]. The audio is read a
     batch of windows at a time, so a long talk takes no more memory than a short one."""
     audio = WavFrames(wav_path)
@@ -148,7 +148,7 @@ def listen(wav_path: Path, segments: list[Segment],
         starts = window_starts(speech_spans(segments), max(audio.count, WINDOW_FRAMES))
         if not starts or audio.count < WINDOW_FRAMES // 4:
             return np.zeros(0), np.zeros((0, 256), np.float32)
-        encoder = voice_encoder()
+        encoder = voice_encoder(threads)
         prints = []
         for first in range(0, len(starts), BATCH):
             batch = starts[first:first + BATCH]
@@ -199,12 +199,12 @@ def _named(pieces: list[tuple[Segment, int]], prints_of: dict[int, np.ndarray]) 
 
 
 def match_labels(wav_path: Path, transcript: Transcript, max_speakers: int,
-                 progress: Callable[[float, str], None] = lambda *_: None) -> Diarization:
+                 progress: Callable[[float, str], None] = lambda *_: None, threads: int = 1) -> Diarization:
     """Speakers labelled piece by piece by the transcriber ("0:A", "1:A"...: a hosted model diarizes each
     10-minute piece on its own) joined into one set: each label's voice print from the windows of its segments,
     and labels of different pieces whose prints are closer than JOIN_DISTANCE taken as one speaker (two labels
     of one piece never are: the model told them apart)."""
-    centres, prints = listen(wav_path, transcript.segments, progress)
+    centres, prints = listen(wav_path, transcript.segments, progress, threads)
     labels = list(dict.fromkeys(s.speaker for s in transcript.segments if s.speaker))
     spans = np.array([(s.start, s.end) for s in transcript.segments])
     owner = [transcript.segments[int(np.argmin(np.maximum(spans[:, 0] - t, 0) + np.maximum(t - spans[:, 1], 0)))]
@@ -244,10 +244,10 @@ def match_labels(wav_path: Path, transcript: Transcript, max_speakers: int,
 
 
 def diarize(wav_path: Path, transcript: Transcript, max_speakers: int,
-            progress: Callable[[float, str], None] = lambda *_: None) -> Diarization:
+            progress: Callable[[float, str], None] = lambda *_: None, threads: int = 1) -> Diarization:
     """The transcript's segments, split where the speaker changes and each with its speaker, and the speakers
     (S1, S2... in order of first words) with their talk time and voice print."""
-    centres, prints = listen(wav_path, transcript.segments, progress)
+    centres, prints = listen(wav_path, transcript.segments, progress, threads)
     found = attribute(transcript.segments, centres, prints, max_speakers)
     progress(1.0, f"{len(found.speakers)} speaker{'s' if len(found.speakers) != 1 else ''}")
     return found

@@ -162,16 +162,20 @@ def build_encoder(state: dict[str, np.ndarray]):
 
 
 class VoiceEncoder:
-    """Voice prints of 1.6-s windows, in batches, on OpenVINO (float32: the LSTM's state is sensitive)."""
+    """Voice prints of 1.6-s windows, in batches, on OpenVINO. In OpenVINO's default precision for the CPU:
+    bfloat16 where the CPU computes it natively (AMX; measured on a 2-core Xeon: 40 ms per 64 windows against 167 ms
+    in float32, the prints' cosine to float32's >= 0.9993, which changes no grouping), else float32."""
 
-    def __init__(self, threads: int = 1):
+    def __init__(self, threads: int = 1, precision: str = "auto"):
         import openvino as ov
 
         try:
             state = read_state(weights_file())["model_state"]
         except (UnreadableModel, KeyError) as exc:
             raise EngineError(f"The speaker model in the resemblyzer package cannot be read: {exc}") from exc
-        config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32", "ENABLE_CPU_PINNING": False}
+        config = {"INFERENCE_NUM_THREADS": threads, "ENABLE_CPU_PINNING": False}
+        if precision != "auto":
+            config["INFERENCE_PRECISION_HINT"] = precision
         self._compiled = ov.Core().compile_model(build_encoder(state), "CPU", config)
         self._request = self._compiled.create_infer_request()
         self._lock = threading.Lock()
@@ -185,5 +189,5 @@ class VoiceEncoder:
 
 
 @per_process(maxsize=2)
-def voice_encoder(threads: int = 1) -> VoiceEncoder:
-    return VoiceEncoder(threads)
+def voice_encoder(threads: int = 1, precision: str = "auto") -> VoiceEncoder:
+    return VoiceEncoder(threads, precision)

@@ -65,7 +65,7 @@ def load_ahead(context: JobContext, *, captions_expected: bool | None = None) ->
         return
     context.loading_ahead.update(names)
     engines = {"speech-to-text": lambda: get_transcriber(context.settings).load(),
-               "speaker voices": voice_encoder,
+               "speaker voices": lambda: voice_encoder(context.settings.whisper_threads),
                "analysis and embedding": lambda: analyzing.load_ahead(context)}
 
     def load() -> None:
