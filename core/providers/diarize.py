@@ -110,7 +110,11 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 
 
 def _voice_at(moment: float, centres: np.ndarray, labels: np.ndarray) -> int:
-    return int(labels[int(np.argmin(np.abs(centres - moment)))])
+    """The voice of the window centred nearest to a moment (`centres` ascending)."""
+    after = int(np.searchsorted(centres, moment))
+    nearest = after if after == 0 or (after < len(centres) and centres[after] - moment < moment - centres[after - 1]) \
+        else after - 1
+    return int(labels[nearest])
 
 
 def _split(segment: Segment, voices: list[int]) -> list[tuple[Segment, int]]:
