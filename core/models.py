@@ -207,15 +207,17 @@ class Speaker(BaseModel):
     suggested_name: str | None = None
     #: Talk time.
     seconds: float = 0.0
-    #: The voice's print (the mean of its windows' unit vectors), for recognising it in other videos.
+    #: The voice's print (the mean of its windows' unit vectors), for recognising it in other videos, and the
+    #: network that made it (SPEAKER_MODEL): prints of different networks are never compared.
     voice: list[float] | None = None
+    voice_model: str | None = None
 
     @property
     def label(self) -> str:
         return self.name or self.id
 
     def public_dict(self) -> dict:
-        return self.model_dump(mode="json", exclude={"voice"})
+        return self.model_dump(mode="json", exclude={"voice", "voice_model"})
 
 
 class VoiceSample(BaseModel):
@@ -228,8 +230,9 @@ class VoiceSample(BaseModel):
     #: The speaker's voice print: empty where it was forgotten or VOICE_PROFILES is off (who and how long stay, for
     #: talk time), and where only who and how long are read.
     voice: list[float] = Field(default_factory=list)
-    #: Whether a voice print is kept (also where it was not read).
+    #: Whether a voice print is kept (also where it was not read), and the network that made it.
     has_voice: bool = False
+    model: str = "ge2e"
 
     @property
     def person(self) -> str:

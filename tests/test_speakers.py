@@ -295,3 +295,20 @@ def test_a_hosted_model_labels_speakers_piece_by_piece_and_they_are_joined_by_vo
     right = said.get((her, "flite:slt"), 0) + said.get((him, "en-us+m3"), 0)
     assert right / sum(said.values()) >= 0.9, said
     assert {s.speaker for s in segments if s.start > 600} == {"S1", "S2"}  # the second piece's labels were matched
+
+
+def test_campplus_tells_the_same_voices_apart_and_its_prints_stay_among_themselves(conversations, empty_library,
+                                                                                  monkeypatch):
+    url, turns = conversations
+    monkeypatch.setenv("SPEAKER_MODEL", "campplus")
+    garden = api.job_details(run_now(f"{url}/garden.mp4").id)
+    assert [s.id for s in garden.speakers] == ["S1", "S2"]
+    assert attributed_right([s.model_dump() for s in garden.transcript.segments], turns["garden"]) >= 0.9
+    assert {s.voice_model for s in api.transcript(garden.id).speakers} == {"campplus"}
+    api.name_speakers(garden.id, {"S1": "Ada", "S2": "Grace"})
+
+    reunion = api.job_details(run_now(f"{url}/reunion.mp4").id)
+    assert [(s.id, s.suggested_name) for s in reunion.speakers] == [("S1", "Grace"), ("S2", "Ada"), ("S3", None)]
+    monkeypatch.setenv("SPEAKER_MODEL", "ge2e")  # GE2E's prints are never compared with CAM++'s
+    panel = api.job_details(run_now(f"{url}/panel.mp4").id)
+    assert panel.speakers and all(s.suggested_name is None for s in panel.speakers)

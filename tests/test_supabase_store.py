@@ -213,7 +213,7 @@ def test_anon_reads_who_is_known_by_voice_but_never_the_voice_prints(project):
     get_store().save_voice_sample(VoiceSample(job_id=job.id, speaker="S1", name="Ada", seconds=3.0, voice=[0.5] * 256))
     anon = supabase_client(project.url, project.anon_key)
     assert anon.rpc("voice_names", {}).execute().data == [{"job_id": job.id, "speaker": "S1", "name": "Ada",
-                                                            "seconds": 3.0, "has_voice": True}]
+                                                            "seconds": 3.0, "model": "ge2e", "has_voice": True}]
     with pytest.raises(APIError) as caught:
         anon.rpc("voice_samples", {}).execute()
     assert caught.value.code == "42501"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.providers import voice_prints
+from core.providers import campplus, voice_prints
 from core.providers.torch_files import UnreadableModel, read_state
 
 REFERENCE = Path(__file__).parent / "data" / "voice_print_reference.npz"
@@ -81,3 +81,18 @@ def test_the_cpus_own_precision_gives_nearly_the_same_prints():
     exact = voice_prints.voice_encoder(1, "f32")(windows)
     fast = voice_prints.voice_encoder(2)(windows)  # bfloat16 where the CPU has it
     assert (exact * fast).sum(axis=1).min() > 0.999
+
+
+def test_campplus_features_and_prints_are_senkos():
+    reference = np.load(Path(__file__).parent / "data" / "campplus_reference.npz")
+    signal = reference_signal()
+    features = np.stack([campplus.window_features(signal[int(start * 16_000):int(end * 16_000)])
+                         for start, end in reference["windows"]])
+    assert features.shape == (2, 148, 80)
+    np.testing.assert_allclose(features[:, :12], reference["features"], atol=0.02)
+    encoder = campplus.campplus_encoder(1, "f32")
+    prints = encoder(features, raw=True)
+    np.testing.assert_allclose(prints, reference["prints"], atol=0.01)
+    unit = encoder(features)
+    expected = reference["prints"] / np.linalg.norm(reference["prints"], axis=1, keepdims=True)
+    assert (unit * expected).sum(axis=1).min() > 0.99999

@@ -67,7 +67,8 @@ def _keep_voices(store: Store, job_id: str, renamed: list[Speaker], settings: Se
         if speaker.name:
             voice = speaker.voice if speaker.voice and settings.voice_profiles == "on" else []
             store.save_voice_sample(VoiceSample(job_id=job_id, speaker=speaker.id, name=speaker.name,
-                                                seconds=speaker.seconds, voice=voice))
+                                                seconds=speaker.seconds, voice=voice,
+                                                model=speaker.voice_model or "ge2e"))
         else:
             store.remove_voice_sample(job_id, speaker.id)
 

@@ -10,7 +10,7 @@ from core.models import Analysis, Job, Transcript, Translation, chapters_by_segm
 
 #: Search-only fields of a segment, and the speakers' voice prints, never part of a transcript file.
 NOT_EXPORTED = {"segments": {"__all__": {"translation", "translation_language", "speaker_name"}},
-                "speakers": {"__all__": {"voice"}}}
+                "speakers": {"__all__": {"voice", "voice_model"}}}
 FORMATS = {"srt": "application/x-subrip", "vtt": "text/vtt", "txt": "text/plain", "md": "text/markdown",
            "json": "application/json", "chapters": "text/vtt"}
 #: The file name's ending, where it is not the format's name.

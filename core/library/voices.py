@@ -3,9 +3,10 @@ and who is named in the library, with their talk time.
 
 A person's print is the mean of the voice prints of the speakers named so in any video, each weighted by its talk
 time, so it is refined by every video that names them. A new speaker takes the name of the closest print as a
-suggestion when their cosine similarity reaches MATCH_SIMILARITY, calibrated in bench/speakers.py: generated voices
-in other recordings matched 100 % (94.7 % in float32 prints), different voices wrongly 1.0 % (0.75 would wrongly
-match 2.0 %)."""
+suggestion when their cosine similarity reaches MATCH_SIMILARITY for the network that made both prints, calibrated in
+bench/speakers.py: with GE2E at 0.80, generated voices in other recordings matched 95-100 %, different voices wrongly
+1.0 % (0.75 would wrongly match 2.0 %); with CAM++ at 0.70, 100 % and 1.0 % (0.60 would wrongly match 15 %). Prints
+of different networks are never compared."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from core.models import Speaker, VoiceSample, VoiceView
 
-MATCH_SIMILARITY = 0.80
+MATCH_SIMILARITY = {"ge2e": 0.80, "campplus": 0.70}
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -21,11 +22,11 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm else vector
 
 
-def prints(samples: list[VoiceSample]) -> dict[str, tuple[str, np.ndarray]]:
-    """Each person's (name as last given, voice print), by key."""
+def prints(samples: list[VoiceSample], model: str) -> dict[str, tuple[str, np.ndarray]]:
+    """Each person's (name as last given, voice print) from one network's prints, by key."""
     sums: dict[str, list] = {}
     for sample in samples:
-        if not sample.voice:
+        if not sample.voice or sample.model != model:
             continue
         entry = sums.setdefault(sample.person, [sample.name, 0.0])
         entry[0] = sample.name
@@ -50,19 +51,20 @@ def summaries(samples: list[VoiceSample], job_ids: set[str] | None = None) -> li
     return sorted(people.values(), key=lambda view: (-view.seconds, view.name.casefold()))
 
 
-def suggest(speakers: list[Speaker], samples: list[VoiceSample], job_id: str | None = None,
-            threshold: float = MATCH_SIMILARITY) -> list[Speaker]:
+def suggest(speakers: list[Speaker], samples: list[VoiceSample], job_id: str | None = None) -> list[Speaker]:
     """The speakers, each unnamed one whose voice sounds like a known person's with that name suggested; a person
     is suggested for one speaker of a video at most, the closest. A video's own samples are left out (its
     speakers would recognise themselves)."""
-    known = prints([sample for sample in samples if sample.job_id != job_id])
+    model = next((speaker.voice_model for speaker in speakers if speaker.voice_model), None)
+    known = prints([sample for sample in samples if sample.job_id != job_id], model) if model else {}
     if not known:
         return speakers
+    threshold = MATCH_SIMILARITY.get(model, 1.0)
     names = list(known)
     matrix = np.stack([known[person][1] for person in names])
     pairs = []
     for number, speaker in enumerate(speakers):
-        if speaker.name or not speaker.voice:
+        if speaker.name or not speaker.voice or speaker.voice_model != model:
             continue
         similarity = matrix @ _unit(np.asarray(speaker.voice, dtype=np.float64))
         pairs += [(float(value), number, person) for person, value in zip(names, similarity, strict=True)

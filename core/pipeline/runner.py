@@ -22,7 +22,7 @@ from core.models import WORK_STAGES, Job, Stage
 from core.pipeline.registry import STEPS
 from core.pipeline.steps.context import JobContext
 from core.processes import interrupt
-from core.providers import EngineError, voice_prints
+from core.providers import EngineError, campplus, voice_prints
 from core.providers.analyze import load_local_engines
 from core.providers.bundled import minilm_files
 from core.providers.embed import BUNDLED_EMBEDDING_NAMES
@@ -260,7 +260,8 @@ def prepare_models(settings: Settings | None = None) -> None:
         minilm_files()  # checked once here; every job's process inherits the answer
     if settings.diarization != "off":
         try:
-            voice_prints.weights_file()  # likewise; a job without it completes with one voice, saying why
+            # likewise; a job without them completes with one voice, saying why
+            (campplus if settings.speaker_model == "campplus" else voice_prints).weights_file()
         except EngineError as exc:
             log.warning("speakers will not be found: %s", exc)
 

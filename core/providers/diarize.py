@@ -2,8 +2,8 @@
 
 Only the stretches where the transcript has words are looked at (speech-to-text already found the speech).
 Each window's voice print (core.providers.voice_prints) is compared with every other's; windows are grouped
-bottom-up (average linkage) until the closest two groups sound less alike than JOIN_DISTANCE, which
-bench/speakers.py calibrated on generated conversations, so the number of speakers is found, not asked. Each
+bottom-up (average linkage) until the closest two groups sound less alike than the network's JOIN_DISTANCES,
+which bench/speakers.py calibrated on generated conversations, so the number of speakers is found, not asked. Each
 word then takes the voice of the window centred nearest to it, and segments are split where the voice
 changes."""
 
@@ -19,13 +19,17 @@ from pathlib import Path
 import numpy as np
 
 from core.models import Segment, Speaker, Transcript, Word
+from core.providers import campplus
 from core.providers.voice_prints import HOP, SAMPLE_RATE, WINDOW_FRAMES, WavFrames, voice_encoder
 
 log = logging.getLogger(__name__)
 
 FRAMES_PER_SECOND = SAMPLE_RATE // HOP
 WINDOW_STEP_FRAMES = 50  # a window every 0.5 s: turns placed within ~0.25 s
-JOIN_DISTANCE = 0.36  # cosine distance below which two groups of windows are one voice (bench/speakers.py)
+#: Per voice-print network (SPEAKER_MODEL): the cosine distance below which two groups of windows are one voice,
+#: calibrated in bench/speakers.py (GE2E: right in 16 of 16 conversations from 0.34 to 0.38; CAM++: 0.36 to 0.50).
+JOIN_DISTANCES = {"ge2e": 0.36, "campplus": 0.43}
+JOIN_DISTANCE = JOIN_DISTANCES["ge2e"]
 MIN_SPEAKER_SECONDS = 2.0  # a group holding less speech is folded into the nearest voice (a cough, a mixed window)
 SPEECH_GAP_SECONDS = 0.5  # words closer than this belong to one stretch of speech
 BATCH = 64
@@ -143,20 +147,29 @@ def _smoothed(voices: list[int]) -> list[int]:
     return smoothed
 
 
+def encoder_for(network: str, threads: int = 1):
+    """The voice-print network SPEAKER_MODEL names, built (once per process)."""
+    return campplus.campplus_encoder(threads) if network == "campplus" else voice_encoder(threads)
+
+
 def listen(wav_path: Path, segments: list[Segment], progress: Callable[[float, str], None] = lambda *_: None,
-           threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+           threads: int = 1, network: str = "ge2e") -> tuple[np.ndarray, np.ndarray]:
     """(centre second, voice print) of the windows covering the speech: [n] and [n, 256]. The audio is read a
-    batch of windows at a time, so a long talk takes no more memory than a short one."""
+    batch of windows at a time, so a long talk takes no more memory than a short one. `network`: GE2E, or CAM++
+    (compared in bench/speakers.py)."""
     audio = WavFrames(wav_path)
     try:
         starts = window_starts(speech_spans(segments), max(audio.count, WINDOW_FRAMES))
         if not starts or audio.count < WINDOW_FRAMES // 4:
-            return np.zeros(0), np.zeros((0, 256), np.float32)
-        encoder = voice_encoder(threads)
+            return np.zeros(0), np.zeros((0, 1), np.float32)
+        encoder = encoder_for(network, threads)
         prints = []
         for first in range(0, len(starts), BATCH):
             batch = starts[first:first + BATCH]
-            if batch[-1] - batch[0] <= BATCH * WINDOW_STEP_FRAMES * 2:  # close together: their frames read once
+            if network == "campplus":
+                windows = np.stack([campplus.window_features(audio.samples(s * HOP, (s + WINDOW_FRAMES) * HOP))
+                                    for s in batch])
+            elif batch[-1] - batch[0] <= BATCH * WINDOW_STEP_FRAMES * 2:  # close together: their frames read once
                 mels = audio.between(batch[0], batch[-1] + WINDOW_FRAMES)
                 windows = np.stack([mels[s - batch[0]:s - batch[0] + WINDOW_FRAMES] for s in batch])
             else:
@@ -169,7 +182,7 @@ def listen(wav_path: Path, segments: list[Segment], progress: Callable[[float, s
 
 
 def attribute(segments: list[Segment], centres: np.ndarray, prints: np.ndarray, max_speakers: int,
-              join_distance: float = JOIN_DISTANCE) -> Diarization:
+              join_distance: float = JOIN_DISTANCE, network: str = "ge2e") -> Diarization:
     """The segments split where the voice changes, each with its speaker, from the windows' voice prints."""
     if len(prints) == 0:
         return Diarization(segments=segments)
@@ -184,10 +197,11 @@ def attribute(segments: list[Segment], centres: np.ndarray, prints: np.ndarray, 
         else:
             pieces.append((segment, _voice_at((segment.start + segment.end) / 2, centres, labels)))
 
-    return _named(pieces, {voice: _unit(prints[labels == voice].mean(axis=0)) for voice in set(labels.tolist())})
+    return _named(pieces, {voice: _unit(prints[labels == voice].mean(axis=0)) for voice in set(labels.tolist())},
+                  network)
 
 
-def _named(pieces: list[tuple[Segment, int]], prints_of: dict[int, np.ndarray]) -> Diarization:
+def _named(pieces: list[tuple[Segment, int]], prints_of: dict[int, np.ndarray], network: str) -> Diarization:
     """Segments with their voice numbers as speakers S1, S2... in the order they first speak, with talk time and
     voice prints."""
     order = list(dict.fromkeys(voice for _, voice in pieces))
@@ -196,19 +210,21 @@ def _named(pieces: list[tuple[Segment, int]], prints_of: dict[int, np.ndarray]) 
     for segment, voice in pieces:
         seconds[voice] += sum(w.end - w.start for w in segment.words) if segment.words else segment.end - segment.start
     speakers = [Speaker(id=names[voice], seconds=round(seconds[voice], 1),
-                        voice=[round(float(v), 5) for v in prints_of[voice]] if voice in prints_of else None)
+                        voice=[round(float(v), 5) for v in prints_of[voice]] if voice in prints_of else None,
+                        voice_model=network if voice in prints_of else None)
                 for voice in order]
     return Diarization(segments=[segment.model_copy(update={"speaker": names[voice]}) for segment, voice in pieces],
                        speakers=speakers)
 
 
 def match_labels(wav_path: Path, transcript: Transcript, max_speakers: int,
-                 progress: Callable[[float, str], None] = lambda *_: None, threads: int = 1) -> Diarization:
+                 progress: Callable[[float, str], None] = lambda *_: None, threads: int = 1,
+                 network: str = "ge2e") -> Diarization:
     """Speakers labelled piece by piece by the transcriber ("0:A", "1:A"...: a hosted model diarizes each
     10-minute piece on its own) joined into one set: each label's voice print from the windows of its segments,
-    and labels of different pieces whose prints are closer than JOIN_DISTANCE taken as one speaker (two labels
-    of one piece never are: the model told them apart)."""
-    centres, prints = listen(wav_path, transcript.segments, progress, threads)
+    and labels of different pieces whose prints are closer than the network's join distance taken as one speaker
+    (two labels of one piece never are: the model told them apart)."""
+    centres, prints = listen(wav_path, transcript.segments, progress, threads, network)
     labels = list(dict.fromkeys(s.speaker for s in transcript.segments if s.speaker))
     spans = np.array([(s.start, s.end) for s in transcript.segments])
     owner = [transcript.segments[int(np.argmin(np.maximum(spans[:, 0] - t, 0) + np.maximum(t - spans[:, 1], 0)))]
@@ -231,7 +247,7 @@ def match_labels(wav_path: Path, transcript: Transcript, max_speakers: int,
             if {piece_of(x) for x in groups[i]} & {piece_of(y) for y in groups[j]}:
                 continue
             similarity = closeness(groups[i], groups[j])
-            wanted = 1 - similarity < JOIN_DISTANCE or len(groups) > max_speakers
+            wanted = 1 - similarity < JOIN_DISTANCES[network] or len(groups) > max_speakers
             if wanted and (best is None or similarity > best[0]):
                 best = (similarity, i, j)
         if best is None:
@@ -242,16 +258,17 @@ def match_labels(wav_path: Path, transcript: Transcript, max_speakers: int,
     pieces = [(segment, voice_of[segment.speaker] if segment.speaker else -1) for segment in transcript.segments]
     prints_of = {number: _unit(np.mean([label_prints[x] for x in group if x in label_prints], axis=0))
                  for number, group in enumerate(groups) if any(x in label_prints for x in group)}
-    found = _named(pieces, prints_of)
+    found = _named(pieces, prints_of, network)
     progress(1.0, f"{len(found.speakers)} speaker{'s' if len(found.speakers) != 1 else ''}")
     return found
 
 
 def diarize(wav_path: Path, transcript: Transcript, max_speakers: int,
-            progress: Callable[[float, str], None] = lambda *_: None, threads: int = 1) -> Diarization:
+            progress: Callable[[float, str], None] = lambda *_: None, threads: int = 1,
+            network: str = "ge2e") -> Diarization:
     """The transcript's segments, split where the speaker changes and each with its speaker, and the speakers
     (S1, S2... in order of first words) with their talk time and voice print."""
-    centres, prints = listen(wav_path, transcript.segments, progress, threads)
-    found = attribute(transcript.segments, centres, prints, max_speakers)
+    centres, prints = listen(wav_path, transcript.segments, progress, threads, network)
+    found = attribute(transcript.segments, centres, prints, max_speakers, JOIN_DISTANCES[network], network)
     progress(1.0, f"{len(found.speakers)} speaker{'s' if len(found.speakers) != 1 else ''}")
     return found

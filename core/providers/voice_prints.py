@@ -87,8 +87,8 @@ class WavFrames:
         if self._wav.getsampwidth() != 2 or self._wav.getnchannels() != 1 or self._wav.getframerate() != SAMPLE_RATE:
             self._wav.close()
             raise EngineError("Speaker detection expects 16-bit mono audio at 16 kHz.")
-        self.samples = self._wav.getnframes()
-        self.count = 1 + self.samples // HOP  # as many as mel_frames gives
+        self.samples_count = self._wav.getnframes()
+        self.count = 1 + self.samples_count // HOP  # as many as mel_frames gives
         self._read = int(read_seconds * SAMPLE_RATE)
         self.gain = self._gain()
 
@@ -99,7 +99,7 @@ class WavFrames:
         while chunk := self._wav.readframes(self._read):
             values = np.frombuffer(chunk, dtype=np.int16).astype(np.float64) / 32768.0
             total += float(np.sum(values * values))
-        rms = np.sqrt(total / self.samples) if self.samples else 0.0
+        rms = np.sqrt(total / self.samples_count) if self.samples_count else 0.0
         if rms <= 0:
             return 1.0
         return max(1.0, float(10 ** ((TARGET_DBFS - 20 * np.log10(rms)) / 20)))
@@ -107,13 +107,19 @@ class WavFrames:
     def between(self, first: int, last: int) -> np.ndarray:
         """Frames first..last-1, [last - first, 40] (past the file's end, as if silence followed)."""
         begin, end = first * HOP - FFT_SIZE // 2, (last - 1) * HOP + FFT_SIZE // 2
-        inside_begin, inside_end = max(0, begin), min(self.samples, end)
+        inside_begin, inside_end = max(0, begin), min(self.samples_count, end)
         self._wav.setpos(inside_begin)
         values = np.frombuffer(self._wav.readframes(max(0, inside_end - inside_begin)), dtype=np.int16)
         samples = values.astype(np.float32) * np.float32(self.gain / 32768.0)
         padded = np.pad(samples, (inside_begin - begin, end - inside_end))
         mels = _mels(padded)
         return mels if len(mels) == last - first else np.pad(mels, ((0, last - first - len(mels)), (0, 0)))
+
+    def samples(self, first: int, last: int) -> np.ndarray:
+        """Samples first..last-1 as -1..1 floats, as recorded (no gain), zeros past the end."""
+        self._wav.setpos(min(first, self.samples_count))
+        values = np.frombuffer(self._wav.readframes(max(0, min(last, self.samples_count) - first)), dtype=np.int16)
+        return np.pad(values.astype(np.float32) / 32768.0, (0, last - first - len(values)))
 
     def close(self) -> None:
         self._wav.close()

@@ -189,7 +189,7 @@ class FunctionStore(MediaFilesMixin):
 
     def save_voice_sample(self, sample: VoiceSample) -> None:
         self.call("save_voice_sample", p_job_id=sample.job_id, p_speaker=sample.speaker, p_person=sample.person,
-                  p_name=sample.name, p_seconds=sample.seconds, p_voice=sample.voice)
+                  p_name=sample.name, p_seconds=sample.seconds, p_voice=sample.voice, p_model=sample.model)
 
     def remove_voice_sample(self, job_id: str, speaker: str) -> None:
         self.call("remove_voice_sample", p_job_id=job_id, p_speaker=speaker)

@@ -377,10 +377,10 @@ class LocalStore(MediaFilesMixin):
 
     def save_voice_sample(self, sample: VoiceSample) -> None:
         with self._tx() as conn:
-            conn.execute("INSERT OR REPLACE INTO voice_samples (job_id, speaker, person, name, seconds, voice,"
-                         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            conn.execute("INSERT OR REPLACE INTO voice_samples (job_id, speaker, person, name, seconds, voice, model,"
+                         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (sample.job_id, sample.speaker, sample.person, sample.name, sample.seconds,
-                          json.dumps(sample.voice), now_iso()))
+                          json.dumps(sample.voice), sample.model, now_iso()))
 
     def remove_voice_sample(self, job_id: str, speaker: str) -> None:
         with self._tx() as conn:
@@ -388,12 +388,12 @@ class LocalStore(MediaFilesMixin):
 
     def get_voice_samples(self, with_voices: bool = True) -> list[VoiceSample]:
         with self._db() as conn:
-            rows = conn.execute("SELECT job_id, speaker, name, seconds, voice <> '[]' AS has_voice"
+            rows = conn.execute("SELECT job_id, speaker, name, seconds, model, voice <> '[]' AS has_voice"
                                 f"{', voice' if with_voices else ''} FROM voice_samples"
                                 " ORDER BY created_at, job_id, speaker").fetchall()
         return [VoiceSample(job_id=r["job_id"], speaker=r["speaker"], name=r["name"], seconds=r["seconds"],
-                            has_voice=bool(r["has_voice"]), voice=json.loads(r["voice"]) if with_voices else [])
-                for r in rows]
+                            model=r["model"], has_voice=bool(r["has_voice"]),
+                            voice=json.loads(r["voice"]) if with_voices else []) for r in rows]
 
     def forget_voice(self, name: str) -> int:
         with self._tx() as conn:

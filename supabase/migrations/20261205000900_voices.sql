@@ -9,6 +9,7 @@ create table public.voice_samples (
     name text not null,
     seconds double precision not null,
     voice jsonb not null,
+    model text not null default 'ge2e',  -- the network that made the print (SPEAKER_MODEL)
     has_voice boolean generated always as (voice <> '[]'::jsonb) stored,
     created_at timestamptz not null default now(),
     primary key (job_id, speaker)
@@ -19,17 +20,18 @@ create policy "library is readable" on public.voice_samples for select to anon, 
     using (public.library_is_public());
 -- every column but the prints themselves (Supabase grants new tables whole to anon and authenticated by default)
 revoke all on public.voice_samples from anon, authenticated;
-grant select (job_id, speaker, person, name, seconds, has_voice, created_at) on public.voice_samples to anon, authenticated;
+grant select (job_id, speaker, person, name, seconds, model, has_voice, created_at) on public.voice_samples to anon, authenticated;
 grant all on public.voice_samples to service_role;
 
 create function public.save_voice_sample(p_job_id text, p_speaker text, p_person text, p_name text,
-                                         p_seconds double precision, p_voice jsonb) returns void
+                                         p_seconds double precision, p_voice jsonb,
+                                         p_model text default 'ge2e') returns void
     language sql set search_path = public as $$
-    insert into public.voice_samples (job_id, speaker, person, name, seconds, voice)
-    values (p_job_id, p_speaker, p_person, p_name, p_seconds, p_voice)
+    insert into public.voice_samples (job_id, speaker, person, name, seconds, voice, model)
+    values (p_job_id, p_speaker, p_person, p_name, p_seconds, p_voice, p_model)
     on conflict (job_id, speaker) do update
         set person = excluded.person, name = excluded.name, seconds = excluded.seconds, voice = excluded.voice,
-            created_at = now();
+            model = excluded.model, created_at = now();
 $$;
 
 create function public.remove_voice_sample(p_job_id text, p_speaker text) returns void
@@ -47,7 +49,7 @@ $$;
 create function public.voice_samples() returns jsonb
     language sql stable set search_path = public as $$
     select coalesce(jsonb_agg(jsonb_build_object('job_id', job_id, 'speaker', speaker, 'name', name,
-                                                 'seconds', seconds, 'voice', voice)
+                                                 'seconds', seconds, 'voice', voice, 'model', model)
                               order by created_at, job_id, speaker), '[]'::jsonb)
     from public.voice_samples;
 $$;
@@ -56,14 +58,14 @@ $$;
 create function public.voice_names() returns jsonb
     language sql stable set search_path = public as $$
     select coalesce(jsonb_agg(jsonb_build_object('job_id', job_id, 'speaker', speaker, 'name', name,
-                                                 'seconds', seconds, 'has_voice', has_voice)
+                                                 'seconds', seconds, 'model', model, 'has_voice', has_voice)
                               order by created_at, job_id, speaker), '[]'::jsonb)
     from public.voice_samples;
 $$;
 
-revoke execute on function public.save_voice_sample(text, text, text, text, double precision, jsonb),
+revoke execute on function public.save_voice_sample(text, text, text, text, double precision, jsonb, text),
     public.remove_voice_sample(text, text), public.forget_voice(text), public.voice_samples(),
     public.voice_names() from public, anon, authenticated;
-grant execute on function public.save_voice_sample(text, text, text, text, double precision, jsonb),
+grant execute on function public.save_voice_sample(text, text, text, text, double precision, jsonb, text),
     public.remove_voice_sample(text, text), public.forget_voice(text), public.voice_samples() to service_role;
 grant execute on function public.voice_names() to anon, authenticated, service_role;

@@ -26,7 +26,8 @@ def find_speakers(context: JobContext) -> None:
     labelled = any(segment.speaker for segment in transcript.segments)  # by a hosted model, piece by piece
     try:
         found = (match_labels if labelled else diarize)(prepared.wav_path, transcript, context.settings.max_speakers,
-                                                       context.progress, context.settings.whisper_threads)
+                                                       context.progress, context.settings.whisper_threads,
+                                                       context.settings.speaker_model)
     except (EngineError, OSError, RuntimeError, ValueError, MemoryError) as exc:
         log.warning("job %s: no speakers found: %s", context.job.id, exc)
         context.store.save_transcript(context.job.id, transcript.model_copy(update={

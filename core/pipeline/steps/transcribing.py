@@ -9,9 +9,9 @@ from pathlib import Path
 from core.models import Transcript
 from core.pipeline.steps import analyzing
 from core.pipeline.steps.context import JobContext
+from core.providers.diarize import encoder_for
 from core.providers.prompts import fitting, prompt_for, words_of
 from core.providers.transcribe import get_transcriber
-from core.providers.voice_prints import voice_encoder
 from core.sources.captions import transcript_from
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def load_ahead(context: JobContext, *, captions_expected: bool | None = None) ->
         return
     context.loading_ahead.update(names)
     engines = {"speech-to-text": lambda: get_transcriber(context.settings).load(),
-               "speaker voices": lambda: voice_encoder(context.settings.whisper_threads),
+               "speaker voices": lambda: encoder_for(context.settings.speaker_model, context.settings.whisper_threads),
                "analysis and embedding": lambda: analyzing.load_ahead(context)}
 
     def load() -> None:

@@ -8,6 +8,7 @@ CREATE TABLE voice_samples (
     name TEXT NOT NULL,
     seconds REAL NOT NULL,
     voice TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT 'ge2e',  -- the network that made the print (SPEAKER_MODEL)
     created_at TEXT NOT NULL,
     PRIMARY KEY (job_id, speaker)
 );
