@@ -142,13 +142,23 @@ def test_two_voices_taking_turns_are_two_speakers_named_once_and_used_everywhere
     assert client.get("/search", params={"q": "sun", "speaker": "Nobody"}).json() == []
 
     search_page = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    search_page.query_params["filters"] = "true"  # the Filters box open
     search_page.switch_page("pages/search.py").run()
     [said_by] = [box for box in search_page.multiselect if box.label == "Said by"]
     assert set(said_by.options) == {"Ada", "Grace Hopper"}
     said_by.select("Grace Hopper")
     search_page.text_input[0].input("tomatoes on the balcony").run()
     assert not search_page.exception
-    assert ":blue-badge[Grace Hopper]" in " ".join(str(m.value) for m in search_page.markdown)
+    found = " ".join(str(m.value) for m in search_page.markdown)
+    assert ":blue-badge[Grace Hopper]" in found and ":blue-badge[Ada]" not in found
+    closed = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    closed.session_state["search-filters"] = {"speakers": ["Grace Hopper"]}  # chosen before the box was closed
+    closed.switch_page("pages/search.py").run()
+    closed.text_input[0].input("tomatoes on the balcony").run()
+    said = " ".join(str(c.value) for c in closed.caption)
+    assert "said by" in said and "Grace Hopper" in said  # still in force, and said
+    found = " ".join(str(m.value) for m in closed.markdown)
+    assert ":blue-badge[Grace Hopper]" in found and ":blue-badge[Ada]" not in found
     dashboard = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     dashboard.query_params["dashboard-tab"] = "🗣️ People"
     dashboard.switch_page("pages/dashboard.py").run()
