@@ -11,7 +11,6 @@ Run once, in a separate environment that has the reference implementations (not 
 
 import ctypes
 import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
