@@ -268,7 +268,7 @@ def test_a_hosted_model_labels_speakers_piece_by_piece_and_they_are_joined_by_vo
     him_first = media.conversation([GARDEN[3], GARDEN[2]], tmp_path / "him-first.wav", 0.6)
     assert her_first[0][2] == "flite:slt" and him_first[0][2] == "en-us+m3"
     first = looped(tmp_path / "her-first.wav", 596.0, tmp_path / "first.wav")  # the second piece starts at 596 s
-    second = looped(tmp_path / "him-first.wav", 300.0, tmp_path / "second.wav")
+    second = looped(tmp_path / "him-first.wav", 90.0, tmp_path / "second.wav")
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(first), "-i", str(second), "-filter_complex",
                     "concat=n=2:v=0:a=1", "-b:a", "48k", str(site / "long-talk.mp3")], check=True)
     fake = FakeOpenAI()
