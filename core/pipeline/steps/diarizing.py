@@ -21,6 +21,9 @@ def needs_speakers(context: JobContext) -> bool:
 
 
 def find_speakers(context: JobContext) -> None:
+    # The engines loaded ahead import some of the libraries the diarizer imports (scikit-learn): importing one
+    # module from two threads at once can fail half-way ("partially initialized module"), so they finish first.
+    context.finish_loading()
     transcript = context.store.get_transcript(context.job.id)
     prepared = context.load_prepared()
     labelled = any(segment.speaker for segment in transcript.segments)  # by a hosted model, piece by piece
