@@ -273,6 +273,10 @@ class Transcript(BaseModel):
         """The creator's captions (no voices to tell apart), not speech-to-text."""
         return self.engine.startswith("captions:")
 
+    def without_speakers(self) -> Transcript:
+        """The transcript as one voice: no segment says who speaks it."""
+        return self.model_copy(update={"segments": [s.model_copy(update={"speaker": None}) for s in self.segments]})
+
     def speaker_names(self) -> dict[str, str]:
         """Speaker id -> what to call them: the given name, else the id."""
         return {speaker.id: speaker.label for speaker in self.speakers}

@@ -116,13 +116,12 @@ def name_speakers() -> None:
                 st.rerun()
 
 
-def speakers_row() -> None:
+def speakers_row(colours: dict[str, str]) -> None:
     """Who speaks, in their colours, with their talk time (and sentiment); named in place."""
     if not transcript.speakers:
         if transcript.speakers_note:
             st.caption(f"🗣️ {literal(transcript.speakers_note)}")
         return
-    colours = insights.speaker_colours(transcript.speakers)
     moods = insights.speaker_sentiment(transcript, analysis)
     badges_col, edit_col = st.columns([8, 1], vertical_alignment="center")
     badges_col.markdown("🗣️ " + " ".join(
@@ -199,9 +198,9 @@ if transcript_tab.open:
             pages = insights.transcript_pages(lines)
             if needle.strip():
                 st.caption(f"{len(lines)} of {len(transcript.segments)} lines hold “{literal(needle.strip())}”")
-            speakers_row()
             colours = insights.speaker_colours(transcript.speakers)
             names = transcript.speaker_names()
+            speakers_row(colours)
             page = 1
             if pages > 1:
                 page = st.number_input(f"Page (of {pages}, {insights.TRANSCRIPT_PAGE_SIZE} lines each)", 1, pages,

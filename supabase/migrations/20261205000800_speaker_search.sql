@@ -5,6 +5,16 @@
 drop function public.match_segments(vector, integer, text, text[], text[], text[], date, date, text[], text[]);
 drop function public.keyword_segments(text[], integer, text[], text[], text[], date, date, text[], text[]);
 
+-- Whether a segment was said by one of these people (names in lower case): its speaker's name in its transcript.
+create function public.said_by(p_job_id text, p_idx integer, p_people text[]) returns boolean
+    language sql stable set search_path = public as $$
+    select exists (select 1 from public.segments s
+                   join public.transcriptions t on t.job_id = s.job_id
+                   cross join lateral jsonb_array_elements(t.speakers) sp
+                   where s.job_id = p_job_id and s.idx = p_idx and s.speaker = sp ->> 'id'
+                     and lower(sp ->> 'name') = any(p_people));
+$$;
+
 create function public.match_segments(
     query_embedding vector,
     match_count integer,
@@ -46,12 +56,7 @@ declare
           and ($8 is null or coalesce(j.upload_date, j.created_at::date) <= $8)
           and ($9 is null or j.id = any($9))
           and ($10 is null or j.collection_id = any($10))
-          and ($11 is null or exists (
-              select 1 from public.segments s
-              join public.transcriptions t on t.job_id = s.job_id
-              cross join lateral jsonb_array_elements(t.speakers) sp
-              where s.job_id = e.job_id and s.idx = e.segment_idx and s.speaker = sp ->> ''id''
-                and lower(sp ->> ''name'') = any($11)))';
+          and ($11 is null or public.said_by(e.job_id, e.segment_idx, $11))';
     distance constant text := '(e.embedding::vector(%1$s) <=> $1::vector(%1$s))';
 begin
     if unfiltered then
@@ -92,10 +97,7 @@ begin
           and (date_to is null or coalesce(j.upload_date, j.created_at::date) <= date_to)
           and (job_ids is null or j.id = any(job_ids))
           and (collections is null or j.collection_id = any(collections))
-          and (match_segments.speakers is null or exists (
-              select 1 from public.transcriptions t cross join lateral jsonb_array_elements(t.speakers) sp
-              where t.job_id = s.job_id and s.speaker = sp ->> 'id'
-                and lower(sp ->> 'name') = any(match_segments.speakers)))
+          and (match_segments.speakers is null or public.said_by(s.job_id, s.idx, match_segments.speakers))
         limit bound + 1) k;
     if kept <= bound then
         -- "+ 0": the order is computed for each kept segment, not read from the index
@@ -135,12 +137,7 @@ begin
                and ($8 is null or coalesce(j.upload_date, j.created_at::date) <= $8)
                and ($9 is null or j.id = any($9))
                and ($10 is null or j.collection_id = any($10))
-               and ($11 is null or exists (
-                   select 1 from public.segments s
-                   join public.transcriptions t on t.job_id = s.job_id
-                   cross join lateral jsonb_array_elements(t.speakers) sp
-                   where s.job_id = c.job_id and s.idx = c.segment_idx and s.speaker = sp ->> ''id''
-                     and lower(sp ->> ''name'') = any($11)))
+               and ($11 is null or public.said_by(c.job_id, c.segment_idx, $11))
              order by c.similarity desc
              limit $2', dims);
     end if;
@@ -190,12 +187,7 @@ create function public.keyword_segments(
           and (date_to is null or coalesce(j.upload_date, j.created_at::date) <= date_to)
           and (job_ids is null or j.id = any(job_ids))
           and (collections is null or j.collection_id = any(collections))
-          and (keyword_segments.speakers is null or exists (
-              select 1 from public.segments o
-              join public.transcriptions t on t.job_id = o.job_id
-              cross join lateral jsonb_array_elements(t.speakers) sp
-              where o.job_id = s.job_id and o.idx = s.idx and o.speaker = sp ->> 'id'
-                and lower(sp ->> 'name') = any(keyword_segments.speakers)))
+          and (keyword_segments.speakers is null or public.said_by(s.job_id, s.idx, keyword_segments.speakers))
         order by rank desc
         limit match_count
     )
@@ -220,6 +212,7 @@ create or replace function public.get_segments(p_job_ids text[], p_idxs integer[
 $$;
 
 grant execute on function
+    public.said_by(text, integer, text[]),
     public.match_segments(vector, integer, text, text[], text[], text[], date, date, text[], text[], text[]),
     public.keyword_segments(text[], integer, text[], text[], text[], date, date, text[], text[], text[])
     to anon, authenticated, service_role;

@@ -64,10 +64,15 @@ class JobContext:
         transcript = self.store.get_transcript(self.job.id)
         if transcript is None or self.store.get_audio_file(self.job.id) is None:
             return True
-        if self.settings.diarization != "off" and not (transcript.diarized or transcript.from_captions):
+        if self.speakers_wanted(transcript) and not transcript.diarized:
             return True  # speakers are found from the audio
         return (uses_audio(self.settings) and translation_wanted(self.settings, transcript.language)
                 and self.store.get_translation(self.job.id) is None)
+
+    def speakers_wanted(self, transcript: Transcript | None) -> bool:
+        """Whether this transcript's speakers are to be found: DIARIZATION is on and the words were heard, not the
+        creator's captions (which carry no voices)."""
+        return self.settings.diarization != "off" and transcript is not None and not transcript.from_captions
 
     def load_download(self) -> Download | None:
         if not self.download_record.is_file():

@@ -16,8 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def needs_speakers(context: JobContext) -> bool:
-    transcript = context.store.get_transcript(context.job.id)
-    return context.settings.diarization != "off" and transcript is not None and not transcript.from_captions
+    return context.speakers_wanted(context.store.get_transcript(context.job.id))
 
 
 def find_speakers(context: JobContext) -> None:
@@ -33,8 +32,7 @@ def find_speakers(context: JobContext) -> None:
                                                        context.settings.speaker_model)
     except (EngineError, OSError, RuntimeError, ValueError, MemoryError) as exc:
         log.warning("job %s: no speakers found: %s", context.job.id, exc)
-        context.store.save_transcript(context.job.id, transcript.model_copy(update={
-            "segments": [s.model_copy(update={"speaker": None}) for s in transcript.segments],
+        context.store.save_transcript(context.job.id, transcript.without_speakers().model_copy(update={
             "diarized": True, "speakers": [], "speakers_note": f"Speakers could not be told apart: {exc}"}))
         return
     speakers = found.speakers

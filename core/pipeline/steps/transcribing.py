@@ -29,8 +29,7 @@ def transcribe(context: JobContext) -> None:
     prompt = prompt_for(words)
     transcript = transcriber.transcribe(prepared.wav_path, prepared.duration, context.progress, prompt=prompt)
     if context.settings.diarization == "off":  # a hosted model's speaker labels are not wanted either
-        transcript = transcript.model_copy(update={"segments": [
-            segment.model_copy(update={"speaker": None}) for segment in transcript.segments]})
+        transcript = transcript.without_speakers()
     context.store.save_transcript(context.job.id, transcript.model_copy(update={"vocabulary": words,
                                                                                 "prompt": prompt}))
 
