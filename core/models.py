@@ -436,7 +436,7 @@ class AnalysisView(BaseModel):
     sentiment: Sentiment
     category: str
     language: str | None
-    #: What analysed it: "local:vader+yake+textrank" or "openai:<model>".
+    #: What analysed it: "local:vader+phrases+textrank" or "openai:<model>".
     engine: str = ""
 
 

@@ -13,8 +13,11 @@ from core.config import Settings
 from core.models import CATEGORIES, Analysis, Sentiment, Transcript, sentiment_label
 from core.providers.embed import Embedder
 from core.providers.hosted import OpenAIAnalyzer
+from core.providers.topics import tagger
+from core.providers.topics import topics as noun_phrase_topics
 from core.text import WORD, stem, stemmer, stop_words
 
+TOPICS = 8
 CATEGORY_WINDOW_WORDS = 150  # the embedding model reads at most 256 tokens at a time
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -66,7 +69,7 @@ SPOKEN_FILLERS = frozenset(
 )
 
 
-def key_phrases(text: str, language: str | None, limit: int = 8) -> list[str]:
+def key_phrases(text: str, language: str | None, limit: int = TOPICS) -> list[str]:
     """Up to `limit` key phrases, best first, one per idea, without stop words or spoken fillers."""
     import yake
 
@@ -91,8 +94,8 @@ def key_phrases(text: str, language: str | None, limit: int = 8) -> list[str]:
 
 
 def load_local_engines() -> None:
-    """Import and build what local analysis uses: YAKE, TextRank, the stemmer and stop words, VADER's lexicon
-    (pure Python, no threads; ~0.6 s on a 2-core machine)."""
+    """Import and build what local analysis uses: YAKE, TextRank, the stemmer and stop words, VADER's lexicon,
+    the part-of-speech tagger (pure Python, no threads; ~0.8 s on a 2-core machine)."""
     import yake  # noqa: F401 - imported again, for free, where it is used
     from sumy.parsers.plaintext import PlaintextParser  # noqa: F401
     from sumy.summarizers.text_rank import TextRankSummarizer  # noqa: F401
@@ -100,6 +103,7 @@ def load_local_engines() -> None:
     stemmer()
     stop_words()
     sentiment_analyzer()
+    tagger()
 
 
 @lru_cache(maxsize=1)
@@ -136,14 +140,16 @@ def category_vectors(embedder: Embedder) -> np.ndarray:
 
 
 class LocalAnalyzer:
-    """VADER sentiment, YAKE key phrases, TextRank summary, category by embedding similarity."""
+    """VADER sentiment, noun-phrase topics (YAKE key phrases for other languages than English), TextRank summary,
+    category by embedding similarity."""
 
-    name = "local:vader+yake+textrank"
+    name = "local:vader+phrases+textrank"
 
     def __init__(self, embedder: Embedder):
         self.embedder = embedder
 
-    def _category(self, transcript: Transcript, title: str | None, description: str | None) -> str:
+    def _read(self, transcript: Transcript, title: str | None, description: str | None) -> tuple[str, np.ndarray]:
+        """The category, and a unit vector of what the whole video says (its windows and heading, weighted)."""
         # Evenly spread windows over the whole talk, so the category reflects all of it.
         words = transcript.text.split()
         count = min(8, max(1, len(words) // CATEGORY_WINDOW_WORDS + 1))
@@ -155,21 +161,31 @@ class LocalAnalyzer:
             # Titles help, but are short and often generic ("talk", "episode 3"): they count half a window.
             texts.append(heading)
             weights.append(0.5)
-        similarity = self.embedder.embed(texts) @ category_vectors(self.embedder).T  # windows x descriptions
+        vectors = self.embedder.embed(texts)
+        similarity = vectors @ category_vectors(self.embedder).T  # windows x descriptions
         per_category = np.stack([similarity[:, rows].max(axis=1) for rows in _category_rows()], axis=1)
-        return list(CATEGORIES)[int(np.argmax(np.average(per_category, axis=0, weights=weights)))]
+        category = list(CATEGORIES)[int(np.argmax(np.average(per_category, axis=0, weights=weights)))]
+        whole = np.average(vectors, axis=0, weights=weights)
+        return category, whole / max(float(np.linalg.norm(whole)), 1e-9)
+
+    def _topics(self, transcript: Transcript, video_vector: np.ndarray) -> list[str]:
+        if (transcript.language or "en")[:2] != "en":  # the part-of-speech model knows English only
+            return key_phrases(transcript.text, transcript.language)
+        return noun_phrase_topics(transcript.text, self.embedder.embed, TOPICS, stop=set(stop_words()) | SPOKEN_FILLERS,
+                                  opinions=sentiment_analyzer().lexicon, video_vector=video_vector)
 
     def analyze(self, transcript: Transcript, title: str | None, description: str | None) -> Analysis:
         vader = sentiment_analyzer()
         segment_scores = [round(vader.polarity_scores(s.text)["compound"], 4) for s in transcript.segments]
         overall = overall_sentiment(segment_scores, [s.text for s in transcript.segments])
         sentence_count = 3 if len(transcript.segments) < 40 else 5
+        category, video_vector = self._read(transcript, title, description)
         return Analysis(
             summary=summarize(transcript.text, sentence_count),
-            topics=key_phrases(transcript.text, transcript.language),
+            topics=self._topics(transcript, video_vector),
             sentiment=Sentiment(label=sentiment_label(overall), score=round(overall, 4)),
             segment_sentiment=segment_scores,
-            category=self._category(transcript, title, description),
+            category=category,
             language=transcript.language,
             engine=self.name,
         )
