@@ -138,6 +138,55 @@ def quality(distances: list[float]) -> None:
         print(f"    {len(theme.job_ids):2d} videos, {subjects.count(subject)} of {subject}: “{theme.label}”"
               f"{'' if names_it else '  (does not name it)'}")
     print(f"  labels naming their theme's subject: {named}/{len(found)}")
+    long_talks(truth, random.Random(12))
+
+
+TALKS = 8
+SENTENCES_PER_CHAPTER = 6
+SECONDS_PER_SENTENCE = 12.0  # chapters of 72 s: long enough to be about something of their own
+
+
+def long_talks(truth: dict[str, str], chooser: random.Random) -> None:
+    """Long talks whose two chapters are about two subjects: grouped by their chapters, each should join both
+    subjects' themes (and no other); grouped as a whole (one vector per talk), a talk can join one at most."""
+    from core.config import get_settings
+    from core.library import themes
+    from core.library.indexing import embed_transcript, text_to_analyse
+    from core.models import Chapter
+    from core.providers.embed import get_embedder
+    from core.store import get_store
+    from testkit.library import add_video
+
+    store, embedder = get_store(), get_embedder(get_settings())
+    talks = {}
+    for number in range(TALKS):
+        first, second = chooser.sample(sorted(SUBJECTS), 2)
+        said = [chooser.sample(SUBJECTS[subject][1], SENTENCES_PER_CHAPTER) for subject in (first, second)]
+        middle = SENTENCES_PER_CHAPTER * SECONDS_PER_SENTENCE
+        chapters = [Chapter(start=0, end=middle, title=f"Part {n + 1}", source="generated", summary=" ".join(part))
+                    for n, part in enumerate(said)]
+        chapters[1] = chapters[1].model_copy(update={"start": middle, "end": 2 * middle})
+        job_id = add_video(store, embedder, video_id=f"talk{number:04d}", title=f"Long talk {number}",
+                           sentences=said[0] + said[1], chapters=chapters, seconds_per_sentence=SECONDS_PER_SENTENCE)
+        talks[job_id] = {first, second}
+    model = embedder.model
+    for grouped_by in ("chapters", "whole talks"):
+        if grouped_by == "whole talks":  # the same talks with one vector each, as before chapters had theirs
+            for job_id in talks:
+                store.save_embeddings(job_id, model, embed_transcript(text_to_analyse(store, job_id), embedder))
+        store.save_themes([])
+        found = themes.refresh(store, model)
+        subject_of = {}
+        for theme in found:
+            subjects = [truth[job_id] for job_id in theme.job_ids if job_id in truth]
+            subject_of[theme.id] = max(set(subjects), key=subjects.count) if subjects else None
+        both = one = 0
+        for job_id, subjects in talks.items():
+            joined = {subject_of[theme.id] for theme in found if job_id in theme.job_ids}
+            both += joined == subjects
+            one += len(joined) == 1 and joined <= subjects
+        print(f"  {TALKS} long talks of two subjects, grouped by {grouped_by}: in both subjects' themes (and no "
+              f"other) {both}/{TALKS}, in one of them only {one}/{TALKS}")
 
 
 def timing(sizes: list[int]) -> None:
@@ -152,7 +201,7 @@ def timing(sizes: list[int]) -> None:
         vectors = around[rng.integers(0, 200, size)] + rng.standard_normal((size, 384)) * 0.03
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         job_ids = [f"job{n:06d}" for n in range(size)]
-        texts = {job_id: " ".join(rng.choice(words, 12)) for job_id in job_ids}
+        texts = [" ".join(rng.choice(words, 12)) for _ in job_ids]
         began = time.perf_counter()
         found = themes.regroup(job_ids, vectors, texts, [])
         grouped = time.perf_counter() - began

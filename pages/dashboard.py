@@ -42,18 +42,22 @@ if overview.empty:
     st.stop()
 
 costs = api.costs()
-asked = api.library_costs().get("ask", {})
+library_costs = api.library_costs()
+asked, naming = library_costs.get("ask", {}), library_costs.get("themes", {})
 spent = sum(costs.get(job_id, 0.0) for job_id in overview.videos["job_id"])
-cols = st.columns(5 if spent or asked else 4)
+library_spent = asked.get("usd", 0.0) + naming.get("usd", 0.0)
+cols = st.columns(5 if spent or library_spent else 4)
 cols[0].metric("Videos", len(overview.videos))
 cols[1].metric("Time processed", clock(overview.hours * 3600))
 cols[2].metric("Average sentiment", f"{overview.videos['score'].mean():+.2f}")
-cols[3].metric("Themes", overview.videos.loc[overview.videos["theme"] != insights.NO_THEME, "theme"].nunique(),
+by_theme = overview.by("theme")
+cols[3].metric("Themes", by_theme.loc[by_theme["theme"] != insights.NO_THEME, "theme"].nunique(),
                help="the videos grouped by what they are about; a worker groups them again as videos complete")
-if spent or asked:
+if spent or library_spent:
     questions = f"; answers to {asked['calls']} questions: ${asked['usd']:.4f}" if asked else ""
-    cols[4].metric("Hosted cost", f"${spent + asked.get('usd', 0.0):.2f}",
-                   help=f"estimated from core/pricing.py: the videos shown ${spent:.4f}{questions}")
+    names = f"; naming themes: ${naming['usd']:.4f}" if naming else ""
+    cols[4].metric("Hosted cost", f"${spent + library_spent:.2f}",
+                   help=f"estimated from core/pricing.py: the videos shown ${spent:.4f}{questions}{names}")
 
 # Only the open tab's charts are built and drawn (a browser draws each plotly chart even while it is hidden),
 # and no view draws more than two: each takes a browser about 0.2 s.
@@ -76,7 +80,7 @@ if breakdown_tab.open:
 if topics_tab.open:
     with topics_tab:
         views = {"themes": "Themes across the library", "sentiment": "Sentiment by theme",
-                 "phrases": "Key phrases of single videos"}
+                 "phrases": "Topics of single videos"}
         view = st.segmented_control("Show", list(views), format_func=views.get, default="themes", required=True,
                                     key="topics-view", bind="query-params")
         a, b = st.columns(2)

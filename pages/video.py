@@ -24,9 +24,11 @@ st.caption(job_facts(job))
 collection = api.collections_of([job]).get(job.collection_id)
 if collection:
     st.caption(f"📂 From the collection **{literal(collection.title or collection.url)}**")
-theme = api.theme_of(job.id)
-if theme:
-    st.caption(f"🏷️ Theme: **{literal(theme.label)}** ({theme.videos} video{'s' if theme.videos != 1 else ''})")
+video_themes = api.themes_of(job.id)
+if video_themes:
+    named = [f"**{literal(theme.label)}** ({theme.videos} video{'s' if theme.videos != 1 else ''})"
+             for theme in video_themes]
+    st.caption(f"🏷️ Theme{'s' if len(named) > 1 else ''}: {', '.join(named)}")
 st.markdown(f"[Open the original]({job.webpage_url or job.url})")
 
 

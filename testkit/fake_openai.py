@@ -144,6 +144,7 @@ class FakeOpenAI:
             request = json.loads(body)
             entry["prompt"] = request["messages"][-1]["content"]
             entry["messages"] = request["messages"]
+            entry["schema"] = request.get("response_format", {}).get("json_schema", {}).get("name")
             if "response_format" not in request:
                 return 200, {}, self._written_answer(request)
             return 200, {}, self._chat(request)
@@ -256,6 +257,9 @@ class FakeOpenAI:
         elif schema.endswith("ChapterTitles"):
             chapters = re.findall(r"^\[(\d+)\] (\S+(?: \S+)?)", prompt, re.MULTILINE)
             content = {"chapters": [{"index": int(i), "title": f"About {words}"} for i, words in chapters]}
+        elif schema.endswith("ThemeNames"):  # named after its first keyword
+            themes = re.findall(r"^\[(\d+)\] ([^,\n]+)", prompt, re.MULTILINE)
+            content = {"themes": [{"index": int(i), "name": f"All about {word}"} for i, word in themes]}
         elif schema.endswith("PartAnalysis"):
             content = {"summary": "A part about baking.", "topics": ["chocolate cake", "baking"], "segments": scores}
         else:

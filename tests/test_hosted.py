@@ -127,8 +127,9 @@ def test_engines_can_be_mixed(hosted, fake_openai, media_server):
     details = json.loads(hosted.cli("show", job["id"], "--json").stdout)
     assert "penalty" in details["transcript"]["text"].lower()  # local speech-to-text heard it
     # The hosted model was asked about this video's own transcript, and its answer is the analysis stored.
-    [asked] = fake_openai.calls("/v1/chat/completions")
+    asked, named = fake_openai.calls("/v1/chat/completions")
     assert "penalty" in asked["prompt"].lower() and "striker" in asked["prompt"].lower()
+    assert named["schema"].endswith("ThemeNames")  # the library's new theme is named by the same model
     assert details["analysis"]["engine"] == "openai:gpt-4.1-mini"
     assert details["analysis"]["category"] == "food"  # what the server answered, not what local analysis finds
     assert not fake_openai.calls("/v1/audio") and not fake_openai.calls("/v1/embeddings")

@@ -369,6 +369,31 @@ def test_themes_are_replaced_whole_and_leave_with_their_videos(store):
     assert store.get_themes() == []
 
 
+def test_a_long_videos_chapters_have_vectors_of_their_own_and_may_be_in_several_themes(store):
+    long_talk, short = new_job(store, "vid00000010"), new_job(store, "vid00000011")
+    said = vectors(5, seed=4)
+    store.save_embeddings(long_talk.id, "m", said, parts=[(0, 2), (2, 2), (2, 5)])  # the middle chapter too short
+    store.save_embeddings(short.id, "m", vectors(2, seed=5))
+    assert store.part_vectors("m")[0] == []  # only completed videos
+    for job in (long_talk, short):
+        store.enter_stage(job.id, Stage.COMPLETED)
+    keys, found = store.part_vectors("m")
+    assert keys == [(long_talk.id, 0), (long_talk.id, 2)]
+    assert np.allclose(found, normalise_rows(np.vstack([said[:2].mean(axis=0), said[2:].mean(axis=0)])), atol=1e-5)
+    # the parts are neither segments nor the video: search and the video's own vector are as before
+    assert sorted(store.video_vectors("m")[0]) == sorted([long_talk.id, short.id])
+    hits = store.search_segments(said[0], [], "m", 20, SearchFilters())
+    assert sorted((job_id, index) for job_id, index, *_ in hits if job_id == long_talk.id) == [
+        (long_talk.id, n) for n in range(5)]
+    themes = [Theme(id="aaaaaaaaaaaa", label="gardens", job_ids=[long_talk.id, short.id]),
+              Theme(id="bbbbbbbbbbbb", label="football", job_ids=[long_talk.id])]
+    store.save_themes(themes)
+    assert {t.id: t.job_ids for t in store.get_themes()} == {"aaaaaaaaaaaa": sorted([long_talk.id, short.id]),
+                                                           "bbbbbbbbbbbb": [long_talk.id]}
+    store.save_embeddings(long_talk.id, "m", said)  # embedded again without chapters
+    assert store.part_vectors("m")[0] == []
+
+
 def test_follows_are_kept_whole_and_removed(store):
     followed = Follow(id="f0000000000a", url="https://www.youtube.com/@someone", platform="youtube", title="Someone",
                       every_seconds=3600, created_at="2026-12-05T10:00:00.000+00:00",

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 
 from core import api
 from core.config import get_settings
-from core.models import SearchFilters
+from core.library import insights
+from core.models import Chapter, SearchFilters
 from core.providers.embed import get_embedder
 from core.server import app as http_app
 from core.store import get_store
@@ -94,6 +95,58 @@ def test_a_theme_keeps_its_id_and_name_as_videos_join_and_a_person_names_and_mer
 
     api.delete(grouped["garden"][0])  # a deleted video leaves its theme at once
     assert theme_holding(newcomer).videos == 3
+
+
+def test_a_long_talk_that_changes_subject_joins_the_theme_of_each_chapter(grouped):
+    store, embedder = get_store(), get_embedder(get_settings())
+    garden_half, football_half = SUBJECTS["garden"] * 2, SUBJECTS["football"] * 2
+    chapters = [Chapter(start=0, end=80, title="Tomatoes and compost", source="generated",
+                        summary="Growing tomatoes in the garden."),
+                Chapter(start=80, end=160, title="Last night's match", source="generated",
+                        summary="The team won the league match.")]
+    talk = add_video(store, embedder, video_id="longtalk001", title="Saturday talk", chapters=chapters,
+                     sentences=garden_half + football_half, seconds_per_sentence=10.0)
+    one_subject = add_video(store, embedder, video_id="longtalk002", title="All about money",
+                            sentences=SUBJECTS["money"] * 4, seconds_per_sentence=10.0)
+    api.refresh_themes()
+    garden, football = theme_holding(grouped["garden"][0]), theme_holding(grouped["football"][0])
+    assert talk in garden.job_ids and talk in football.job_ids
+    assert {view.id for view in api.themes_of(talk)} == {garden.id, football.id}
+    assert [view.id for view in api.themes_of(one_subject)] == [theme_holding(grouped["money"][0]).id]
+    overview = insights.library_overview(api.analysed_videos(), themes=api.themes())
+    assert overview.by("theme").query("job_id == @talk")["theme"].tolist() == [garden.label, football.label]
+    assert len(overview.videos.query("job_id == @talk")) == 1  # counted once everywhere else
+
+
+def test_with_a_key_the_hosted_model_names_new_themes_and_its_cost_is_kept(empty_library):
+    from core.config import Settings
+    from core.library import themes as library_themes
+    from testkit.fake_openai import FakeOpenAI
+
+    store, embedder = get_store(), get_embedder(get_settings())
+    ids = {subject: [add(store, embedder, subject, n) for n in range(3)] for subject in ("garden", "football")}
+    fake = FakeOpenAI()
+    try:
+        settings = Settings(openai_api_key="sk-test-themes-0000000000", openai_base_url=fake.base_url)
+        namer = library_themes.hosted_namer(settings)
+        library_themes.refresh(store, embedder.model, namer)
+        garden = theme_holding(ids["garden"][0])
+        assert garden.label == f"All about {garden.keywords[0]}"
+        [call] = fake.calls("/v1/chat/completions")
+        assert "Garden talk 0" in call["prompt"]  # the videos' titles are shown with the keywords
+        assert api.library_costs()["themes"]["calls"] == 1
+        api.rename_theme(garden.id, "Growing food")
+        add(store, embedder, "money", 1)
+        library_themes.refresh(store, embedder.model, namer)  # only the new theme is named
+        assert theme_holding(ids["garden"][0]).label == "Growing food"
+        assert len(fake.calls("/v1/chat/completions")) == 2
+        store.save_themes([])
+        fake.fail_next("/v1/chat/completions", 401)  # a model that cannot answer leaves the words naming them
+        found = library_themes.refresh(store, embedder.model, namer)
+        assert len(found) == 3 and all(theme.label == library_themes.label_of(theme.keywords) for theme in found)
+    finally:
+        fake.close()
+    assert library_themes.hosted_namer(Settings(openai_api_key=None)) is None
 
 
 def test_search_and_ask_can_be_limited_to_a_theme(grouped_here):

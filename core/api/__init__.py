@@ -64,7 +64,7 @@ from core.api.speakers import (
     speakers,
     voices,
 )
-from core.api.themes import ThemeRefused, merge_themes, refresh_themes, rename_theme, theme_of, themes
+from core.api.themes import ThemeRefused, merge_themes, refresh_themes, rename_theme, themes, themes_of
 from core.config import MAX_PLAYLIST_HARD_CAP
 from core.jobs.follows import FollowRefused, every_seconds, follow, follows, unfollow
 from core.jobs.follows import check_soon as check_follow_now
@@ -106,7 +106,7 @@ __all__ = [
     "merge_themes", "moment_link", "name_speakers", "parse_names", "people", "platforms_in_library",
     "prepare_link_checks", "preview_follow", "queue_status", "read_only", "refresh_themes", "reindex", "rename_theme",
     "replace_words", "reprocess", "retry", "retry_failed", "revision", "search", "set_vocabulary", "speakers",
-    "split_urls", "status_counts", "stored_media", "submit", "submit_many", "submitted_views", "theme_of", "themes",
+    "split_urls", "status_counts", "stored_media", "submit", "submit_many", "submitted_views", "themes", "themes_of",
     "thumbnails", "transcript", "transcript_files", "translation", "undo", "unfollow", "validate_all", "vocabulary",
     "voices", "wait"
 ]

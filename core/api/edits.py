@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from core.config import Settings, get_settings
 from core.jobs.submitting import require_job
 from core.library import corrections
-from core.library.indexing import embed_transcript, text_to_analyse
+from core.library.indexing import embed_transcript, save_vectors, text_to_analyse
 from core.models import MAX_SEGMENT_CHARS, Edit, SegmentChange, Transcript
 from core.providers import prompts
 from core.providers.analyze import get_analyzer
@@ -111,7 +111,7 @@ def _follow(store: Store, job_id: str, settings: Settings) -> None:
     """Search (words at once, meaning as soon as the lines are embedded again) and the analysis follow a correction."""
     embedder = get_embedder(settings)
     text = text_to_analyse(store, job_id)
-    store.save_embeddings(job_id, embedder.model, embed_transcript(text, embedder))
+    save_vectors(store, job_id, embedder.model, text, embed_transcript(text, embedder))
     job = store.get_job(job_id)
     analysis = get_analyzer(settings, embedder).analyze(text, job.title, job.description)
     spoken = store.get_transcript(job_id).language

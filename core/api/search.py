@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.api.themes import with_themes
 from core.config import Settings, get_settings
-from core.library.indexing import embed_transcript, text_to_analyse
+from core.library.indexing import embed_transcript, save_vectors, text_to_analyse
 from core.models import (
     SearchFilters,
     SearchHit,
@@ -73,7 +73,7 @@ def reindex(settings: Settings | None = None, progress=None) -> int:
     for number, job_id in enumerate(missing, 1):
         found = text_to_analyse(store, job_id)
         if found and found.segments:
-            store.save_embeddings(job_id, embedder.model, embed_transcript(found, embedder))
+            save_vectors(store, job_id, embedder.model, found, embed_transcript(found, embedder))
         if progress:
             progress(number, len(missing))
     return len(missing)

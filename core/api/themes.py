@@ -18,8 +18,9 @@ def themes() -> list[ThemeView]:
     return library_themes.views(get_store().get_themes())
 
 
-def theme_of(job_id: str) -> ThemeView | None:
-    return next((view for view in library_themes.views(get_store().get_themes()) if job_id in view.job_ids), None)
+def themes_of(job_id: str) -> list[ThemeView]:
+    """The themes a video is in, the largest first: one, or one per subject of a long video's chapters."""
+    return [view for view in library_themes.views(get_store().get_themes()) if job_id in view.job_ids]
 
 
 def rename_theme(theme_id: str, label: str) -> ThemeView:
@@ -41,7 +42,9 @@ def merge_themes(source_id: str, target_id: str) -> ThemeView:
 
 def refresh_themes(settings: Settings | None = None) -> list[ThemeView]:
     """Group the library again now, in this process (workers do it after videos complete)."""
-    found = library_themes.refresh(get_store(service_role=True), embedding_model_name(settings or get_settings()))
+    settings = settings or get_settings()
+    found = library_themes.refresh(get_store(service_role=True), embedding_model_name(settings),
+                                   library_themes.hosted_namer(settings))
     return library_themes.views(found)
 
 

@@ -29,7 +29,7 @@ def refresh(settings: Settings | None = None) -> int:
         connect(settings).delete(WAITING_KEY)  # a video completing from now on asks for another round
     except RedisError:
         pass
-    found = themes.refresh(get_store(service_role=True), embedding_model_name(settings))
+    found = themes.refresh(get_store(service_role=True), embedding_model_name(settings), themes.hosted_namer(settings))
     log.info("the library's %d videos fall into %d themes", sum(len(t.job_ids) for t in found), len(found))
     return len(found)
 

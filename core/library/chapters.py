@@ -5,6 +5,7 @@ summed up in a sentence."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 
 import numpy as np
@@ -93,3 +94,17 @@ def generated_chapters(segments: list[Segment], vectors: np.ndarray, duration: f
         chapters.append(Chapter(start=start, end=end, title=title[:1].upper() + title[1:], source="generated",
                                 summary=summarize(" ".join(groups[number]), 1) or None))
     return chapters
+
+
+def chapter_parts(segments: list[Segment], chapters: list[Chapter]) -> list[tuple[int, int]]:
+    """The segments of each chapter, [first, stop) in transcript order (a segment is in the chapter its start falls
+    in), for a video of two chapters or more long enough to be about something of their own (a chapter shorter than
+    MIN_CHAPTER_SECONDS gets an empty range); none for a video of one subject. The library's themes group these parts
+    of a long video rather than the whole, so a talk that changes subject joins each subject's theme."""
+    if len(chapters) < 2:
+        return []
+    starts = [segment.start for segment in segments]
+    edges = [0, *(bisect_left(starts, chapter.start) for chapter in chapters[1:]), len(segments)]
+    parts = [(first, stop) if chapter.end - chapter.start >= MIN_CHAPTER_SECONDS else (first, first)
+             for chapter, first, stop in zip(chapters, edges, edges[1:], strict=False)]
+    return parts if sum(stop > first for first, stop in parts) >= 2 else []

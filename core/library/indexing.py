@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from core.library.chapters import chapter_parts
 from core.models import VECTOR_BATCH, Transcript
 from core.providers.embed import Embedder
 from core.store import Store
@@ -31,3 +32,10 @@ def embed_transcript(transcript: Transcript, embedder: Embedder,
         if progress:
             progress(done / len(texts), f"{done} of {len(texts)} segments")
     return np.vstack(vectors)
+
+
+def save_vectors(store: Store, job_id: str, model: str, transcript: Transcript, vectors: np.ndarray) -> None:
+    """Keep a video's segment vectors (of `transcript`'s segments, in order), with one per chapter where it has
+    chapters of their own subjects, and the whole video's."""
+    job = store.get_job(job_id)
+    store.save_embeddings(job_id, model, vectors, chapter_parts(transcript.segments, job.chapters if job else []))

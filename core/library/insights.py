@@ -146,6 +146,13 @@ class LibraryOverview:
     def empty(self) -> bool:
         return self.videos.empty
 
+    def by(self, column: str) -> pd.DataFrame:
+        """The videos to count by `column`: for "theme", a row per video and theme it is in (a long video whose
+        chapters are about different subjects is in several)."""
+        if column != "theme":
+            return self.videos
+        return self.videos.drop(columns="theme").explode("themes").rename(columns={"themes": "theme"})
+
     @property
     def hours(self) -> float:
         return float(self.videos["duration"].fillna(0).sum()) / 3600
@@ -159,7 +166,10 @@ def library_overview(videos: list[tuple[Job, Analysis]], platforms=None, categor
                      theme_ids=None) -> LibraryOverview:
     """The completed videos (core.api.analysed_videos) as tables, filtered; each video's theme named from
     `themes` (core.api.themes)."""
-    theme_of = {job_id: view.label for view in themes or [] for job_id in view.job_ids}
+    themes_of: dict[str, list[str]] = {}
+    for view in themes or []:  # the largest first
+        for job_id in view.job_ids:
+            themes_of.setdefault(job_id, []).append(view.label)
     chosen = {job_id for view in themes or [] if view.id in (theme_ids or ()) for job_id in view.job_ids}
     rows, topic_rows = [], []
     for job, analysis in videos:
@@ -173,10 +183,10 @@ def library_overview(videos: list[tuple[Job, Analysis]], platforms=None, categor
                      "category": analysis.category, "sentiment": analysis.sentiment.label,
                      "score": analysis.sentiment.score, "duration": job.duration, "day": day,
                      "processed_day": completed, "language": base_language(analysis.language) or "unknown",
-                     "theme": theme_of.get(job.id, NO_THEME)})
+                     "theme": themes_of.get(job.id, [NO_THEME])[0], "themes": themes_of.get(job.id, [NO_THEME])})
         topic_rows += [{"job_id": job.id, "topic": topic.lower(), "day": day} for topic in analysis.topics]
     videos = pd.DataFrame(rows, columns=["job_id", "title", "platform", "category", "sentiment", "score", "duration",
-                                         "day", "processed_day", "language", "theme"])
+                                         "day", "processed_day", "language", "theme", "themes"])
     topics = pd.DataFrame(topic_rows, columns=["job_id", "topic", "day"])
     keep = pd.Series(True, index=videos.index)
     if platforms:
@@ -249,7 +259,7 @@ def sentiment_distribution(overview: LibraryOverview) -> go.Figure:
 
 
 def sentiment_by(overview: LibraryOverview, column: str) -> go.Figure:
-    means = overview.videos.groupby(column)["score"].mean().sort_values()
+    means = overview.by(column).groupby(column)["score"].mean().sort_values()
     bars = go.Bar(x=means.values, y=means.index, orientation="h", hoverinfo="skip", showlegend=False,
                   marker=dict(color=means.values, colorscale=SENTIMENT_SCALE, cmin=-1, cmax=1, showscale=True),
                   text=[f"{value:+.2f}" for value in means.values], textposition="outside", cliponaxis=False)
@@ -304,7 +314,7 @@ def talk_time(people: list[VoiceView], top: int = 15) -> go.Figure:
 
 def theme_sizes(overview: LibraryOverview, top: int = 15) -> go.Figure:
     """Videos per theme, the largest at the top."""
-    counts = overview.videos["theme"].value_counts().head(top)[::-1]
+    counts = overview.by("theme")["theme"].value_counts().head(top)[::-1]
     bars = go.Bar(x=counts.values, y=counts.index, orientation="h", hovertemplate="%{y}: %{x} videos<extra></extra>")
     figure = _small(go.Figure(bars), "Videos per theme", height=max(320, 28 * len(counts) + 80), x_title="videos")
     if counts.empty:
@@ -314,14 +324,15 @@ def theme_sizes(overview: LibraryOverview, top: int = 15) -> go.Figure:
 
 def theme_trend(overview: LibraryOverview, top: int = 5) -> go.Figure:
     """The largest themes' videos by upload month."""
-    grouped = overview.videos[overview.videos["theme"] != NO_THEME]
+    rows = overview.by("theme")
+    grouped = rows[rows["theme"] != NO_THEME]
     return _by_month(grouped, "theme", list(grouped["theme"].value_counts().head(top).index), "Themes by upload month",
                      "Themes appear here by upload month once videos are grouped.")
 
 
 def share_by(overview: LibraryOverview, column: str, title: str) -> go.Figure:
     """A donut of how many videos have each value of `column` (category, platform, language...)."""
-    counts = overview.videos[column].value_counts()
+    counts = overview.by(column)[column].value_counts()
     return _small(go.Figure(go.Pie(values=counts.values, labels=counts.index, hole=0.45, sort=False)), title)
 
 

@@ -5,13 +5,20 @@ most of its videos stay together, and a label or a merge a person made is kept."
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
+from collections.abc import Callable
 
 import numpy as np
 
-from core.models import Theme, ThemeView
+from core.config import Settings
+from core.models import Analysis, Job, Theme, ThemeView
+from core.providers.hosted import theme_names
+from core.providers.metering import meter
 from core.store import Store
+
+log = logging.getLogger(__name__)
 
 #: Videos whose average cosine distance is below this share a theme (average linkage). Calibrated in
 #: bench/themes.py on generated libraries of several subjects with overlapping words.
@@ -96,14 +103,17 @@ def label_of(words: list[str]) -> str:
     return ", ".join(words[:LABEL_WORDS]) or "unnamed"
 
 
-def regroup(job_ids: list[str], vectors: np.ndarray, texts: dict[str, str], previous: list[Theme]) -> list[Theme]:
-    """The themes of these videos, the ids, labels and merges of `previous` kept where a theme is found again."""
+def regroup(job_ids: list[str], vectors: np.ndarray, texts: list[str], previous: list[Theme]) -> list[Theme]:
+    """The themes of these items (a whole video, or a part of a long one: `job_ids[i]` is the video of row i and
+    `texts[i]` its words), the ids, labels and merges of `previous` kept where a theme is found again. A video whose
+    parts fall in several themes is in each."""
     numbers = group(vectors)
-    groups = [[job_ids[i] for i in np.flatnonzero(numbers == number)] for number in sorted(set(numbers.tolist()))]
-    words = keywords([[texts.get(job_id, "") for job_id in members] for members in groups])
+    members = [np.flatnonzero(numbers == number) for number in sorted(set(numbers.tolist()))]
+    groups = [sorted({job_ids[i] for i in rows}) for rows in members]
+    words = keywords([[texts[i] for i in rows] for rows in members])
     # Greedily, the largest overlaps first: each old theme names at most one new group.
-    overlaps = sorted(((len(set(members) & set(old.job_ids)) / len(set(members) | set(old.job_ids)), g, o)
-                       for g, members in enumerate(groups) for o, old in enumerate(previous) if old.job_ids),
+    overlaps = sorted(((len(set(videos) & set(old.job_ids)) / len(set(videos) | set(old.job_ids)), g, o)
+                       for g, videos in enumerate(groups) for o, old in enumerate(previous) if old.job_ids),
                       reverse=True)
     kept: dict[int, Theme] = {}
     used: set[int] = set()
@@ -112,10 +122,10 @@ def regroup(job_ids: list[str], vectors: np.ndarray, texts: dict[str, str], prev
             kept[g] = previous[o]
             used.add(o)
     themes = []
-    for g, members in enumerate(groups):
+    for g, videos in enumerate(groups):
         old = kept.get(g)
         themes.append(Theme(id=old.id if old else uuid.uuid4().hex[:12], label=old.label if old else label_of(words[g]),
-                            keywords=words[g], job_ids=sorted(members), named=bool(old and old.named),
+                            keywords=words[g], job_ids=videos, named=bool(old and old.named),
                             merged_into=old.merged_into if old else None))
     # A merge target that was not found again stays, empty, so what was merged into it still shows under it.
     present = {theme.id for theme in themes}
@@ -125,25 +135,81 @@ def regroup(job_ids: list[str], vectors: np.ndarray, texts: dict[str, str], prev
     return themes
 
 
-def refresh(store: Store, embedding_model: str) -> list[Theme]:
-    """Group the library's completed videos again (a worker's task) and keep the result; returns the themes."""
+#: Names themes from (keywords, videos' texts) pairs: a hosted model's names, None where it gave none.
+Namer = Callable[[list[tuple[list[str], list[str]]]], list[str | None]]
+
+
+def hosted_namer(settings: Settings) -> Namer | None:
+    """The analysis model naming new themes, where analysis is hosted; else None (their c-TF-IDF words name them)."""
+    if not settings.uses_openai("analysis"):
+        return None
+    return lambda themes: theme_names(settings, themes)
+
+
+def refresh(store: Store, embedding_model: str, namer: Namer | None = None) -> list[Theme]:
+    """Group the library's completed videos again (a worker's task) and keep the result; returns the themes. A long
+    video whose chapters are about different subjects is grouped by its chapters (core.library.chapters.chapter_parts),
+    every other video as a whole. With a `namer`, themes found for the first time are named by it (its cost in the
+    library's ledger); a theme found again keeps its name."""
     job_ids, vectors = store.video_vectors(embedding_model)
     previous = store.get_themes()
     if not job_ids:
         store.save_themes([])
         return []
+    part_keys, part_vectors = store.part_vectors(embedding_model)
     jobs = store.get_jobs(job_ids)
     analyses = store.get_analyses(job_ids)
-    texts = {}
-    for job_id in job_ids:
-        job, analysis = jobs.get(job_id), analyses.get(job_id)
-        parts = [job.title or "" if job else ""]
-        if analysis:
-            parts += [analysis.summary, *analysis.topics]
-        texts[job_id] = "\n".join(parts)
-    themes = regroup(job_ids, vectors, texts, previous)
+    in_parts = {job_id for job_id, _part in part_keys} & set(job_ids)
+    items, rows, texts = [], [], []
+    for job_id, vector in zip(job_ids, vectors, strict=True):
+        if job_id not in in_parts:
+            items.append(job_id)
+            rows.append(vector)
+            texts.append(_video_text(jobs.get(job_id), analyses.get(job_id)))
+    for (job_id, part), vector in zip(part_keys, part_vectors, strict=True):
+        if job_id in in_parts:
+            chapters = jobs[job_id].chapters if job_id in jobs else []
+            chapter = chapters[part] if part < len(chapters) else None
+            items.append(job_id)
+            rows.append(vector)
+            texts.append("\n".join(filter(None, [chapter.title, chapter.summary])) if chapter
+                         else _video_text(jobs.get(job_id), analyses.get(job_id)))
+    themes = regroup(items, np.vstack(rows), texts, previous)
+    if namer:
+        video_texts = {job_id: _video_text(jobs.get(job_id), analyses.get(job_id)) for job_id in job_ids}
+        themes = _named(store, themes, {theme.id for theme in previous}, namer, video_texts)
     store.save_themes(themes)
     return themes
+
+
+def _named(store: Store, themes: list[Theme], known: set[str], namer: Namer, texts: dict[str, str]) -> list[Theme]:
+    """The themes with those new since the last grouping named by `namer`; as they were if it fails (said in the
+    log: the words that set them apart name them meanwhile, and a person can rename them)."""
+    fresh = [theme for theme in themes if theme.id not in known and theme.job_ids and not theme.named]
+    if not fresh:
+        return themes
+    try:
+        with meter() as used:
+            names = namer([(theme.keywords, [texts.get(job_id, "") for job_id in theme.job_ids]) for theme in fresh])
+    except Exception as exc:  # noqa: BLE001 - a theme without a hosted name is still a theme
+        log.warning("the new themes could not be named by the hosted model: %s", exc)
+        return themes
+    for usage in used:
+        store.add_library_usage(usage.model_copy(update={"stage": "themes"}))
+    taken = {theme.label.casefold() for theme in themes if theme not in fresh}
+    labels = {}
+    for theme, name in zip(fresh, names, strict=False):
+        if name and name.casefold() not in taken:
+            labels[theme.id] = name
+            taken.add(name.casefold())
+    return [theme.model_copy(update={"label": labels[theme.id]}) if theme.id in labels else theme for theme in themes]
+
+
+def _video_text(job: Job | None, analysis: Analysis | None) -> str:
+    parts = [job.title or "" if job else ""]
+    if analysis:
+        parts += [analysis.summary, *analysis.topics]
+    return "\n".join(parts)
 
 
 def views(themes: list[Theme]) -> list[ThemeView]:

@@ -222,13 +222,17 @@ class _SegmentScore(BaseModel):
 
 class _PartAnalysis(BaseModel):
     summary: str = Field(description="two or three sentences on what this part says")
-    topics: list[str] = Field(description="up to 8 short key phrases, most important first")
+    topics: list[str] = Field(description="up to 8 topics a person would tag this part with: short noun phrases "
+                              "naming its subjects (\"late goal\", \"roof garden\"), singular, no verbs, most "
+                              "important first")
     segments: list[_SegmentScore]
 
 
 class _VideoAnalysis(BaseModel):
     summary: str = Field(description="three to five sentences covering the whole video")
-    topics: list[str] = Field(description="3 to 8 short distinct key phrases, most important first")
+    topics: list[str] = Field(description="3 to 8 topics a person would tag the video with: short noun phrases "
+                              "naming its subjects (\"late goal\", \"roof garden\"), singular, each meaning once, no "
+                              "verbs, most important first")
     sentiment_score: float = Field(description="overall sentiment from -1 (very negative) to 1 (very positive)")
     category: CategoryName
 
@@ -320,6 +324,42 @@ def chapter_titles(settings: Settings, texts: list[str]) -> list[str | None]:
         if 0 <= chapter.index < len(texts) and chapter.title.strip():
             titles[chapter.index] = " ".join(chapter.title.split())[:100]
     return titles
+
+
+class _ThemeName(BaseModel):
+    index: int
+    name: str = Field(description="a short name (1 to 4 words) for what the theme's videos are about")
+
+
+class _ThemeNames(BaseModel):
+    themes: list[_ThemeName]
+
+
+THEME_INSTRUCTIONS = ("You name the themes of a video library. Each theme is given as [index], the words that set "
+                      "its videos apart, then some of its videos' titles and summaries. Give each a short name (1 to "
+                      "4 words) a person would file those videos under, such as \"Rooftop gardening\" or \"Football "
+                      "results\"; no two themes the same name.")
+THEME_VIDEOS = 8  # videos shown to the model per theme
+THEME_VIDEO_CHARS = 300
+
+
+def theme_names(settings: Settings, themes: list[tuple[list[str], list[str]]]) -> list[str | None]:
+    """A name for each theme (its keywords, its videos' texts) by the analysis model; None for one it left out."""
+    model = settings.openai_analysis_model
+    prompt = "\n\n".join(
+        f"[{i}] {', '.join(keywords)}\n" + "\n".join(f"- {' '.join(text.split())[:THEME_VIDEO_CHARS]}"
+                                                   for text in texts[:THEME_VIDEOS])
+        for i, (keywords, texts) in enumerate(themes))
+    response = structured(settings, model, _ThemeNames, THEME_INSTRUCTIONS, prompt)
+    if response.usage:
+        record("openai", model, input_tokens=response.usage.prompt_tokens,
+               output_tokens=response.usage.completion_tokens)
+    parsed = response.choices[0].message.parsed
+    names: list[str | None] = [None] * len(themes)
+    for theme in parsed.themes if parsed else []:
+        if 0 <= theme.index < len(themes) and theme.name.strip():
+            names[theme.index] = " ".join(theme.name.split())[:80]
+    return names
 
 
 class _TranslatedSegment(BaseModel):

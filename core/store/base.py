@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -120,11 +120,16 @@ class Store(Protocol):
     def save_analysis(self, job_id: str, analysis: Analysis) -> None: ...
     def get_analysis(self, job_id: str) -> Analysis | None: ...
     def get_analyses(self, job_ids: list[str]) -> dict[str, Analysis]: ...
-    def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray) -> None: ...
+    def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray,
+                        parts: Sequence[tuple[int, int]] = ()) -> None:
+        """The segments' vectors, each part's (`parts`: the segments [first, stop) of each chapter of a long video,
+        core.library.chapters.chapter_parts) and the whole video's, replacing those of that model."""
     def has_embeddings(self, job_id: str, model: str) -> bool: ...
     def jobs_missing_embeddings(self, model: str) -> list[str]: ...
     def video_vectors(self, model: str) -> tuple[list[str], np.ndarray]:
         """The completed videos' whole-video vectors of this model: their job ids, and one unit row each."""
+    def part_vectors(self, model: str) -> tuple[list[tuple[str, int]], np.ndarray]:
+        """The completed videos' part (chapter) vectors of this model: (job id, chapter number), one unit row each."""
     def get_themes(self) -> list[Theme]:
         """Every theme, merged ones included, with its videos."""
     def save_themes(self, themes: list[Theme]) -> None:

@@ -5,6 +5,7 @@ Each call is one transaction and answers in JSON, so the two behave alike."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -234,10 +235,11 @@ class FunctionStore(MediaFilesMixin):
         rows = self.call("get_analyses", p_job_ids=list(dict.fromkeys(job_ids)))
         return {key: Analysis(**row) for key, row in rows.items()}
 
-    def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray) -> None:
-        """One vector per segment, then the whole video's (their normalised mean) at index -1, last:
-        the video counts as indexed only once that one is in."""
-        rows = with_video_vector(vectors)
+    def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray,
+                        parts: Sequence[tuple[int, int]] = ()) -> None:
+        """One vector per segment, one per part at -2, -3..., then the whole video's (their normalised mean) at
+        index -1, last: the video counts as indexed only once that one is in."""
+        rows = with_video_vector(vectors, parts)
         for start in range(0, len(rows), VECTOR_BATCH):
             batch = rows[start:start + VECTOR_BATCH]
             self.call("add_embeddings", p_job_id=job_id, p_model=model, p_idxs=[int(idx) for idx, _ in batch],
@@ -256,6 +258,14 @@ class FunctionStore(MediaFilesMixin):
         vectors = np.array([[float(v) for v in row["vector"].strip("[]").split(",")] for row in rows],
                            dtype=np.float32)
         return [row["job_id"] for row in rows], vectors
+
+    def part_vectors(self, model: str) -> tuple[list[tuple[str, int]], np.ndarray]:
+        rows = self.call("video_part_vectors", p_model=model)
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        vectors = np.array([[float(v) for v in row["vector"].strip("[]").split(",")] for row in rows],
+                           dtype=np.float32)
+        return [(row["job_id"], int(row["part"])) for row in rows], vectors
 
     # --- corrections ----------------------------------------------------------------------
     def get_edits(self, job_id: str) -> list[Edit]:

@@ -8,6 +8,7 @@ import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -38,7 +39,7 @@ from core.processes import uninterrupted
 from core.store.base import JOB_FIELDS, DuplicateJob, chapter_rows
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse, search_threads
-from core.vectors import VIDEO_VECTOR, QueryVector, query_vector, with_video_vector
+from core.vectors import FIRST_PART, VIDEO_VECTOR, QueryVector, part_number, query_vector, with_video_vector
 
 #: Each thread's open library connections (core.store.local.LocalStore._connection), a few libraries at most.
 _kept = threading.local()
@@ -463,9 +464,10 @@ class LocalStore(MediaFilesMixin):
             language=row["language"], engine=row["engine"],
         ) for row in self._rows_by_id("SELECT * FROM analysis WHERE job_id IN ({ids})", job_ids)}
 
-    def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray) -> None:
-        """One vector per segment, plus the whole video's (their normalised mean) at index -1."""
-        rows = [(job_id, idx, model, len(v), v.tobytes()) for idx, v in with_video_vector(vectors)]
+    def save_embeddings(self, job_id: str, model: str, vectors: np.ndarray,
+                        parts: Sequence[tuple[int, int]] = ()) -> None:
+        """One vector per segment, one per part at -2, -3..., plus the whole video's (their normalised mean) at -1."""
+        rows = [(job_id, idx, model, len(v), v.tobytes()) for idx, v in with_video_vector(vectors, parts)]
         with self._tx() as conn:
             conn.execute("DELETE FROM embeddings WHERE job_id = ? AND model = ?", (job_id, model))
             conn.executemany(
@@ -490,6 +492,18 @@ class LocalStore(MediaFilesMixin):
             return [], np.zeros((0, 0), dtype=np.float32)
         return [row[0] for row in rows], np.vstack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
 
+    def part_vectors(self, model: str) -> tuple[list[tuple[str, int]], np.ndarray]:
+        with self._db() as conn:
+            rows = conn.execute(
+                "SELECT e.job_id, e.segment_idx, e.vector FROM embeddings e"
+                " JOIN jobs j ON j.id = e.job_id AND j.status = 'completed'"
+                " WHERE e.model = ? AND e.segment_idx <= ? ORDER BY j.created_at, j.id, e.segment_idx DESC",
+                (model, FIRST_PART)).fetchall()
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return ([(row[0], part_number(row[1])) for row in rows],
+                np.vstack([np.frombuffer(row[2], dtype=np.float32) for row in rows]))
+
     def get_themes(self) -> list[Theme]:
         with self._db() as conn:
             rows = conn.execute("SELECT * FROM themes ORDER BY id").fetchall()
@@ -509,7 +523,7 @@ class LocalStore(MediaFilesMixin):
                              [(t.id, t.label, json.dumps(t.keywords), int(t.named), t.merged_into, now_iso())
                               for t in themes])
             # a video deleted meanwhile is left out
-            conn.executemany("INSERT OR REPLACE INTO theme_videos (job_id, theme_id)"
+            conn.executemany("INSERT OR IGNORE INTO theme_videos (job_id, theme_id)"
                              " SELECT id, ? FROM jobs WHERE id = ?",
                              [(t.id, job_id) for t in themes for job_id in t.job_ids])
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.library.chapters import generated_chapters
-from core.library.indexing import embed_transcript
+from core.library.indexing import embed_transcript, save_vectors
 from core.pipeline.steps.context import JobContext
 from core.providers.embed import get_embedder
 from core.providers.hosted import chapter_titles
@@ -37,7 +37,7 @@ def store_vectors(context: JobContext) -> None:
         if found:
             context.store.update_job(job.id, chapters=found)
     # last: the vectors are what marks this step done, so a run stopped before them finds chapters again
-    context.store.save_embeddings(job.id, context.vectors_model_file.read_text(), vectors)
+    save_vectors(context.store, job.id, context.vectors_model_file.read_text(), context.text_to_analyse(), vectors)
 
 
 def stored(context: JobContext) -> bool:
