@@ -462,10 +462,11 @@ def list_jobs(caller: Reader, status: Annotated[list[Stage] | None, Query()] = N
               platform: Annotated[list[PlatformName] | None, Query()] = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> JobList:
     """The library, newest first, filtered by status and platform (each repeatable), a page at a time."""
-    jobs = api.list_jobs(statuses=[stage.value for stage in status] if status else None, platforms=platform,
-                         collections=collection)
-    return JobList(jobs=api.job_views(jobs[offset:offset + limit]), total=len(jobs), limit=limit,
-                   offset=offset)
+    statuses = [stage.value for stage in status] if status else None
+    counts = api.status_counts(platforms=platform, collections=collection)
+    jobs = api.list_jobs(statuses=statuses, platforms=platform, collections=collection, limit=limit, offset=offset)
+    return JobList(jobs=api.job_views(jobs), total=sum(n for s, n in counts.items() if not statuses or s in statuses),
+                   limit=limit, offset=offset)
 
 
 @app.get("/jobs/{job_id}", response_model=JobDetails, response_model_exclude_none=False, tags=["jobs"],

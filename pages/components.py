@@ -105,9 +105,8 @@ def cancel_button(job: Job, *, rerun_scope: str = "app") -> None:
     st.rerun(scope=rerun_scope)
 
 
-def queue_warning(jobs: list[Job]) -> None:
-    """Say so when jobs wait and no worker serves the queue, or the queue cannot be reached."""
-    waiting = sum(1 for job in jobs if not job.is_final)
+def queue_warning(waiting: int) -> None:
+    """Say so when `waiting` jobs wait and no worker serves the queue, or the queue cannot be reached."""
     if not waiting:
         return
     try:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import api
 from core.formatting import literal
-from core.models import Job, Stage
+from core.models import FINAL_STATUSES, Job, Stage
 from pages.components import (
     LIVE_SECONDS,
     STILL_SECONDS,
@@ -17,15 +17,15 @@ from pages.components import (
 
 page_start("📚 Library")
 
-all_jobs = api.list_jobs()
-if not all_jobs:
+# Counted and read a page at a time by the store: a library of thousands of videos costs what one page does.
+counts = api.status_counts()
+if not counts:
     st.info("The library is empty. Paste a link on the Submit page to add your first video.", icon="👋")
     st.page_link("pages/submit.py", label="Submit a video", icon="➕")
     st.stop()
 
-counts = api.status_counts(all_jobs)
 columns = st.columns(4)
-columns[0].metric("Videos", len(all_jobs))
+columns[0].metric("Videos", sum(counts.values()))
 columns[1].metric("Completed", counts.get(Stage.COMPLETED.value, 0))
 columns[2].metric("In progress", sum(v for k, v in counts.items() if k not in ("completed", "failed")))
 columns[3].metric("Failed", counts.get(Stage.FAILED.value, 0))
@@ -64,8 +64,8 @@ def confirm_reprocess(job_id: str, message: str) -> None:
 
 left, middle, collection_column, right = st.columns([3, 3, 3, 1])
 statuses = left.multiselect("Status", sorted(counts), placeholder="All statuses")
-platforms = middle.multiselect("Platform", api.platforms_in_library(all_jobs), placeholder="All platforms")
-known_collections = api.collections_of(all_jobs)
+platforms = middle.multiselect("Platform", api.platforms_in_library(), placeholder="All platforms")
+known_collections = {collection.id: collection for collection in api.collections()}
 collections = collection_column.multiselect(
     "Collection", list(known_collections), placeholder="All collections",
     format_func=lambda cid: known_collections[cid].title or known_collections[cid].url)
@@ -94,22 +94,33 @@ if len(collections) == 1:  # one collection: follow it, or see how its follow do
         else:
             st.rerun()
 PAGE_SIZE = 20
-matching = api.filter_jobs(all_jobs, statuses=statuses, platforms=platforms, collections=collections)
-pages = max(1, -(-len(matching) // PAGE_SIZE))
+FINAL = {stage.value for stage in FINAL_STATUSES}
+
+
+def matching_counts() -> dict[str, int]:
+    """How many videos the filters keep in each status."""
+    found = api.status_counts(platforms=platforms or None, collections=collections or None)
+    return {status: count for status, count in found.items() if not statuses or status in statuses}
+
+
+matching = matching_counts()
+pages = max(1, -(-sum(matching.values()) // PAGE_SIZE))
 page = right.number_input("Page", min_value=1, max_value=pages, value=1, step=1) if pages > 1 else 1
-moving = any(not job.is_final for job in matching)
+moving = any(status not in FINAL for status in matching)
 
 
 def job_list() -> None:
-    jobs = api.list_jobs(statuses=statuses or None, platforms=platforms or None, collections=collections or None)
-    if not jobs:
+    now = matching_counts()
+    total, waiting = sum(now.values()), sum(count for status, count in now.items() if status not in FINAL)
+    shown = api.list_jobs(statuses=statuses or None, platforms=platforms or None, collections=collections or None,
+                          limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    if not total:
         st.write("No videos match these filters.")
-    shown = jobs[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    if len(jobs) > PAGE_SIZE:
-        st.caption(f"{(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + len(shown)} of {len(jobs)} videos")
-    queue_warning(jobs)
+    if total > PAGE_SIZE:
+        st.caption(f"{(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + len(shown)} of {total} videos")
+    queue_warning(waiting)
     job_cards(shown, actions=job_actions, costs=api.costs())
-    if any(not job.is_final for job in jobs) != moving:
+    if bool(waiting) != moving:
         st.rerun()  # from still to moving or back: drawn again at the other pace
 
 

@@ -54,7 +54,7 @@ def live_status() -> None:
     jobs = api.get_jobs(tracked)
     if jobs:
         st.subheader("Your jobs")
-        queue_warning(jobs)
+        queue_warning(sum(1 for job in jobs if not job.is_final))
     job_cards(jobs, actions=lambda job: cancel_button(job, rerun_scope="fragment"))
     if moving and not any(not job.is_final for job in jobs):
         st.rerun()  # all done: drawn once more, then left alone

@@ -100,6 +100,21 @@ def test_reads_one_and_many(store):
     assert [j.id for j in store.list_jobs(statuses=["failed"])] == [first.id]
 
 
+def test_the_library_is_read_a_page_at_a_time_and_counted_by_the_store(store):
+    jobs = [new_job(store, f"p{n:010d}", platform="vimeo" if n % 2 else "youtube") for n in range(5)]
+    newest_first = [job.id for job in reversed(jobs)]
+    assert [j.id for j in store.list_jobs(limit=2)] == newest_first[:2]
+    assert [j.id for j in store.list_jobs(limit=2, offset=2)] == newest_first[2:4]
+    assert [j.id for j in store.list_jobs(limit=2, offset=4)] == newest_first[4:]
+    assert store.list_jobs(limit=2, offset=5) == []
+    assert [j.id for j in store.list_jobs(platforms=["vimeo"], limit=1, offset=1)] == [jobs[1].id]
+    store.fail_job(jobs[0].id, Stage.DOWNLOADING, "gone")
+    store.enter_stage(jobs[1].id, Stage.COMPLETED)
+    assert store.job_counts() == {"pending": 3, "failed": 1, "completed": 1}
+    assert store.job_counts(platforms=["vimeo"]) == {"pending": 1, "completed": 1}
+    assert store.job_counts(collections=["nothing-here"]) == {}
+
+
 def test_update_keeps_what_it_is_not_told_and_refuses_unknown_fields(store):
     job = new_job(store)
     store.update_job(job.id, title="A title", duration=12.5, progress_detail="half way")

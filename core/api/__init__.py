@@ -23,7 +23,6 @@ from core.api.edits import (
 from core.api.jobs import (
     collections,
     collections_of,
-    filter_jobs,
     get_job,
     get_jobs,
     job_views,
@@ -101,7 +100,7 @@ __all__ = [
     "Submission", "ThemeRefused", "VocabularyTooLong", "analysed_videos", "analysis", "ask", "ask_stream",
     "audio_file", "cancel", "check_follow_now", "collection_summaries", "collections", "collections_of", "costs",
     "default_playlist_items", "delete", "edit_history", "edit_segment", "every_seconds", "export", "exposure_warning",
-    "filter_jobs", "follow", "follows", "forget_voice", "get_job", "get_jobs", "job_details", "job_views",
+    "follow", "follows", "forget_voice", "get_job", "get_jobs", "job_details", "job_views",
     "library_costs", "library_problem", "list_jobs", "media_file", "media_links", "media_problem", "media_type",
     "merge_themes", "moment_link", "name_speakers", "parse_names", "people", "platforms_in_library",
     "prepare_link_checks", "preview_follow", "queue_status", "read_only", "refresh_themes", "reindex", "rename_theme",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 
 from core.jobs.submitting import Submission, require_job
 from core.models import (
@@ -50,16 +49,11 @@ def get_jobs(job_ids: list[str]) -> list[Job]:
     return [found[job_id] for job_id in job_ids if job_id in found]
 
 
-def filter_jobs(jobs: list[Job], statuses: list[str] | None = None, platforms: list[str] | None = None,
-                collections: list[str] | None = None) -> list[Job]:
-    return [job for job in jobs if (not statuses or job.status.value in statuses)
-            and (not platforms or job.platform in platforms)
-            and (not collections or job.collection_id in collections)]
-
-
 def list_jobs(statuses: list[str] | None = None, platforms: list[str] | None = None,
-              collections: list[str] | None = None) -> list[Job]:
-    return get_store().list_jobs(statuses=statuses, platforms=platforms, collections=collections)
+              collections: list[str] | None = None, limit: int | None = None, offset: int = 0) -> list[Job]:
+    """The library's jobs, newest first, filtered (None: any); `limit` of them from the `offset`-th (None: all)."""
+    return get_store().list_jobs(statuses=statuses, platforms=platforms, collections=collections, limit=limit,
+                                 offset=offset)
 
 
 def collections(ids: list[str] | None = None) -> list[Collection]:
@@ -88,10 +82,12 @@ def job_views(jobs: list[Job]) -> list[JobView]:
     return [JobView.of(job, found.get(job.collection_id)) for job in jobs]
 
 
-def status_counts(jobs: list[Job]) -> dict[str, int]:
-    return dict(Counter(job.status.value for job in jobs))
+def status_counts(platforms: list[str] | None = None, collections: list[str] | None = None) -> dict[str, int]:
+    """How many of the library's jobs (of these platforms and collections) are in each status: counted by the store,
+    which reads no job."""
+    return get_store().job_counts(platforms=platforms, collections=collections)
 
 
-def platforms_in_library(jobs: list[Job] | None = None) -> list[str]:
-    """The platforms of these jobs (of the whole library when not given: asked of the store, which reads no job)."""
-    return get_store().platforms() if jobs is None else sorted({job.platform for job in jobs})
+def platforms_in_library() -> list[str]:
+    """The platforms the library's videos come from (asked of the store, which reads no job)."""
+    return get_store().platforms()

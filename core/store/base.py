@@ -68,7 +68,13 @@ class Store(Protocol):
         """The jobs of those ids that exist, by id, in one read."""
     def find_job(self, platform: str, video_id: str) -> Job | None: ...
     def list_jobs(self, *, statuses: list[str] | None = None, platforms: list[str] | None = None,
-                  collections: list[str] | None = None) -> list[Job]: ...
+                  collections: list[str] | None = None, limit: int | None = None, offset: int = 0) -> list[Job]:
+        """The jobs of these statuses, platforms and collections (any, where None), newest first; `limit` of them
+        from the `offset`-th on (all of them, where None)."""
+    def job_counts(self, *, platforms: list[str] | None = None,
+                   collections: list[str] | None = None) -> dict[str, int]:
+        """How many jobs of these platforms and collections there are in each status (statuses without any absent),
+        counted by the store."""
     def save_collection(self, *, url: str, platform: str, source_id: str, title: str | None) -> Collection:
         """The collection of (platform, source_id): created, or the existing one (retitled when a title is given)."""
     def get_collections(self, ids: list[str] | None = None) -> list[Collection]:

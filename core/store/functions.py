@@ -91,11 +91,16 @@ class FunctionStore(MediaFilesMixin):
         row = self.call("find_job", p_platform=platform, p_video_id=video_id)
         return Job(**row) if row else None
 
-    def list_jobs(self, *, statuses=None, platforms=None, collections=None) -> list[Job]:
+    def list_jobs(self, *, statuses=None, platforms=None, collections=None, limit=None, offset=0) -> list[Job]:
         rows = self.call("list_jobs", p_statuses=list(statuses) if statuses else None,
                          p_platforms=list(platforms) if platforms else None,
-                         p_collections=list(collections) if collections else None)
+                         p_collections=list(collections) if collections else None, p_limit=limit, p_offset=offset)
         return [Job(**row) for row in rows]
+
+    def job_counts(self, *, platforms=None, collections=None) -> dict[str, int]:
+        return {status: int(count) for status, count in self.call(
+            "job_counts", p_platforms=list(platforms) if platforms else None,
+            p_collections=list(collections) if collections else None).items()}
 
     def save_collection(self, *, url: str, platform: str, source_id: str, title: str | None) -> Collection:
         return Collection(**self.call("save_collection", p_id=uuid.uuid4().hex[:12], p_url=url, p_platform=platform,

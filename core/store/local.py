@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -45,6 +46,7 @@ from core.vectors import FIRST_PART, VIDEO_VECTOR, QueryVector, part_number, que
 _kept = threading.local()
 _inherited: list = []
 KEPT_CONNECTIONS = 4
+FILE_CHECK_SECONDS = 1.0
 
 
 def _inode(path: Path) -> int | None:
@@ -87,7 +89,8 @@ class _VectorIndex:
     def __init__(self, rows: list[sqlite3.Row]):
         self.keys = [(r["job_id"], r["segment_idx"]) for r in rows]
         self.positions = {key: i for i, key in enumerate(self.keys)}
-        self.job_names = sorted({job_id for job_id, _ in self.keys})
+        self.job_set = {job_id for job_id, _ in self.keys}
+        self.job_names = sorted(self.job_set)
         codes = {name: i for i, name in enumerate(self.job_names)}
         self.job_codes = np.array([codes[job_id] for job_id, _ in self.keys], dtype=np.int32)
         self._codes = codes
@@ -120,23 +123,26 @@ class LocalStore(MediaFilesMixin):
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection to the library, opened once: a search or a page makes a dozen reads, and
         opening SQLite costs more than most of them. Not shared across threads or a fork, and opened again
-        when the file was replaced."""
+        when the file was replaced (looked at no more than every FILE_CHECK_SECONDS: on some machines a stat
+        costs a fifth of a millisecond, and a search makes a dozen reads)."""
         if getattr(_kept, "pid", None) != os.getpid():
             # Connections a forked child inherited are never used or closed here (closing one could
             # checkpoint or remove the WAL under the parent's feet): they are only kept from the GC.
             _inherited.extend(getattr(_kept, "connections", {}).values())
             _kept.pid, _kept.connections = os.getpid(), OrderedDict()
-        conn, opened_inode = _kept.connections.pop(self.db_path, (None, None))
-        if conn is not None and opened_inode != _inode(self.db_path):
-            conn.close()
-            conn = None
+        conn, opened_inode, checked = _kept.connections.pop(self.db_path, (None, None, 0.0))
+        if conn is not None and time.monotonic() - checked > FILE_CHECK_SECONDS:
+            if opened_inode != _inode(self.db_path):
+                conn.close()
+                conn = None
+            checked = time.monotonic()
         if conn is None:
             conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA busy_timeout = 30000")
-            opened_inode = _inode(self.db_path)
-        _kept.connections[self.db_path] = (conn, opened_inode)
+            opened_inode, checked = _inode(self.db_path), time.monotonic()
+        _kept.connections[self.db_path] = (conn, opened_inode, checked)
         while len(_kept.connections) > KEPT_CONNECTIONS:
             _kept.connections.popitem(last=False)[1][0].close()
         return conn
@@ -216,15 +222,26 @@ class LocalStore(MediaFilesMixin):
                                (platform, video_id)).fetchone()
         return self._job(row) if row else None
 
-    def list_jobs(self, *, statuses=None, platforms=None, collections=None) -> list[Job]:
-        sql, args = "SELECT * FROM jobs WHERE 1=1", []
+    def list_jobs(self, *, statuses=None, platforms=None, collections=None, limit=None, offset=0) -> list[Job]:
+        where, args = self._job_filter(statuses, platforms, collections)
+        with self._db() as conn:
+            rows = conn.execute(f"SELECT * FROM jobs WHERE {where} ORDER BY created_at DESC, rowid DESC"
+                                " LIMIT ? OFFSET ?", [*args, -1 if limit is None else limit, offset]).fetchall()
+        return [self._job(row) for row in rows]
+
+    def job_counts(self, *, platforms=None, collections=None) -> dict[str, int]:
+        where, args = self._job_filter(None, platforms, collections)
+        with self._db() as conn:
+            return dict(conn.execute(f"SELECT status, count(*) FROM jobs WHERE {where} GROUP BY status", args))
+
+    @staticmethod
+    def _job_filter(statuses, platforms, collections) -> tuple[str, list]:
+        where, args = "1=1", []
         for column, values in (("status", statuses), ("platform", platforms), ("collection_id", collections)):
             if values:
-                sql += f" AND {column} IN ({','.join('?' * len(values))})"
+                where += f" AND {column} IN ({','.join('?' * len(values))})"
                 args += list(values)
-        with self._db() as conn:
-            rows = conn.execute(sql + " ORDER BY created_at DESC, rowid DESC", args).fetchall()
-        return [self._job(row) for row in rows]
+        return where, args
 
     def save_collection(self, *, url: str, platform: str, source_id: str, title: str | None) -> Collection:
         with self._tx() as conn:
@@ -657,6 +674,11 @@ class LocalStore(MediaFilesMixin):
                 f" WHERE lower(json_extract(sp.value, '$.name')) IN ({','.join('?' * len(names))})"
                 f" AND t.job_id IN ({jobs_sql})", [*names, *jobs_args])
 
+    def _unfinished_jobs(self) -> set[str]:
+        """The videos not (or no longer) completed: a few at any time, however large the library."""
+        with self._db() as conn:
+            return {row[0] for row in conn.execute("SELECT id FROM jobs WHERE status != 'completed'")}
+
     def _searchable_jobs(self, filters: SearchFilters) -> set[str]:
         sql, args = self._searchable_sql(filters)
         with self._db() as conn:
@@ -710,9 +732,15 @@ class LocalStore(MediaFilesMixin):
         spoken_by = self._spoken_by_sql(filters)
         keyword_rows = search_threads().submit(self._keyword_rows, terms, depth, *self._searchable_sql(filters),
                                                 most_pass=filters == SearchFilters(), spoken_by=spoken_by)
-        allowed = self._searchable_jobs(filters)
         index = self._vector_index(model)
-        if not allowed or not index.keys:
+        if filters == SearchFilters():  # every completed video: only the few others are left out
+            left_out = self._unfinished_jobs() & index.job_set
+        else:
+            allowed = self._searchable_jobs(filters)
+            if not allowed:
+                return []
+            left_out = index.job_set - allowed
+        if not index.keys or left_out == index.job_set:
             return []
         depth = min(len(index.keys), depth)
         similarity = index.matrix @ query_vector(query)
@@ -723,8 +751,8 @@ class LocalStore(MediaFilesMixin):
             kept = np.zeros(len(index.keys), dtype=bool)
             kept[rows] = True
             similarity = np.where(kept, similarity, -np.inf)
-        elif not allowed.issuperset(index.job_names):
-            similarity = np.where(index.rows_of(allowed), similarity, -np.inf)
+        elif left_out:
+            similarity = np.where(index.rows_of(left_out), -np.inf, similarity)
         candidates = np.argpartition(-similarity, depth - 1)[:depth]
         by_meaning = [(index.keys[i], float(similarity[i]))
                       for i in candidates[np.argsort(-similarity[candidates])] if np.isfinite(similarity[i])]
