@@ -74,6 +74,7 @@ def test_the_gauge_title_has_room_and_empty_charts_say_what_will_appear():
     gauge = insights.sentiment_gauge(analysis).layout
     assert gauge.title.text == "Positive" and gauge.margin.t >= 50
     empty = insights.library_overview([video(1, "2026-12-04", topics=())])
-    for figure in (insights.topic_frequency(empty), insights.topic_trend(empty)):
+    not_grouped = (insights.theme_sizes(empty), insights.theme_trend(empty))  # no "(not grouped yet)" bar either
+    for figure in (insights.topic_frequency(empty), insights.topic_trend(empty), *not_grouped):
         [note] = figure.layout.annotations
         assert "appear here" in note.text and figure.layout.xaxis.visible is False

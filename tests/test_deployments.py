@@ -2,8 +2,8 @@
 as RQ does) on one Redis and one library, links sent at once from the command line and the HTTP API, and one
 worker's machine lost in the middle of a job. On the embedded store (one machine, one DATA_DIR), on Postgres
 (DATABASE_URL) with media in an S3-compatible bucket (MEDIA_STORAGE_URL), and on a Supabase project reached by its
-keys, where each process has a DATA_DIR of its own, as separate machines would. This is the suite to run before
-trusting a deployment."""
+keys, where each process has a DATA_DIR of its own, as separate machines would; on Postgres, the bucket's server also
+goes down while a link is processed. This is the suite to run before trusting a deployment."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def deployment(request, tmp_path, model_cache, monkeypatch):
     else:
         database_url, store_env = None, {}
     found = Deployment(request.param, tmp_path, model_cache, redis_url, store_env)
-    found.database_url = database_url
+    found.database_url, found.object_store = database_url, object_store
     app = found.machine("app")
     for key in ("DATA_DIR", "REDIS_URL", "ALLOW_PRIVATE_URLS", *store_env):  # this process runs on the app's machine
         monkeypatch.setenv(key, app[key])
@@ -266,3 +266,19 @@ def test_workers_share_one_library_and_survive_a_lost_machine(deployment, talks_
     at.text_input[0].input(TALKS["bicycle-repair"][1]).run()
     assert not at.exception
     assert "bicycle-repair" in " ".join(m.value for m in at.markdown)
+
+    if deployment.object_store is not None:  # the bucket's server goes down while a link is being processed
+        deployment.object_store.stop()
+        late = httpx.post(f"{server}/jobs", json={"urls": [f"{talks_site}/{next(iter(TALKS))}.mp4?late=1"]},
+                          timeout=60).json()[0]["id"]
+        wait_for(lambda: "try 2 of 3" in (api.get_job(late).progress_detail or ""), timeout=180,
+                 what="the first try's failure")
+        waiting = api.get_job(late)
+        assert waiting.status.value == "pending" and "cannot be reached" in waiting.error, waiting
+        assert api.audio_file(late) is None  # nothing half-stored: no row points at a missing object
+        deployment.object_store.start()  # back (empty: moto keeps objects in memory); the next try completes it
+        [done] = api.wait([late], timeout=240)
+        assert done.status.value == "completed", (done.error, deployment.logs())
+        assert done.stage_times["downloading"] == waiting.stage_times["downloading"]  # resumed, not started over
+        media = httpx.get(f"{server}/jobs/{late}").json()["media"]
+        assert httpx.get(media["audio_url"]).status_code == 200, media

@@ -314,7 +314,8 @@ def talk_time(people: list[VoiceView], top: int = 15) -> go.Figure:
 
 def theme_sizes(overview: LibraryOverview, top: int = 15) -> go.Figure:
     """Videos per theme, the largest at the top."""
-    counts = overview.by("theme")["theme"].value_counts().head(top)[::-1]
+    rows = overview.by("theme")
+    counts = rows.loc[rows["theme"] != NO_THEME, "theme"].value_counts().head(top)[::-1]
     bars = go.Bar(x=counts.values, y=counts.index, orientation="h", hovertemplate="%{y}: %{x} videos<extra></extra>")
     figure = _small(go.Figure(bars), "Videos per theme", height=max(320, 28 * len(counts) + 80), x_title="videos")
     if counts.empty:
