@@ -332,7 +332,8 @@ def cmd_export(args) -> int:
 
 
 def cmd_reindex(args) -> int:
-    count = api.reindex(progress=lambda done, total: print(f"re-embedded {done} of {total}", file=sys.stderr))
+    count = api.reindex(progress=lambda done, total: print(f"re-embedded {done} of {total}", file=sys.stderr),
+                        every=args.all)
     print(f"{count} videos re-embedded with the current embedding model")
     return EXIT_OK
 
@@ -504,6 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("reindex", help="embed again videos embedded with another model (after EMBEDDING_MODEL changed)")
+    p.add_argument("--all", action="store_true",
+                   help="every completed video (after an upgrade: long videos get their chapters' vectors for themes)")
     p.set_defaults(func=cmd_reindex)
 
     p = sub.add_parser("retry", help="queue failed jobs again; they resume where they stopped")

@@ -108,6 +108,10 @@ def test_a_long_talk_that_changes_subject_joins_the_theme_of_each_chapter(groupe
                      sentences=garden_half + football_half, seconds_per_sentence=10.0)
     one_subject = add_video(store, embedder, video_id="longtalk002", title="All about money",
                             sentences=SUBJECTS["money"] * 4, seconds_per_sentence=10.0)
+    store.save_embeddings(talk, embedder.model, embedder.embed(garden_half + football_half))  # as before chapters
+    api.refresh_themes()  # had their own vectors: the talk is grouped whole, in one theme
+    assert len(api.themes_of(talk)) == 1
+    assert api.reindex(every=True) == len(api.list_jobs())  # after an upgrade, every video embedded again
     api.refresh_themes()
     garden, football = theme_holding(grouped["garden"][0]), theme_holding(grouped["football"][0])
     assert talk in garden.job_ids and talk in football.job_ids

@@ -9,6 +9,7 @@ from core.models import (
     SearchFilters,
     SearchHit,
     Segment,
+    Stage,
     chapter_at,
 )
 from core.providers.embed import get_embedder
@@ -63,13 +64,14 @@ def _matched_language(segment: Segment, spoken: str | None, query_stems: set[str
     return segment.translation_language
 
 
-def reindex(settings: Settings | None = None, progress=None) -> int:
-    """Embed again every completed video that has no vectors from the current embedding model, with the
-    pipeline's own embedding and storing steps."""
+def reindex(settings: Settings | None = None, progress=None, every: bool = False) -> int:
+    """Embed again every completed video that has no vectors from the current embedding model (`every`: every
+    completed video), with the pipeline's own embedding and storing steps."""
     settings = settings or get_settings()
     store = get_store(service_role=True)
     embedder = get_embedder(settings)
-    missing = store.jobs_missing_embeddings(embedder.model)
+    missing = ([job.id for job in store.list_jobs(statuses=[Stage.COMPLETED.value])] if every
+               else store.jobs_missing_embeddings(embedder.model))
     for number, job_id in enumerate(missing, 1):
         found = text_to_analyse(store, job_id)
         if found and found.segments:
