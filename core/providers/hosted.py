@@ -303,6 +303,9 @@ class _ChapterTitle(BaseModel):
 class _ChapterTitles(BaseModel):
     chapters: list[_ChapterTitle]
 
+    def named(self) -> list[tuple[int, str]]:
+        return [(chapter.index, chapter.title) for chapter in self.chapters]
+
 
 CHAPTER_INSTRUCTIONS = ("You title the chapters of a video's transcript. Each chapter is given as [index] followed by "
                         "what is said in it. Give each a short title (2 to 6 words) naming its subject, in the "
@@ -312,18 +315,25 @@ CHAPTER_CHARS = 1500  # of each chapter's text shown to the model: its subject i
 
 def chapter_titles(settings: Settings, texts: list[str]) -> list[str | None]:
     """A title for each chapter's text by the analysis model; None for one it left out."""
-    model = settings.openai_analysis_model
     prompt = "\n\n".join(f"[{i}] {text[:CHAPTER_CHARS]}" for i, text in enumerate(texts))
-    response = structured(settings, model, _ChapterTitles, CHAPTER_INSTRUCTIONS, prompt)
+    return _numbered_names(settings, _ChapterTitles, CHAPTER_INSTRUCTIONS, prompt, len(texts), 100)
+
+
+def _numbered_names(settings: Settings, schema, instructions: str, prompt: str, count: int,
+                    longest: int) -> list[str | None]:
+    """The analysis model's short name for each of the `count` items numbered [0], [1]... in `prompt` (`schema`
+    answers them as (index, name) pairs by its `named()`); None for one it left out."""
+    model = settings.openai_analysis_model
+    response = structured(settings, model, schema, instructions, prompt)
     if response.usage:
         record("openai", model, input_tokens=response.usage.prompt_tokens,
                output_tokens=response.usage.completion_tokens)
     parsed = response.choices[0].message.parsed
-    titles: list[str | None] = [None] * len(texts)
-    for chapter in parsed.chapters if parsed else []:
-        if 0 <= chapter.index < len(texts) and chapter.title.strip():
-            titles[chapter.index] = " ".join(chapter.title.split())[:100]
-    return titles
+    names: list[str | None] = [None] * count
+    for index, name in parsed.named() if parsed else []:
+        if 0 <= index < count and name.strip():
+            names[index] = " ".join(name.split())[:longest]
+    return names
 
 
 class _ThemeName(BaseModel):
@@ -333,6 +343,9 @@ class _ThemeName(BaseModel):
 
 class _ThemeNames(BaseModel):
     themes: list[_ThemeName]
+
+    def named(self) -> list[tuple[int, str]]:
+        return [(theme.index, theme.name) for theme in self.themes]
 
 
 THEME_INSTRUCTIONS = ("You name the themes of a video library. Each theme is given as [index], the words that set "
@@ -345,21 +358,11 @@ THEME_VIDEO_CHARS = 300
 
 def theme_names(settings: Settings, themes: list[tuple[list[str], list[str]]]) -> list[str | None]:
     """A name for each theme (its keywords, its videos' texts) by the analysis model; None for one it left out."""
-    model = settings.openai_analysis_model
     prompt = "\n\n".join(
         f"[{i}] {', '.join(keywords)}\n" + "\n".join(f"- {' '.join(text.split())[:THEME_VIDEO_CHARS]}"
                                                    for text in texts[:THEME_VIDEOS])
         for i, (keywords, texts) in enumerate(themes))
-    response = structured(settings, model, _ThemeNames, THEME_INSTRUCTIONS, prompt)
-    if response.usage:
-        record("openai", model, input_tokens=response.usage.prompt_tokens,
-               output_tokens=response.usage.completion_tokens)
-    parsed = response.choices[0].message.parsed
-    names: list[str | None] = [None] * len(themes)
-    for theme in parsed.themes if parsed else []:
-        if 0 <= theme.index < len(themes) and theme.name.strip():
-            names[theme.index] = " ".join(theme.name.split())[:80]
-    return names
+    return _numbered_names(settings, _ThemeNames, THEME_INSTRUCTIONS, prompt, len(themes), 80)
 
 
 class _TranslatedSegment(BaseModel):
