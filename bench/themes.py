@@ -8,7 +8,8 @@ and how long grouping takes as the library grows.
    kitchen, a match's ball and a guitar's match of chords, flights and rockets). Printed for each join distance: the
    number of themes, adjusted Rand index and normalised mutual information against the subjects, and for the one in
    core.library.themes.JOIN_DISTANCE, each theme's label and whether it names its subject (two of its three terms
-   hold a word of the subject's vocabulary).
+   hold a word of the subject's vocabulary, singular or plural). Each video is analysed as the pipeline analyses it
+   (its summary and topics are part of what names a theme).
 2. Time. Grouping (and labelling) 500 and 5,000 videos whose vectors gather around 200 subjects, in one run.
 """
 
@@ -84,20 +85,22 @@ SENTENCES_PER_VIDEO = 4
 def build_library(chooser: random.Random) -> dict[str, str]:
     """The generated videos in a fresh store; their job ids with their subjects."""
     from core.config import get_settings
+    from core.providers.analyze import LocalAnalyzer
     from core.providers.embed import get_embedder
     from core.store import get_store
     from testkit.library import add_video
 
     store, embedder = get_store(), get_embedder(get_settings())
+    analyzer = LocalAnalyzer(embedder)
     truth = {}
     for subject, (_, pool) in SUBJECTS.items():
         for number in range(VIDEOS_PER_SUBJECT):
             said = chooser.sample(pool, SENTENCES_PER_VIDEO)
             job_id = add_video(store, embedder, video_id=f"{subject}{number:04d}", title=f"Episode {number}",
                                sentences=said)
-            # as the pipeline's analysis would: a short video's summary is most of what was said
-            analysis = store.get_analysis(job_id)
-            store.save_analysis(job_id, analysis.model_copy(update={"summary": " ".join(said[:3])}))
+            # analysed as the pipeline analyses it: its summary and topics are what themes are named from
+            found = analyzer.analyze(store.get_transcript(job_id), f"Episode {number}", None)
+            store.save_analysis(job_id, found)
             truth[job_id] = subject
     return truth
 
@@ -108,6 +111,7 @@ def quality(distances: list[float]) -> None:
     from core.config import get_settings
     from core.library import themes
     from core.providers.embed import embedding_model_name
+    from core.providers.topics import noun_lemma
     from core.store import get_store
 
     truth = build_library(random.Random(11))
@@ -132,8 +136,9 @@ def quality(distances: list[float]) -> None:
     for theme in sorted(found, key=lambda t: -len(t.job_ids)):
         subjects = [truth[job_id] for job_id in theme.job_ids]
         subject = max(set(subjects), key=subjects.count)
-        expected = SUBJECTS[subject][0]
-        names_it = sum(any(word in term for word in expected) for term in theme.label.split(", ")) >= 2
+        expected = {noun_lemma(word) for word in SUBJECTS[subject][0]}
+        names_it = sum(bool(expected & {noun_lemma(word) for word in term.split()})
+                       for term in theme.label.split(", ")) >= 2
         named += names_it
         print(f"    {len(theme.job_ids):2d} videos, {subjects.count(subject)} of {subject}: “{theme.label}”"
               f"{'' if names_it else '  (does not name it)'}")

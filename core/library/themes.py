@@ -16,6 +16,7 @@ from core.config import Settings
 from core.models import Analysis, Job, Theme, ThemeView
 from core.providers.hosted import theme_names
 from core.providers.metering import meter
+from core.providers.topics import noun_lemma
 from core.store import Store
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,13 @@ def keywords(groups: list[list[str]], count: int = KEYWORDS) -> list[list[str]]:
 
 
 def _phrases(text: str) -> list[str]:
-    """The words of a text without stop words, and each two neighbours within a sentence."""
+    """The words of a text without stop words (nouns in the singular: "rates" is "rate"), and each two neighbours
+    within a sentence."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     found = []
     for sentence in _SENTENCE_BREAK.split(text.lower()):
-        words = [word for word in _WORD.findall(sentence) if word not in ENGLISH_STOP_WORDS]
+        words = [noun_lemma(word) for word in _WORD.findall(sentence) if word not in ENGLISH_STOP_WORDS]
         found += words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
     return found
 
