@@ -511,6 +511,61 @@ class SearchFilters(BaseModel):
     speakers: list[str] = Field(default_factory=list)
 
 
+class LibraryQuery(BaseModel):
+    """Which completed videos the Dashboard counts. Empty lists and None mean no restriction."""
+
+    platforms: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    #: Base languages ("en" also keeps "en-US").
+    languages: list[str] = Field(default_factory=list)
+    collections: list[str] = Field(default_factory=list)
+    #: Only these videos (a theme's).
+    job_ids: list[str] = Field(default_factory=list)
+    #: Inclusive ISO dates (YYYY-MM-DD), compared with the upload date, else the date it was added.
+    date_from: str | None = None
+    date_to: str | None = None
+
+
+class Tally(BaseModel):
+    """How many videos have one value (a category, a day, a theme id, a topic...), and their average sentiment."""
+
+    value: str
+    videos: int
+    score: float = 0.0
+
+
+class MonthTally(BaseModel):
+    value: str
+    #: YYYY-MM of the videos' upload (else the month they were added).
+    month: str
+    videos: int
+
+
+#: What LibrarySummary.by counts the videos by.
+SUMMARY_COLUMNS = ("sentiment", "category", "platform", "language", "processed_day", "theme")
+
+
+class LibrarySummary(BaseModel):
+    """The Dashboard's numbers for the videos a LibraryQuery keeps, counted by the store (never row by row in the
+    app): however large the library, the same few rows."""
+
+    videos: int = 0
+    seconds: float = 0.0
+    #: Their average sentiment.
+    score: float = 0.0
+    #: Per SUMMARY_COLUMNS name, a tally per value; "theme" counts theme ids (a video in two counts in each; "" for
+    #: the videos in none), "language" base languages ("" for unknown), "processed_day" the day each completed.
+    by: dict[str, list[Tally]] = Field(default_factory=dict)
+    #: Videos per theme id and upload month.
+    theme_months: list[MonthTally] = Field(default_factory=list)
+    #: The most frequent per-video topics (lower-cased), most first; each video counts once per topic.
+    topics: list[Tally] = Field(default_factory=list)
+    #: Videos per upload month for the few most frequent topics.
+    topic_months: list[MonthTally] = Field(default_factory=list)
+    #: The videos counted (their ids), for what is read per video (talk time, hosted cost).
+    job_ids: list[str] = Field(default_factory=list)
+
+
 class Usage(BaseModel):
     """What one engine used for one job stage (hosted engines only)."""
 

@@ -5,14 +5,14 @@ import streamlit as st
 from core import api
 from core.formatting import clock
 from core.library import insights
-from core.models import CATEGORIES
+from core.models import CATEGORIES, LibraryQuery
 from pages.components import page_start, theme_editor
 
 page_start("📊 Dashboard")
 
-videos = api.analysed_videos()  # read once; every filter works on it
+# Counted by the store, filtered there too: a few rows per chart, however large the library.
+everything = api.library_overview()
 themes = api.themes()
-everything = insights.library_overview(videos, themes=themes)
 if everything.empty:
     st.info("No analysed videos yet. Once a video completes, its sentiment, topics and category show up here.",
             icon="👋")
@@ -20,11 +20,12 @@ if everything.empty:
     st.stop()
 
 left, middle, language_column, collection_column, theme_column, right = st.columns(6)
-platforms = left.multiselect("Platform", sorted(everything.videos["platform"].unique()), placeholder="All platforms")
+platforms = left.multiselect("Platform", sorted(t.value for t in everything.tallies("platform")),
+                             placeholder="All platforms")
 categories = middle.multiselect("Category", sorted(CATEGORIES), placeholder="All categories")
-languages = language_column.multiselect("Spoken language", sorted(everything.videos["language"].unique()),
+languages = language_column.multiselect("Spoken language", sorted(t.value for t in everything.tallies("language")),
                                         placeholder="All languages")
-known_collections = api.collections_of([job for job, _ in videos])
+known_collections = {collection.id: collection for collection in api.collections()}
 collections = collection_column.multiselect(
     "Collection", list(known_collections), placeholder="All collections",
     format_func=lambda cid: known_collections[cid].title or known_collections[cid].url)
@@ -34,9 +35,9 @@ theme_ids = theme_column.multiselect("Theme", list(labels), format_func=labels.g
 dates = right.date_input("Upload date", value=())
 date_from, date_to = (dates[0].isoformat(), dates[-1].isoformat()) if dates else (None, None)
 
-overview = insights.library_overview(videos, platforms=platforms, categories=categories, date_from=date_from,
-                                     date_to=date_to, collections=collections, languages=languages, themes=themes,
-                                     theme_ids=theme_ids)
+query = LibraryQuery(platforms=platforms, categories=categories, languages=languages, collections=collections,
+                     date_from=date_from, date_to=date_to)
+overview = everything if query == LibraryQuery() and not theme_ids else api.library_overview(query, theme_ids)
 if overview.empty:
     st.warning("No videos match these filters.")
     st.stop()
@@ -44,14 +45,13 @@ if overview.empty:
 costs = api.costs()
 library_costs = api.library_costs()
 asked, naming = library_costs.get("ask", {}), library_costs.get("themes", {})
-spent = sum(costs.get(job_id, 0.0) for job_id in overview.videos["job_id"])
+spent = sum(costs.get(job_id, 0.0) for job_id in overview.job_ids)
 library_spent = asked.get("usd", 0.0) + naming.get("usd", 0.0)
 cols = st.columns(5 if spent or library_spent else 4)
-cols[0].metric("Videos", len(overview.videos))
+cols[0].metric("Videos", overview.summary.videos)
 cols[1].metric("Time processed", clock(overview.hours * 3600))
-cols[2].metric("Average sentiment", f"{overview.videos['score'].mean():+.2f}")
-by_theme = overview.by("theme")
-cols[3].metric("Themes", by_theme.loc[by_theme["theme"] != insights.NO_THEME, "theme"].nunique(),
+cols[2].metric("Average sentiment", f"{overview.summary.score:+.2f}")
+cols[3].metric("Themes", sum(1 for tally in overview.tallies("theme") if tally.value != insights.NO_THEME),
                help="the videos grouped by what they are about; a worker groups them again as videos complete")
 if spent or library_spent:
     questions = f"; answers to {asked['calls']} questions: ${asked['usd']:.4f}" if asked else ""
@@ -99,7 +99,7 @@ if topics_tab.open:
                 theme_editor(themes)
 if people_tab.open:
     with people_tab:
-        people = api.people(list(overview.videos["job_id"]))
+        people = api.people(overview.job_ids)
         a, b = st.columns(2)
         a.plotly_chart(insights.talk_time(people), key="talk-time")
         if people:

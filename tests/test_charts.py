@@ -1,31 +1,48 @@
 """The Dashboard's and the video page's charts read right at every size: one video, two on the same day, 5,000."""
 
 import random
+from collections import Counter, defaultdict
 
 import pytest
 
 from core.library import insights
-from core.models import Analysis, Job, Segment, Sentiment, Stage, Transcript
+from core.models import Analysis, LibrarySummary, MonthTally, Segment, Sentiment, Tally, Transcript
 
 
-def video(number: int, day: str, score: float = 0.0, topics: tuple[str, ...] = ("gardens",)) -> tuple[Job, Analysis]:
-    job = Job(id=f"job{number:05d}", url=f"https://example.com/{number}", platform="youtube", extractor="Youtube",
-              video_id=str(number), status=Stage.COMPLETED, stage=Stage.COMPLETED, title=f"Video {number}",
-              duration=60.0, upload_date=day, created_at=f"{day}T10:00:00Z", updated_at=f"{day}T10:05:00Z",
-              stage_times={"completed": f"{day}T10:05:00Z"})
+def video(number: int, day: str, score: float = 0.0, topics: tuple[str, ...] = ("gardens",)) -> dict:
     label = "positive" if score > 0.1 else "negative" if score < -0.1 else "neutral"
-    analysis = Analysis(summary="", topics=list(topics), sentiment=Sentiment(label=label, score=score),
-                        category="education", language="en", engine="test")
-    return job, analysis
+    return {"id": f"job{number:05d}", "day": day, "score": score, "sentiment": label, "topics": topics,
+            "platform": "youtube", "category": "education", "language": "en"}
+
+
+def summary(videos: list[dict]) -> insights.LibraryOverview:
+    """The numbers a store counts for these videos (each added and completed on its upload day, in no theme)."""
+    by: dict[str, list[Tally]] = {}
+    for column, key in (("sentiment", "sentiment"), ("category", "category"), ("platform", "platform"),
+                        ("language", "language"), ("processed_day", "day")):
+        scores = defaultdict(list)
+        for row in videos:
+            scores[row[key]].append(row["score"])
+        by[column] = [Tally(value=value, videos=len(found), score=sum(found) / len(found))
+                      for value, found in scores.items()]
+    by["theme"] = [Tally(value="", videos=len(videos), score=sum(row["score"] for row in videos) / len(videos))]
+    topics = Counter(topic for row in videos for topic in row["topics"])
+    leaders = [topic for topic, _ in topics.most_common(5)]
+    months = Counter((topic, row["day"][:7]) for row in videos for topic in row["topics"] if topic in leaders)
+    return insights.LibraryOverview(LibrarySummary(
+        videos=len(videos), seconds=60.0 * len(videos), score=sum(row["score"] for row in videos) / len(videos),
+        by=by, topics=[Tally(value=topic, videos=count) for topic, count in topics.most_common(40)],
+        topic_months=[MonthTally(value=topic, month=month, videos=count) for (topic, month), count in months.items()],
+        job_ids=[row["id"] for row in videos]))
 
 
 def libraries() -> dict[str, insights.LibraryOverview]:
     chooser = random.Random(5)
     large = [video(n, f"202{5 + n % 2}-{1 + n % 12:02d}-{1 + n % 28:02d}", chooser.uniform(-1, 1),
                    (chooser.choice(["gardens", "football", "bread", "travel"]),)) for n in range(5000)]
-    return {"one": insights.library_overview([video(1, "2026-12-04", 0.02)]),
-            "same day": insights.library_overview([video(1, "2026-12-04", 0.6), video(2, "2026-12-04", -0.2)]),
-            "5,000": insights.library_overview(large)}
+    return {"one": summary([video(1, "2026-12-04", 0.02)]),
+            "same day": summary([video(1, "2026-12-04", 0.6), video(2, "2026-12-04", -0.2)]),
+            "5,000": summary(large)}
 
 
 @pytest.mark.parametrize("size", ["one", "same day", "5,000"])
@@ -70,10 +87,10 @@ def test_a_short_clip_runs_over_its_own_time_in_minutes_and_seconds():
 
 
 def test_the_gauge_title_has_room_and_empty_charts_say_what_will_appear():
-    job, analysis = video(1, "2026-12-04", 0.5)
+    analysis = Analysis(summary="", topics=[], sentiment=Sentiment(label="positive", score=0.5), category="education")
     gauge = insights.sentiment_gauge(analysis).layout
     assert gauge.title.text == "Positive" and gauge.margin.t >= 50
-    empty = insights.library_overview([video(1, "2026-12-04", topics=())])
+    empty = summary([video(1, "2026-12-04", topics=())])
     not_grouped = (insights.theme_sizes(empty), insights.theme_trend(empty))  # no "(not grouped yet)" bar either
     for figure in (insights.topic_frequency(empty), insights.topic_trend(empty), *not_grouped):
         [note] = figure.layout.annotations

@@ -180,7 +180,7 @@ def test_dashboard_draws_every_chart_and_filters_together(many_videos):
 
 
 def test_dashboard_figures_count_the_library(many_videos):
-    overview = insights.library_overview(api.analysed_videos())
+    overview = api.library_overview()  # counted by the store
     assert list(insights.sentiment_distribution(overview).data[0].y) == [3, 1, 1]  # positive, neutral, negative
     bars, _dots = insights.sentiment_by(overview, "platform").data
     assert sorted(bars.y) == ["tiktok", "vimeo", "youtube"] and list(bars.x) == [0.0, 0.0, 0.0]

@@ -14,6 +14,7 @@ from core.models import (
     Chapter,
     Edit,
     Follow,
+    LibraryQuery,
     SearchFilters,
     Segment,
     SegmentChange,
@@ -407,6 +408,48 @@ def test_a_long_videos_chapters_have_vectors_of_their_own_and_may_be_in_several_
                                                            "bbbbbbbbbbbb": [long_talk.id]}
     store.save_embeddings(long_talk.id, "m", said)  # embedded again without chapters
     assert store.part_vectors("m")[0] == []
+
+
+def test_the_dashboards_numbers_are_counted_by_the_store(store):
+    rows = [("a0000000001", "youtube", "2026-10-02", "en-US", "food", "positive", 0.6, ["Tomato", "garden"]),
+            ("a0000000002", "vimeo", "2026-11-20", "es", "food", "negative", -0.4, ["tomato"]),
+            ("a0000000003", "youtube", None, "en", "sports", "neutral", 0.1, ["goal"])]
+    ids = []
+    for video_id, platform, uploaded, language, category, label, score, topics in rows:
+        job = new_job(store, video_id, platform=platform)
+        store.update_job(job.id, upload_date=uploaded, duration=60.0)
+        store.save_analysis(job.id, Analysis(summary="", topics=topics, category=category, language=language,
+                                             sentiment=Sentiment(label=label, score=score), engine="test"))
+        store.enter_stage(job.id, Stage.COMPLETED)
+        ids.append(job.id)
+    unfinished = new_job(store, "a0000000004")  # not completed: not counted
+    store.save_analysis(unfinished.id, ANALYSIS)
+    store.save_themes([Theme(id="aaaaaaaaaaaa", label="food", job_ids=ids[:2]),
+                       Theme(id="bbbbbbbbbbbb", label="garden", job_ids=ids[:1])])
+
+    everything = store.library_summary(LibraryQuery(), top_topics=2, trend_topics=1)
+    assert (everything.videos, everything.seconds, sorted(everything.job_ids)) == (3, 180.0, sorted(ids))
+    assert everything.score == pytest.approx(0.1)
+
+    def tallies(column):
+        return {t.value: (t.videos, round(t.score, 2)) for t in everything.by[column]}
+
+    assert tallies("language") == {"en": (2, 0.35), "es": (1, -0.4)}
+    assert tallies("category") == {"food": (2, 0.1), "sports": (1, 0.1)}
+    assert tallies("sentiment") == {"positive": (1, 0.6), "negative": (1, -0.4), "neutral": (1, 0.1)}
+    assert tallies("theme") == {"aaaaaaaaaaaa": (2, 0.1), "bbbbbbbbbbbb": (1, 0.6), "": (1, 0.1)}
+    assert sum(t.videos for t in everything.by["processed_day"]) == 3
+    assert [(t.value, t.videos) for t in everything.topics] == [("tomato", 2), ("garden", 1)]
+    assert [(t.value, t.month, t.videos) for t in everything.topic_months] == [
+        ("tomato", "2026-10", 1), ("tomato", "2026-11", 1)]
+    assert [(t.value, t.month) for t in everything.theme_months] == [
+        ("aaaaaaaaaaaa", "2026-10"), ("aaaaaaaaaaaa", "2026-11"), ("bbbbbbbbbbbb", "2026-10")]
+
+    narrowed = store.library_summary(LibraryQuery(languages=["en"], platforms=["youtube"], date_from="2026-10-01",
+                                                  date_to="2026-10-31"))
+    assert narrowed.job_ids == [ids[0]] and narrowed.by["theme"][0].value in {"aaaaaaaaaaaa", "bbbbbbbbbbbb"}
+    assert store.library_summary(LibraryQuery(job_ids=[ids[2]], categories=["sports"])).videos == 1
+    assert store.library_summary(LibraryQuery(collections=["nothing"])).videos == 0
 
 
 def test_follows_are_kept_whole_and_removed(store):

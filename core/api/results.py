@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.api.jobs import collections_of
+from core.api.themes import NO_VIDEO
 from core.jobs.submitting import require_job
-from core.library import exports
+from core.library import exports, insights
+from core.library import themes as library_themes
 from core.library.exports import FORMATS as EXPORT_FORMATS
 from core.models import (
     Analysis,
@@ -14,9 +16,9 @@ from core.models import (
     AudioFile,
     Job,
     JobDetails,
+    LibraryQuery,
     MediaLinks,
     SpeakerView,
-    Stage,
     Transcript,
     TranscriptView,
     Translation,
@@ -165,9 +167,18 @@ def export(job_id: str, fmt: str, *, translated: bool = False) -> tuple[str, str
             exports.export(job, found, store.get_analysis(job_id), fmt, translation_found))
 
 
-def analysed_videos() -> list[tuple[Job, Analysis]]:
-    """Every completed video with its analysis (for core.library.insights.library_overview)."""
+def library_overview(query: LibraryQuery | None = None, theme_ids: list[str] | None = None) -> insights.LibraryOverview:
+    """The Dashboard's numbers for the completed videos `query` keeps and these themes hold, counted by the store
+    (a few rows, however large the library), each theme shown by its label."""
     store = get_store()
-    jobs = store.list_jobs(statuses=[Stage.COMPLETED.value])
-    analyses = store.get_analyses([job.id for job in jobs])
-    return [(job, analyses[job.id]) for job in jobs if job.id in analyses]
+    query = query or LibraryQuery()
+    themes = store.get_themes()
+    if theme_ids:
+        held = {job_id for view in library_themes.views(themes) if view.id in theme_ids for job_id in view.job_ids}
+        if query.job_ids:
+            held &= set(query.job_ids)
+        query = query.model_copy(update={"job_ids": sorted(held) or [NO_VIDEO]})
+    if insights.UNKNOWN_LANGUAGE in query.languages:  # those whose language is not known
+        query = query.model_copy(update={"languages": [
+            "" if language == insights.UNKNOWN_LANGUAGE else language for language in query.languages]})
+    return insights.LibraryOverview(store.library_summary(query), insights.theme_labels(themes))

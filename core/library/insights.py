@@ -16,15 +16,16 @@ from core.models import (
     Analysis,
     Chapter,
     Edit,
-    Job,
+    LibrarySummary,
+    MonthTally,
     Segment,
     Speaker,
-    ThemeView,
+    Tally,
+    Theme,
     Transcript,
     Translation,
     VoiceView,
     Word,
-    base_language,
     chapters_by_segment,
     sentiment_label,
 )
@@ -135,72 +136,67 @@ def sentiment_gauge(analysis: Analysis) -> go.Figure:
     return figure
 
 
+NO_THEME = "(not grouped yet)"
+UNKNOWN_LANGUAGE = "unknown"
+
+
 @dataclass
 class LibraryOverview:
-    """One row per completed video, with its analysis, for the dashboard."""
+    """The Dashboard's numbers (core.models.LibrarySummary, counted by the store) with each theme id shown by its
+    theme's label (a theme merged into another by that one's)."""
 
-    videos: pd.DataFrame
-    topics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    summary: LibrarySummary
+    theme_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        return self.videos.empty
-
-    def by(self, column: str) -> pd.DataFrame:
-        """The videos to count by `column`: for "theme", a row per video and theme it is in (a long video whose
-        chapters are about different subjects is in several)."""
-        if column != "theme":
-            return self.videos
-        return self.videos.drop(columns="theme").explode("themes").rename(columns={"themes": "theme"})
+        return self.summary.videos == 0
 
     @property
     def hours(self) -> float:
-        return float(self.videos["duration"].fillna(0).sum()) / 3600
+        return self.summary.seconds / 3600
+
+    @property
+    def job_ids(self) -> list[str]:
+        return self.summary.job_ids
+
+    def tallies(self, column: str) -> list[Tally]:
+        """The videos counted by `column` (SUMMARY_COLUMNS), the most first: themes by label (NO_THEME for those in
+        none), languages with UNKNOWN_LANGUAGE for those not known."""
+        found = self.summary.by.get(column, [])
+        if column == "language":
+            return [t.model_copy(update={"value": t.value or UNKNOWN_LANGUAGE}) for t in found]
+        if column != "theme":
+            return found
+        merged: dict[str, list[float]] = {}  # label -> [videos, sum of scores]
+        for tally in found:
+            label = self.theme_label(tally.value)
+            videos, total = merged.setdefault(label, [0, 0.0])
+            merged[label] = [videos + tally.videos, total + tally.score * tally.videos]
+        return sorted((Tally(value=label, videos=int(videos), score=total / videos)
+                       for label, (videos, total) in merged.items()), key=lambda t: (-t.videos, t.value))
+
+    def theme_label(self, theme_id: str) -> str:
+        return self.theme_labels.get(theme_id, NO_THEME) if theme_id else NO_THEME
+
+    def theme_months(self) -> list[MonthTally]:
+        summed: Counter = Counter()
+        for row in self.summary.theme_months:
+            summed[(self.theme_label(row.value), row.month)] += row.videos
+        return [MonthTally(value=label, month=month, videos=videos) for (label, month), videos in summed.items()]
 
 
-NO_THEME = "(not grouped yet)"
-
-
-def library_overview(videos: list[tuple[Job, Analysis]], platforms=None, categories=None, date_from=None,
-                     date_to=None, collections=None, languages=None, themes: list[ThemeView] | None = None,
-                     theme_ids=None) -> LibraryOverview:
-    """The completed videos (core.api.analysed_videos) as tables, filtered; each video's theme named from
-    `themes` (core.api.themes)."""
-    themes_of: dict[str, list[str]] = {}
-    for view in themes or []:  # the largest first
-        for job_id in view.job_ids:
-            themes_of.setdefault(job_id, []).append(view.label)
-    chosen = {job_id for view in themes or [] if view.id in (theme_ids or ()) for job_id in view.job_ids}
-    rows, topic_rows = [], []
-    for job, analysis in videos:
-        if collections and job.collection_id not in collections:
-            continue
-        if theme_ids and job.id not in chosen:
-            continue
-        day = job.upload_date or job.created_at[:10]
-        completed = job.stage_times.get("completed", job.updated_at)[:10]
-        rows.append({"job_id": job.id, "title": job.title or job.url, "platform": job.platform,
-                     "category": analysis.category, "sentiment": analysis.sentiment.label,
-                     "score": analysis.sentiment.score, "duration": job.duration, "day": day,
-                     "processed_day": completed, "language": base_language(analysis.language) or "unknown",
-                     "theme": themes_of.get(job.id, [NO_THEME])[0], "themes": themes_of.get(job.id, [NO_THEME])})
-        topic_rows += [{"job_id": job.id, "topic": topic.lower(), "day": day} for topic in analysis.topics]
-    videos = pd.DataFrame(rows, columns=["job_id", "title", "platform", "category", "sentiment", "score", "duration",
-                                         "day", "processed_day", "language", "theme", "themes"])
-    topics = pd.DataFrame(topic_rows, columns=["job_id", "topic", "day"])
-    keep = pd.Series(True, index=videos.index)
-    if platforms:
-        keep &= videos["platform"].isin(platforms)
-    if categories:
-        keep &= videos["category"].isin(categories)
-    if languages:
-        keep &= videos["language"].isin(languages)
-    if date_from:
-        keep &= videos["day"] >= date_from
-    if date_to:
-        keep &= videos["day"] <= date_to
-    videos = videos[keep]
-    return LibraryOverview(videos=videos, topics=topics[topics["job_id"].isin(videos["job_id"])])
+def theme_labels(themes: list[Theme]) -> dict[str, str]:
+    """Each theme id's label as shown: a theme merged into another is shown as that one."""
+    by_id = {theme.id: theme for theme in themes}
+    labels = {}
+    for theme in themes:
+        target, seen = theme, set()
+        while target.merged_into in by_id and target.id not in seen:
+            seen.add(target.id)
+            target = by_id[target.merged_into]
+        labels[theme.id] = target.label
+    return labels
 
 
 # Figures are built with graph_objects: plotly.express takes 25-40 ms a figure to build the same (measured),
@@ -252,19 +248,21 @@ def _nothing_yet(figure: go.Figure, message: str) -> go.Figure:
 
 
 def sentiment_distribution(overview: LibraryOverview) -> go.Figure:
-    counts = overview.videos["sentiment"].value_counts().reindex(list(SENTIMENT_COLOURS), fill_value=0)
-    figure = _small(go.Figure(go.Bar(x=counts.index, y=counts.values, marker_color=list(SENTIMENT_COLOURS.values()))),
-                    "Sentiment of videos", x_title="sentiment", y_title="videos")
-    return figure.update_yaxes(**count_axis(counts.max()))
+    counts = {tally.value: tally.videos for tally in overview.tallies("sentiment")}
+    values = [counts.get(label, 0) for label in SENTIMENT_COLOURS]
+    bars = go.Bar(x=list(SENTIMENT_COLOURS), y=values, marker_color=list(SENTIMENT_COLOURS.values()))
+    figure = _small(go.Figure(bars), "Sentiment of videos", x_title="sentiment", y_title="videos")
+    return figure.update_yaxes(**count_axis(max(values, default=0)))
 
 
 def sentiment_by(overview: LibraryOverview, column: str) -> go.Figure:
-    means = overview.by(column).groupby(column)["score"].mean().sort_values()
-    bars = go.Bar(x=means.values, y=means.index, orientation="h", hoverinfo="skip", showlegend=False,
-                  marker=dict(color=means.values, colorscale=SENTIMENT_SCALE, cmin=-1, cmax=1, showscale=True),
-                  text=[f"{value:+.2f}" for value in means.values], textposition="outside", cliponaxis=False)
+    ordered = sorted(overview.tallies(column), key=lambda tally: tally.score)
+    means, names = [tally.score for tally in ordered], [tally.value for tally in ordered]
+    bars = go.Bar(x=means, y=names, orientation="h", hoverinfo="skip", showlegend=False,
+                  marker=dict(color=means, colorscale=SENTIMENT_SCALE, cmin=-1, cmax=1, showscale=True),
+                  text=[f"{value:+.2f}" for value in means], textposition="outside", cliponaxis=False)
     # A dot at each value, so an average near zero (a bar too thin to see) still shows where it is.
-    dots = go.Scatter(x=means.values, y=means.index, mode="markers", showlegend=False,
+    dots = go.Scatter(x=means, y=names, mode="markers", showlegend=False,
                       marker=dict(color="#3A3950", size=7), hovertemplate="%{y}: %{x:+.2f}<extra></extra>")
     figure = _small(go.Figure([bars, dots]), f"Average sentiment by {column}", x_title="average sentiment",
                     y_title=column)
@@ -272,31 +270,37 @@ def sentiment_by(overview: LibraryOverview, column: str) -> go.Figure:
 
 
 def topic_frequency(overview: LibraryOverview, top: int = 15) -> go.Figure:
-    counts = Counter(overview.topics["topic"]).most_common(top)[::-1]  # the most frequent at the top
-    bars = go.Bar(x=[n for _, n in counts], y=[topic for topic, _ in counts], orientation="h")
+    counts = overview.summary.topics[:top][::-1]  # the most frequent at the top
+    bars = go.Bar(x=[tally.videos for tally in counts], y=[tally.value for tally in counts], orientation="h")
     figure = _small(go.Figure(bars), f"Top {top} topics", height=max(320, 24 * len(counts) + 80), x_title="videos",
                     y_title="topic")
     if not counts:
         return _nothing_yet(figure, "Topics appear here once a video's analysis has found some.")
-    return figure.update_xaxes(**count_axis(counts[-1][1]))
+    return figure.update_xaxes(**count_axis(counts[-1].videos))
 
 
-def topic_trend(overview: LibraryOverview, top: int = 5) -> go.Figure:
-    leaders = [topic for topic, _ in Counter(overview.topics["topic"]).most_common(top)]
-    return _by_month(overview.topics, "topic", leaders, "Top topics by upload month",
-                     "Topics appear here by upload month once videos are analysed.")
+def topic_trend(overview: LibraryOverview) -> go.Figure:
+    """The most frequent topics' videos by upload month (those the store counted by month)."""
+    leaders = list(dict.fromkeys(row.value for row in sorted(overview.summary.topic_months, key=lambda row: row.value)))
+    order = {tally.value: n for n, tally in enumerate(overview.summary.topics)}
+    return _by_month(overview.summary.topic_months, sorted(leaders, key=lambda value: order.get(value, 0)),
+                     "Top topics by upload month", "Topics appear here by upload month once videos are analysed.")
 
 
-def _by_month(frame: pd.DataFrame, column: str, leaders: list[str], title: str, empty: str) -> go.Figure:
-    """A line per leading value of `column`: how many of the rows hold it, by upload month."""
-    frame = frame[frame[column].isin(leaders)].assign(month=lambda f: f["day"].str[:7])
-    trend = frame.groupby([column, "month"]).size()
-    lines = [go.Scatter(x=trend[value].index, y=trend[value].values, mode="lines+markers", name=value)
-             for value in leaders if value in trend.index.get_level_values(0)]
+def _by_month(rows: list[MonthTally], leaders: list[str], title: str, empty: str) -> go.Figure:
+    """A line per leading value: how many videos hold it, by upload month."""
+    kept = [row for row in rows if row.value in leaders]
+    lines = []
+    for value in leaders:
+        months = sorted((row.month, row.videos) for row in kept if row.value == value)
+        if months:
+            lines.append(go.Scatter(x=[month for month, _ in months], y=[videos for _, videos in months],
+                                    mode="lines+markers", name=value))
     figure = _small(go.Figure(lines), title, x_title="month", y_title="videos")
-    if frame.empty:
+    if not kept:
         return _nothing_yet(figure, empty)
-    return figure.update_xaxes(**month_axis(list(frame["month"]))).update_yaxes(**count_axis(trend.max()))
+    return (figure.update_xaxes(**month_axis([row.month for row in kept]))
+            .update_yaxes(**count_axis(max(row.videos for row in kept))))
 
 
 def talk_time(people: list[VoiceView], top: int = 15) -> go.Figure:
@@ -314,37 +318,38 @@ def talk_time(people: list[VoiceView], top: int = 15) -> go.Figure:
 
 def theme_sizes(overview: LibraryOverview, top: int = 15) -> go.Figure:
     """Videos per theme, the largest at the top."""
-    rows = overview.by("theme")
-    counts = rows.loc[rows["theme"] != NO_THEME, "theme"].value_counts().head(top)[::-1]
-    bars = go.Bar(x=counts.values, y=counts.index, orientation="h", hovertemplate="%{y}: %{x} videos<extra></extra>")
+    counts = [tally for tally in overview.tallies("theme") if tally.value != NO_THEME][:top][::-1]
+    bars = go.Bar(x=[tally.videos for tally in counts], y=[tally.value for tally in counts], orientation="h",
+                  hovertemplate="%{y}: %{x} videos<extra></extra>")
     figure = _small(go.Figure(bars), "Videos per theme", height=max(320, 28 * len(counts) + 80), x_title="videos")
-    if counts.empty:
+    if not counts:
         return _nothing_yet(figure, "Themes appear here once a worker has grouped the completed videos.")
-    return figure.update_xaxes(**count_axis(counts.max()))
+    return figure.update_xaxes(**count_axis(max(tally.videos for tally in counts)))
 
 
 def theme_trend(overview: LibraryOverview, top: int = 5) -> go.Figure:
     """The largest themes' videos by upload month."""
-    rows = overview.by("theme")
-    grouped = rows[rows["theme"] != NO_THEME]
-    return _by_month(grouped, "theme", list(grouped["theme"].value_counts().head(top).index), "Themes by upload month",
+    leaders = [tally.value for tally in overview.tallies("theme") if tally.value != NO_THEME][:top]
+    return _by_month(overview.theme_months(), leaders, "Themes by upload month",
                      "Themes appear here by upload month once videos are grouped.")
 
 
 def share_by(overview: LibraryOverview, column: str, title: str) -> go.Figure:
-    """A donut of how many videos have each value of `column` (category, platform, language...)."""
-    counts = overview.by(column)[column].value_counts()
-    return _small(go.Figure(go.Pie(values=counts.values, labels=counts.index, hole=0.45, sort=False)), title)
+    """A donut of how many videos have each value of `column` (category, platform, language, theme...)."""
+    counts = overview.tallies(column)
+    return _small(go.Figure(go.Pie(values=[tally.videos for tally in counts], labels=[tally.value for tally in counts],
+                                   hole=0.45, sort=False)), title)
 
 
 def processed_per_day(overview: LibraryOverview) -> go.Figure:
-    counts = overview.videos.groupby("processed_day").size()
+    counts = sorted(overview.tallies("processed_day"), key=lambda tally: tally.value)
+    days, values = [tally.value for tally in counts], [tally.videos for tally in counts]
     # each bar a day wide (less a gap): alone on a date axis, plotly would draw it a millisecond wide
-    bars = go.Bar(x=counts.index, y=counts.values, width=0.8 * DAY_MS, hovertemplate="%{x}: %{y} videos<extra></extra>")
+    bars = go.Bar(x=days, y=values, width=0.8 * DAY_MS, hovertemplate="%{x}: %{y} videos<extra></extra>")
     figure = _small(go.Figure(bars), "Videos processed per day", x_title="day", y_title="videos")
-    if counts.empty:
+    if not counts:
         return _nothing_yet(figure, "Each day's count appears here once videos complete.")
-    return figure.update_xaxes(**day_axis(list(counts.index))).update_yaxes(**count_axis(counts.max()))
+    return figure.update_xaxes(**day_axis(days)).update_yaxes(**count_axis(max(values)))
 
 
 #: A word the recogniser gave a lower probability than this is marked for proofreading.

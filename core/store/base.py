@@ -16,6 +16,8 @@ from core.models import (
     Edit,
     Follow,
     Job,
+    LibraryQuery,
+    LibrarySummary,
     SearchFilters,
     Segment,
     Speaker,
@@ -81,6 +83,10 @@ class Store(Protocol):
         """These collections (all of them when None), newest first."""
     def platforms(self) -> list[str]:
         """The platforms the library's videos come from, in order."""
+    def library_summary(self, query: LibraryQuery, top_topics: int = 40, trend_topics: int = 5) -> LibrarySummary:
+        """The completed, analysed videos `query` keeps, counted and averaged in the database: by sentiment,
+        category, platform, base language, day completed and theme; themes and the `trend_topics` most frequent
+        topics by upload month; the `top_topics` most frequent topics."""
     def set_collection_vocabulary(self, collection_id: str, words: list[str]) -> None:
         """The words and names speech-to-text should expect in a collection's videos."""
     def update_job(self, job_id: str, **fields) -> None: ...

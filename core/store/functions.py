@@ -18,6 +18,8 @@ from core.models import (
     Edit,
     Follow,
     Job,
+    LibraryQuery,
+    LibrarySummary,
     SearchFilters,
     Segment,
     Speaker,
@@ -108,6 +110,10 @@ class FunctionStore(MediaFilesMixin):
 
     def platforms(self) -> list[str]:
         return list(self.call("job_platforms"))
+
+    def library_summary(self, query: LibraryQuery, top_topics: int = 40, trend_topics: int = 5) -> LibrarySummary:
+        return LibrarySummary(**self.call("library_summary", p_query=query.model_dump(mode="json"), p_top=top_topics,
+                                          p_trend=trend_topics))
 
     def set_collection_vocabulary(self, collection_id: str, words: list[str]) -> None:
         self.call("set_collection_vocabulary", p_id=collection_id, p_words=words)

@@ -18,17 +18,22 @@ from pathlib import Path
 import numpy as np
 
 from core.models import (
+    SUMMARY_COLUMNS,
     Analysis,
     AudioFile,
     Collection,
     Edit,
     Follow,
     Job,
+    LibraryQuery,
+    LibrarySummary,
+    MonthTally,
     SearchFilters,
     Segment,
     Sentiment,
     Speaker,
     Stage,
+    Tally,
     Theme,
     Transcript,
     Translation,
@@ -261,6 +266,54 @@ class LocalStore(MediaFilesMixin):
     def platforms(self) -> list[str]:
         with self._db() as conn:
             return [row[0] for row in conn.execute("SELECT DISTINCT platform FROM jobs ORDER BY platform")]
+
+    def library_summary(self, query: LibraryQuery, top_topics: int = 40, trend_topics: int = 5) -> LibrarySummary:
+        where, args = "1=1", []
+        language = "lower(substr(replace(coalesce(a.language, ''), '_', '-') || '-', 1," \
+                   " instr(replace(coalesce(a.language, ''), '_', '-') || '-', '-') - 1))"
+        for column, values in (("j.platform", query.platforms), ("a.category", query.categories),
+                               (language, query.languages), ("j.collection_id", query.collections),
+                               ("j.id", query.job_ids)):
+            if values:
+                where += f" AND {column} IN ({','.join('?' * len(values))})"
+                args += list(values)
+        day = "coalesce(j.upload_date, substr(j.created_at, 1, 10))"
+        for bound, value in ((">=", query.date_from), ("<=", query.date_to)):
+            if value:
+                where += f" AND {day} {bound} ?"
+                args.append(value)
+        kept = (f"WITH kept AS (SELECT j.id, j.platform, coalesce(j.duration, 0) AS duration, {day} AS day,"
+                " substr(coalesce(json_extract(j.stage_times, '$.completed'), j.updated_at), 1, 10) AS processed_day,"
+                f" a.category, a.sentiment_label AS sentiment, a.sentiment_score AS score, {language} AS language,"
+                " a.topics FROM jobs j JOIN analysis a ON a.job_id = j.id"
+                f" WHERE j.status = 'completed' AND {where}) ")
+        themed = "kept LEFT JOIN theme_videos tv ON tv.job_id = kept.id"
+        topics = "kept, json_each(kept.topics) t"
+        with self._db() as conn:
+            def rows(sql: str, extra: tuple = ()) -> list:
+                return conn.execute(kept + sql, (*args, *extra)).fetchall()
+
+            job_ids = [row[0] for row in rows("SELECT id FROM kept ORDER BY id")]
+            videos, seconds, score = rows("SELECT count(*), total(duration), coalesce(avg(score), 0) FROM kept")[0]
+            by = {column: rows(f"SELECT {column}, count(*), avg(score) FROM kept GROUP BY 1 ORDER BY 2 DESC, 1")
+                  for column in SUMMARY_COLUMNS if column != "theme"}
+            by["theme"] = rows(f"SELECT coalesce(tv.theme_id, ''), count(*), avg(score) FROM {themed}"
+                               " GROUP BY 1 ORDER BY 2 DESC, 1")
+            theme_months = rows(f"SELECT tv.theme_id, substr(day, 1, 7), count(*) FROM {themed}"
+                                " WHERE tv.theme_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2")
+            top = rows(f"SELECT lower(t.value), count(DISTINCT kept.id) FROM {topics}"
+                       " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?", (top_topics,))
+            leaders = [row[0] for row in top[:trend_topics]]
+            topic_months = rows(f"SELECT lower(t.value), substr(day, 1, 7), count(DISTINCT kept.id) FROM {topics}"
+                                f" WHERE lower(t.value) IN ({','.join('?' * len(leaders))})"
+                                " GROUP BY 1, 2 ORDER BY 1, 2", tuple(leaders)) if leaders else []
+        return LibrarySummary(
+            videos=videos, seconds=seconds, score=score, job_ids=job_ids,
+            by={column: [Tally(value=row[0] or "", videos=row[1], score=row[2]) for row in found]
+                for column, found in by.items()},
+            theme_months=[MonthTally(value=row[0], month=row[1], videos=row[2]) for row in theme_months],
+            topics=[Tally(value=row[0], videos=row[1]) for row in top],
+            topic_months=[MonthTally(value=row[0], month=row[1], videos=row[2]) for row in topic_months])
 
     def set_collection_vocabulary(self, collection_id: str, words: list[str]) -> None:
         with self._tx() as conn:
