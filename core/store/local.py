@@ -282,16 +282,21 @@ class LocalStore(MediaFilesMixin):
             if value:
                 where += f" AND {day} {bound} ?"
                 args.append(value)
-        kept = (f"WITH kept AS (SELECT j.id, j.platform, coalesce(j.duration, 0) AS duration, {day} AS day,"
+        # The kept videos' facts are worked out once, into a table of this connection's own, then counted.
+        kept = ("CREATE TEMP TABLE kept AS SELECT j.id, j.platform, coalesce(j.duration, 0) AS duration,"
+                f" {day} AS day,"
                 " substr(coalesce(json_extract(j.stage_times, '$.completed'), j.updated_at), 1, 10) AS processed_day,"
                 f" a.category, a.sentiment_label AS sentiment, a.sentiment_score AS score, {language} AS language,"
                 " a.topics FROM jobs j JOIN analysis a ON a.job_id = j.id"
-                f" WHERE j.status = 'completed' AND {where}) ")
+                f" WHERE j.status = 'completed' AND {where}")
         themed = "kept LEFT JOIN theme_videos tv ON tv.job_id = kept.id"
         topics = "kept, json_each(kept.topics) t"
         with self._db() as conn:
+            conn.execute("DROP TABLE IF EXISTS temp.kept")
+            conn.execute(kept, args)
+
             def rows(sql: str, extra: tuple = ()) -> list:
-                return conn.execute(kept + sql, (*args, *extra)).fetchall()
+                return conn.execute(sql, extra).fetchall()
 
             job_ids = [row[0] for row in rows("SELECT id FROM kept ORDER BY id")]
             videos, seconds, score = rows("SELECT count(*), total(duration), coalesce(avg(score), 0) FROM kept")[0]
@@ -307,6 +312,7 @@ class LocalStore(MediaFilesMixin):
             topic_months = rows(f"SELECT lower(t.value), substr(day, 1, 7), count(DISTINCT kept.id) FROM {topics}"
                                 f" WHERE lower(t.value) IN ({','.join('?' * len(leaders))})"
                                 " GROUP BY 1, 2 ORDER BY 1, 2", tuple(leaders)) if leaders else []
+            conn.execute("DROP TABLE temp.kept")
         return LibrarySummary(
             videos=videos, seconds=seconds, score=score, job_ids=job_ids,
             by={column: [Tally(value=row[0] or "", videos=row[1], score=row[2]) for row in found]
