@@ -181,4 +181,5 @@ def library_overview(query: LibraryQuery | None = None, theme_ids: list[str] | N
     if insights.UNKNOWN_LANGUAGE in query.languages:  # those whose language is not known
         query = query.model_copy(update={"languages": [
             "" if language == insights.UNKNOWN_LANGUAGE else language for language in query.languages]})
-    return insights.LibraryOverview(store.library_summary(query), insights.theme_labels(themes))
+    labels = {theme_id: target.label for theme_id, target in library_themes.shown_as(themes).items()}
+    return insights.LibraryOverview(store.library_summary(query), labels)

@@ -21,7 +21,6 @@ from core.models import (
     Segment,
     Speaker,
     Tally,
-    Theme,
     Transcript,
     Translation,
     VoiceView,
@@ -184,19 +183,6 @@ class LibraryOverview:
         for row in self.summary.theme_months:
             summed[(self.theme_label(row.value), row.month)] += row.videos
         return [MonthTally(value=label, month=month, videos=videos) for (label, month), videos in summed.items()]
-
-
-def theme_labels(themes: list[Theme]) -> dict[str, str]:
-    """Each theme id's label as shown: a theme merged into another is shown as that one."""
-    by_id = {theme.id: theme for theme in themes}
-    labels = {}
-    for theme in themes:
-        target, seen = theme, set()
-        while target.merged_into in by_id and target.id not in seen:
-            seen.add(target.id)
-            target = by_id[target.merged_into]
-        labels[theme.id] = target.label
-    return labels
 
 
 # Figures are built with graph_objects: plotly.express takes 25-40 ms a figure to build the same (measured),

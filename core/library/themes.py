@@ -162,12 +162,13 @@ def refresh(store: Store, embedding_model: str, namer: Namer | None = None) -> l
     jobs = store.get_jobs(job_ids)
     analyses = store.get_analyses(job_ids)
     in_parts = {job_id for job_id, _part in part_keys} & set(job_ids)
+    video_texts = {job_id: _video_text(jobs.get(job_id), analyses.get(job_id)) for job_id in job_ids}
     items, rows, texts = [], [], []
     for job_id, vector in zip(job_ids, vectors, strict=True):
         if job_id not in in_parts:
             items.append(job_id)
             rows.append(vector)
-            texts.append(_video_text(jobs.get(job_id), analyses.get(job_id)))
+            texts.append(video_texts[job_id])
     for (job_id, part), vector in zip(part_keys, part_vectors, strict=True):
         if job_id in in_parts:
             chapters = jobs[job_id].chapters if job_id in jobs else []
@@ -175,10 +176,9 @@ def refresh(store: Store, embedding_model: str, namer: Namer | None = None) -> l
             items.append(job_id)
             rows.append(vector)
             texts.append("\n".join(filter(None, [chapter.title, chapter.summary])) if chapter
-                         else _video_text(jobs.get(job_id), analyses.get(job_id)))
+                         else video_texts[job_id])
     themes = regroup(items, np.vstack(rows), texts, previous)
     if namer:
-        video_texts = {job_id: _video_text(jobs.get(job_id), analyses.get(job_id)) for job_id in job_ids}
         themes = _named(store, themes, {theme.id for theme in previous}, namer, video_texts)
     store.save_themes(themes)
     return themes
@@ -214,17 +214,25 @@ def _video_text(job: Job | None, analysis: Analysis | None) -> str:
     return "\n".join(parts)
 
 
+def shown_as(themes: list[Theme]) -> dict[str, Theme]:
+    """Each theme id's theme as shown: itself, or the one it was merged into (following merges of merges)."""
+    by_id = {theme.id: theme for theme in themes}
+    found = {}
+    for theme in themes:
+        target, seen = theme, set()
+        while target.merged_into in by_id and target.id not in seen:
+            seen.add(target.id)
+            target = by_id[target.merged_into]
+        found[theme.id] = target
+    return found
+
+
 def views(themes: list[Theme]) -> list[ThemeView]:
     """The themes as shown: merged ones inside their target, those without videos left out, the largest first."""
     members: dict[str, set[str]] = {}
     by_id = {theme.id: theme for theme in themes}
-    for theme in themes:
-        target = theme
-        seen = set()
-        while target.merged_into and target.merged_into in by_id and target.id not in seen:
-            seen.add(target.id)
-            target = by_id[target.merged_into]
-        members.setdefault(target.id, set()).update(theme.job_ids)
+    for theme_id, target in shown_as(themes).items():
+        members.setdefault(target.id, set()).update(by_id[theme_id].job_ids)
     shown = [ThemeView(id=theme_id, label=by_id[theme_id].label, keywords=by_id[theme_id].keywords,
                        videos=len(jobs), job_ids=sorted(jobs)) for theme_id, jobs in members.items() if jobs]
     return sorted(shown, key=lambda view: (-view.videos, view.label.lower()))
