@@ -61,6 +61,26 @@ def _inode(path: Path) -> int | None:
         return None
 
 
+#: The day a video counts on: its upload day, else the day it was added.
+VIDEO_DAY = "coalesce(j.upload_date, substr(j.created_at, 1, 10))"
+
+
+def _matching(columns: list[tuple[str, list | None]], date_from: str | None = None,
+              date_to: str | None = None) -> tuple[str, list]:
+    """SQL conditions (each beginning " AND ") keeping rows whose column holds one of the values given for it (no
+    condition where none are given) and whose VIDEO_DAY lies between the dates given; and their arguments."""
+    sql, args = "", []
+    for column, values in columns:
+        if values:
+            sql += f" AND {column} IN ({','.join('?' * len(values))})"
+            args += list(values)
+    for bound, value in ((">=", date_from), ("<=", date_to)):
+        if value:
+            sql += f" AND {VIDEO_DAY} {bound} ?"
+            args.append(value)
+    return sql, args
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -228,25 +248,16 @@ class LocalStore(MediaFilesMixin):
         return self._job(row) if row else None
 
     def list_jobs(self, *, statuses=None, platforms=None, collections=None, limit=None, offset=0) -> list[Job]:
-        where, args = self._job_filter(statuses, platforms, collections)
+        where, args = _matching([("status", statuses), ("platform", platforms), ("collection_id", collections)])
         with self._db() as conn:
-            rows = conn.execute(f"SELECT * FROM jobs WHERE {where} ORDER BY created_at DESC, rowid DESC"
+            rows = conn.execute(f"SELECT * FROM jobs WHERE 1=1{where} ORDER BY created_at DESC, rowid DESC"
                                 " LIMIT ? OFFSET ?", [*args, -1 if limit is None else limit, offset]).fetchall()
         return [self._job(row) for row in rows]
 
     def job_counts(self, *, platforms=None, collections=None) -> dict[str, int]:
-        where, args = self._job_filter(None, platforms, collections)
+        where, args = _matching([("platform", platforms), ("collection_id", collections)])
         with self._db() as conn:
-            return dict(conn.execute(f"SELECT status, count(*) FROM jobs WHERE {where} GROUP BY status", args))
-
-    @staticmethod
-    def _job_filter(statuses, platforms, collections) -> tuple[str, list]:
-        where, args = "1=1", []
-        for column, values in (("status", statuses), ("platform", platforms), ("collection_id", collections)):
-            if values:
-                where += f" AND {column} IN ({','.join('?' * len(values))})"
-                args += list(values)
-        return where, args
+            return dict(conn.execute(f"SELECT status, count(*) FROM jobs WHERE 1=1{where} GROUP BY status", args))
 
     def save_collection(self, *, url: str, platform: str, source_id: str, title: str | None) -> Collection:
         with self._tx() as conn:
@@ -268,27 +279,18 @@ class LocalStore(MediaFilesMixin):
             return [row[0] for row in conn.execute("SELECT DISTINCT platform FROM jobs ORDER BY platform")]
 
     def library_summary(self, query: LibraryQuery, top_topics: int = 40, trend_topics: int = 5) -> LibrarySummary:
-        where, args = "1=1", []
         language = "lower(substr(replace(coalesce(a.language, ''), '_', '-') || '-', 1," \
                    " instr(replace(coalesce(a.language, ''), '_', '-') || '-', '-') - 1))"
-        for column, values in (("j.platform", query.platforms), ("a.category", query.categories),
-                               (language, query.languages), ("j.collection_id", query.collections),
-                               ("j.id", query.job_ids)):
-            if values:
-                where += f" AND {column} IN ({','.join('?' * len(values))})"
-                args += list(values)
-        day = "coalesce(j.upload_date, substr(j.created_at, 1, 10))"
-        for bound, value in ((">=", query.date_from), ("<=", query.date_to)):
-            if value:
-                where += f" AND {day} {bound} ?"
-                args.append(value)
+        where, args = _matching([("j.platform", query.platforms), ("a.category", query.categories),
+                                 (language, query.languages), ("j.collection_id", query.collections),
+                                 ("j.id", query.job_ids)], query.date_from, query.date_to)
         # The kept videos' facts are worked out once, into a table of this connection's own, then counted.
         kept = ("CREATE TEMP TABLE kept AS SELECT j.id, j.platform, coalesce(j.duration, 0) AS duration,"
-                f" {day} AS day,"
+                f" {VIDEO_DAY} AS day,"
                 " substr(coalesce(json_extract(j.stage_times, '$.completed'), j.updated_at), 1, 10) AS processed_day,"
                 f" a.category, a.sentiment_label AS sentiment, a.sentiment_score AS score, {language} AS language,"
                 " a.topics FROM jobs j JOIN analysis a ON a.job_id = j.id"
-                f" WHERE j.status = 'completed' AND {where}")
+                f" WHERE j.status = 'completed'{where}")
         themed = "kept LEFT JOIN theme_videos tv ON tv.job_id = kept.id"
         topics = "kept, json_each(kept.topics) t"
         with self._db() as conn:
@@ -703,22 +705,11 @@ class LocalStore(MediaFilesMixin):
     @staticmethod
     def _searchable_sql(filters: SearchFilters) -> tuple[str, list]:
         """The query selecting the ids of the completed videos that pass the filters, and its arguments."""
-        sql = ("SELECT j.id FROM jobs j LEFT JOIN analysis a ON a.job_id = j.id WHERE j.status = 'completed'")
-        args: list = []
-        for column, values in (("j.platform", filters.platforms), ("a.category", filters.categories),
-                               ("a.sentiment_label", filters.sentiments), ("j.id", filters.job_ids),
-                               ("j.collection_id", filters.collections)):
-            if values:
-                sql += f" AND {column} IN ({','.join('?' * len(values))})"
-                args += list(values)
-        day = "coalesce(j.upload_date, substr(j.created_at, 1, 10))"
-        if filters.date_from:
-            sql += f" AND {day} >= ?"
-            args.append(filters.date_from)
-        if filters.date_to:
-            sql += f" AND {day} <= ?"
-            args.append(filters.date_to)
-        return sql, args
+        where, args = _matching([("j.platform", filters.platforms), ("a.category", filters.categories),
+                                 ("a.sentiment_label", filters.sentiments), ("j.id", filters.job_ids),
+                                 ("j.collection_id", filters.collections)], filters.date_from, filters.date_to)
+        return ("SELECT j.id FROM jobs j LEFT JOIN analysis a ON a.job_id = j.id WHERE j.status = 'completed'"
+                + where, args)
 
     @classmethod
     def _spoken_by_sql(cls, filters: SearchFilters) -> tuple[str, list] | None:
