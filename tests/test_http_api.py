@@ -118,6 +118,8 @@ def test_the_seed_flow_create_then_poll_then_read_everything(client, media_serve
 
     listed = client.get("/jobs", params={"status": "completed", "limit": 1}).json()
     assert listed["total"] >= 1 and len(listed["jobs"]) == 1 and listed["limit"] == 1
+    beyond = client.get("/jobs", params={"offset": 10**20}).json()  # past any library's end: an empty page
+    assert beyond["jobs"] == [] and beyond["total"] == client.get("/jobs").json()["total"]
 
 
 def test_many_links_retry_reprocess_and_delete(client, media_server):

@@ -49,9 +49,14 @@ def get_jobs(job_ids: list[str]) -> list[Job]:
     return [found[job_id] for job_id in job_ids if job_id in found]
 
 
+MOST_ROWS = 2**31 - 1
+
+
 def list_jobs(statuses: list[str] | None = None, platforms: list[str] | None = None,
               collections: list[str] | None = None, limit: int | None = None, offset: int = 0) -> list[Job]:
     """The library's jobs, newest first, filtered (None: any); `limit` of them from the `offset`-th (None: all)."""
+    # Databases count rows in 32 or 64 bits: beyond that a page lies past any library's end anyway.
+    limit, offset = (None if limit is None else min(limit, MOST_ROWS)), min(offset, MOST_ROWS)
     return get_store().list_jobs(statuses=statuses, platforms=platforms, collections=collections, limit=limit,
                                  offset=offset)
 
