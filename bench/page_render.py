@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Not bench/ itself: its pages.py would hide the app's pages/ (a folder without __init__.py) from the pages' imports.
+sys.path[:] = [str(ROOT)] + [entry for entry in sys.path if Path(entry or ".").resolve() != ROOT / "bench"]
 
 TOPICS = ["rooftop gardens and tomatoes", "baking bread at home", "repairing an old bicycle",
           "saving money on groceries", "training for a marathon", "learning to play the piano"]

@@ -97,20 +97,23 @@ PAGE_SIZE = 20
 FINAL = {stage.value for stage in FINAL_STATUSES}
 
 
-def matching_counts() -> dict[str, int]:
-    """How many videos the filters keep in each status."""
-    found = api.status_counts(platforms=platforms or None, collections=collections or None)
+def matching_counts(found: dict[str, int] | None = None) -> dict[str, int]:
+    """How many videos the filters keep in each status (of `found`, the library's counts, when given)."""
+    if found is None:
+        found = api.status_counts(platforms=platforms or None, collections=collections or None)
     return {status: count for status, count in found.items() if not statuses or status in statuses}
 
 
-matching = matching_counts()
+# Without a platform or collection chosen, the library's counts read above are the ones wanted.
+matching = matching_counts(None if platforms or collections else counts)
+just_read = [matching]  # the page's own run draws the list with these; the list's later runs read them again
 pages = max(1, -(-sum(matching.values()) // PAGE_SIZE))
 page = right.number_input("Page", min_value=1, max_value=pages, value=1, step=1) if pages > 1 else 1
 moving = any(status not in FINAL for status in matching)
 
 
 def job_list() -> None:
-    now = matching_counts()
+    now = just_read.pop() if just_read else matching_counts()
     total, waiting = sum(now.values()), sum(count for status, count in now.items() if status not in FINAL)
     shown = api.list_jobs(statuses=statuses or None, platforms=platforms or None, collections=collections or None,
                           limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
