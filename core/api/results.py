@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.api.jobs import collections_of
-from core.api.themes import NO_VIDEO
+from core.api.themes import videos_of
 from core.jobs.submitting import require_job
 from core.library import exports, insights
 from core.library import themes as library_themes
@@ -174,10 +174,7 @@ def library_overview(query: LibraryQuery | None = None, theme_ids: list[str] | N
     query = query or LibraryQuery()
     themes = store.get_themes()
     if theme_ids:
-        held = {job_id for view in library_themes.views(themes) if view.id in theme_ids for job_id in view.job_ids}
-        if query.job_ids:
-            held &= set(query.job_ids)
-        query = query.model_copy(update={"job_ids": sorted(held) or [NO_VIDEO]})
+        query = query.model_copy(update={"job_ids": videos_of(themes, theme_ids, query.job_ids)})
     if insights.UNKNOWN_LANGUAGE in query.languages:  # those whose language is not known
         query = query.model_copy(update={"languages": [
             "" if language == insights.UNKNOWN_LANGUAGE else language for language in query.languages]})

@@ -52,14 +52,21 @@ def with_themes(filters: SearchFilters) -> SearchFilters:
     """The filters with their themes turned into the videos they hold (kept to those already asked for)."""
     if not filters.themes:
         return filters
-    chosen = {view.id: set(view.job_ids) for view in library_themes.views(get_store().get_themes())}
+    themes = get_store().get_themes()
+    chosen = {view.id for view in library_themes.views(themes)}
     missing = [theme_id for theme_id in filters.themes if theme_id not in chosen]
     if missing:
         raise LookupError(f"There is no theme {missing[0]!r}.")
-    videos = set().union(*(chosen[theme_id] for theme_id in filters.themes))
-    if filters.job_ids:
-        videos &= set(filters.job_ids)
-    return filters.model_copy(update={"themes": [], "job_ids": sorted(videos) or [NO_VIDEO]})
+    return filters.model_copy(update={"themes": [], "job_ids": videos_of(themes, filters.themes, filters.job_ids)})
+
+
+def videos_of(themes: list[Theme], theme_ids: list[str], job_ids: list[str]) -> list[str]:
+    """The videos these themes hold (as shown: with what was merged into them), kept to `job_ids` when given; a job
+    id no video has when none, so a filter by themes whose videos have gone keeps nothing rather than everything."""
+    videos = {job_id for view in library_themes.views(themes) if view.id in theme_ids for job_id in view.job_ids}
+    if job_ids:
+        videos &= set(job_ids)
+    return sorted(videos) or [NO_VIDEO]
 
 
 def _view(themes: list[Theme], theme_id: str) -> ThemeView:

@@ -198,7 +198,8 @@ def _named(store: Store, themes: list[Theme], known: set[str], namer: Namer, tex
         return themes
     for usage in used:
         store.add_library_usage(usage.model_copy(update={"stage": "themes"}))
-    taken = {theme.label.casefold() for theme in themes if theme not in fresh}
+    fresh_ids = {theme.id for theme in fresh}
+    taken = {theme.label.casefold() for theme in themes if theme.id not in fresh_ids}
     labels = {}
     for theme, name in zip(fresh, names, strict=False):
         if name and name.casefold() not in taken:
