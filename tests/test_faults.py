@@ -333,7 +333,7 @@ def test_a_database_that_drops_every_connection_mid_job_loses_nothing(queue_env,
     redis, env, start_worker, log = queue_env
     env["DATABASE_URL"] = postgres_url
     monkeypatch.setenv("DATABASE_URL", postgres_url)
-    start_worker()
+    worker = start_worker()
     job = api.submit(f"{site}/long-talk.mp4").job
     wait_for_status(job.id, "transcribing", log)
     with psycopg.connect(postgres_url, autocommit=True) as admin:
@@ -345,3 +345,7 @@ def test_a_database_that_drops_every_connection_mid_job_loses_nothing(queue_env,
     [done] = api.wait([job.id], timeout=300)
     assert done.status.value == "completed", (done.error, log.read_text()[-3000:])
     assert "chocolate" in api.transcript(job.id).text.lower()
+    # Asked to stop while its maintenance round still waits for the database to take connections again, the
+    # worker stops (the stop used to be swallowed as a failed round, and the worker ran on until killed).
+    worker.terminate()
+    assert worker.wait(60) == 0, log.read_text()[-3000:]

@@ -6,6 +6,7 @@ import gc
 import logging
 
 from rq import Queue, Worker
+from rq.exceptions import StopRequested
 
 from core.config import get_settings
 from core.jobs import follows, retention, themes
@@ -37,6 +38,8 @@ class PipelineWorker(Worker):
             recover()
             retention.schedule(get_settings(), self.connection)
             follows.schedule_due()
+        except StopRequested:  # a stop asked for while the round waited on the library: stop, as asked
+            raise
         except Exception:  # noqa: BLE001 - a library or queue hiccup must not stop the worker
             logging.getLogger(__name__).exception("recovery round failed")
 
