@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from functools import cache
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -211,13 +212,18 @@ class Lease:
         self.key = f"vis:running:{job_id}"
         self.redis = redis
         # Which process runs the job, on which machine: for people, tests, and telling a dead holder on this machine.
-        self.token = f"{os.getpid()}:{socket.gethostname()}:{uuid.uuid4().hex}"
+        self.token = f"{os.getpid()}:{_this_machine()}:{uuid.uuid4().hex}"
         self.lost = False
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
     def held(self) -> bool:
         return bool(self.redis.exists(self.key))
+
+    def holder_gone(self) -> bool:
+        """Whether the lease is held by a process of this machine that no longer runs (killed with its job)."""
+        holder = self.redis.get(self.key)
+        return holder is not None and _gone_from_here(holder.decode())
 
     def acquire(self) -> bool:
         """Take the lease unless another run holds it; never waits. A lease whose holder was a process of this
@@ -270,11 +276,22 @@ class Lease:
         self.redis.delete(self.key)
 
 
+@cache
+def _this_machine() -> str:
+    """The host name, and the process-id namespace: containers that share a host name (host networking) do not
+    see each other's processes, so only a process of the same namespace can be told gone."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").removeprefix("pid:").strip("[]")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}@{namespace}"
+
+
 def _gone_from_here(token: str) -> bool:
     """Whether a lease token names a process of this machine that no longer runs."""
     pid, _, rest = token.partition(":")
-    host = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
+    machine = rest.partition(":")[0]
+    if machine != _this_machine() or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)

@@ -46,11 +46,13 @@ def recover(settings: Settings | None = None) -> Recovered:
         for job in waiting:
             found = fetch(job.id, redis)
             status = found.get_status(refresh=False) if found else None
-            leased = Lease(job.id, redis).held()
-            if status == JobStatus.STARTED and not leased and _run_died(found):
-                # RQ still counts it as running, but its run stopped renewing its lease: its process was killed
-                # or its machine lost (RQ itself would notice only when the worker's heartbeat lapses, 60 s and
-                # more later). It goes back on the queue and resumes from its stage.
+            lease = Lease(job.id, redis)
+            leased = lease.held()
+            if status == JobStatus.STARTED and (not leased and _run_died(found) or leased and lease.holder_gone()):
+                # RQ still counts it as running, but its run stopped renewing its lease, or is a process of this
+                # machine that no longer runs: it was killed or its machine lost (RQ itself would notice only when
+                # the worker's heartbeat lapses, 60 s and more later). It goes back on the queue and resumes from
+                # its stage.
                 found.delete()
                 enqueue(job.id, settings)
                 result.requeued.append(job.id)
