@@ -187,7 +187,7 @@ def test_a_worker_tries_the_job_again_once_the_object_store_is_back(redis_url, m
     env.update(MEDIA_STORAGE_URL="s3://retried-media", S3_ENDPOINT_URL=f"http://127.0.0.1:{port}",
                JOB_RETRY_DELAY_SECONDS="3", QUEUE_NAME="object-store-outage", **S3_CREDENTIALS)
     for key in ("DATA_DIR", "REDIS_URL", "ALLOW_PRIVATE_URLS", "MEDIA_STORAGE_URL", "S3_ENDPOINT_URL", "QUEUE_NAME",
-                *S3_CREDENTIALS):
+                "JOB_RETRY_DELAY_SECONDS", *S3_CREDENTIALS):  # this process enqueues: its retry delay is the one used
         monkeypatch.setenv(key, env[key])
     with open(tmp_path / "worker.log", "w") as log:
         worker = subprocess.Popen([PYTHON, str(ROOT / "worker.py")], cwd=SCRATCH, env=env, stdout=log,
