@@ -49,10 +49,10 @@ class RedisServer:
         self.process.wait()
 
 
-@pytest.fixture
-def site(tmp_path):
-    folder = tmp_path / "site"
-    folder.mkdir()
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The talks the tests link to, made once: each test has a library of its own, so the same links are new to it."""
+    folder = tmp_path_factory.mktemp("site")
     media.video_with_speech(LONG_TALK, folder / "long-talk.mp4")
     media.video_with_speech(COOKING, folder / "cooking.mp4")
     for n in range(3):
