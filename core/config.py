@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     #: Long audio is transcribed in pieces of at most this length, so memory stays flat for any duration.
     transcribe_chunk_seconds: int = 120
     embedding_model: str = "all-MiniLM-L6-v2"
+    #: On the embedded store, a library of at least this many segments is searched through an approximate index
+    #: (an HNSW graph kept in memory, built in the background) instead of measuring every vector; 0 never does.
+    search_index_min_segments: int = Field(50_000, ge=0)
 
     @classmethod
     def settings_customise_sources(

@@ -1,6 +1,7 @@
 """One behaviour on every store at a size that matters: the same library of 400 videos and 10,000 sentences on the
-embedded store, on Postgres + pgvector (its HNSW index) and on a Supabase project over that Postgres, searched with
-and without filters, each answer held to the exact ranking computed here.
+embedded store (measuring every vector, and through its approximate index), on Postgres + pgvector (its HNSW index)
+and on a Supabase project over that Postgres, searched with and without filters, each answer held to the exact
+ranking computed here.
 
 The sentences' vectors are synthetic, 384 numbers like the bundled model's: each video is about one of 40 subjects
 and its sentences lie around that subject's direction, so the nearest sentences to a query are decided by fine
@@ -21,6 +22,7 @@ from core.store.postgres import PostgresStore
 from core.store.supabase import SupabaseStore
 from testkit.fake_supabase import FakeSupabase, make_key, new_database, supabase_baseline
 from testkit.library import add_video
+from tests.conftest import wait_for
 
 VIDEOS, SENTENCES, DIM, SUBJECTS = 400, 25, 384, 40
 MODEL = "synthetic-384"
@@ -60,19 +62,24 @@ def library(tmp_path_factory, postgres_server):
     videos, queries = _library()
     embedder = SimpleNamespace(model=MODEL)
     sqlite = LocalStore(tmp_path_factory.mktemp("sqlite"))
+    with pytest.MonkeyPatch.context() as patch:  # the same library, searched through the approximate index
+        patch.setenv("SEARCH_INDEX_MIN_SEGMENTS", "1000")
+        indexed = LocalStore(tmp_path_factory.mktemp("sqlite-indexed"))
     database = new_database(postgres_server)
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute(supabase_baseline())  # a Supabase project's database; the store applies the migrations
     postgres = PostgresStore(database, tmp_path_factory.mktemp("pg-media"))
-    for store in (sqlite, postgres):
+    for store in (sqlite, indexed, postgres):
         for video in videos:
             add_video(store, embedder, **video)
+    wait_for(lambda: indexed.search_index_coverage(MODEL) == (VIDEOS * SENTENCES,) * 2, what="the search index")
     project = FakeSupabase(database, tmp_path_factory.mktemp("supabase-storage"))
     key = make_key("service_role")
     supabase = SupabaseStore(project.url, key, None, SupabaseFiles(project.url, key, "temp-audio", "thumbnails",
                                                                     can_write=True))
     yield SimpleNamespace(videos=videos, queries=queries,
-                          stores={"sqlite": sqlite, "postgres": postgres, "supabase": supabase})
+                          stores={"sqlite": sqlite, "sqlite-indexed": indexed, "postgres": postgres,
+                                  "supabase": supabase})
     project.close()
 
 
@@ -93,7 +100,7 @@ def found(store, query: np.ndarray, limit: int = 10, terms=(), **filters) -> lis
             store.search_segments(query, list(terms), MODEL, limit, SearchFilters(**filters))]
 
 
-STORES = ["sqlite", "postgres", "supabase"]
+STORES = ["sqlite", "sqlite-indexed", "postgres", "supabase"]
 
 
 @pytest.mark.parametrize("name", STORES)
@@ -130,3 +137,34 @@ def test_keyword_matches_are_filtered_before_the_limit(library, name):
     unrelated = _unit(np.random.default_rng(9).standard_normal(DIM))
     hits = store.search_segments(unrelated, ["market"], MODEL, 10, SearchFilters(platforms=["dailymotion"]))
     assert expected <= {(job_id, idx) for job_id, idx, _, keyword in hits if keyword}
+
+
+def test_the_search_index_finds_new_videos_at_once_and_never_deleted_ones(tmp_path, monkeypatch):
+    """Through the approximate index, a video added since it was built is found at once (searched exactly until the
+    index takes it in, in the background), and a deleted video is never found, before or after a rebuild."""
+    monkeypatch.setenv("SEARCH_INDEX_MIN_SEGMENTS", "1000")
+    store = LocalStore(tmp_path / "library")
+    embedder = SimpleNamespace(model=MODEL)
+    videos, queries = _library()
+    for video in videos[:60]:  # 1,500 sentences
+        add_video(store, embedder, **video)
+    wait_for(lambda: store.search_index_coverage(MODEL) == (1500, 1500), what="the search index")
+
+    rng = np.random.default_rng(5)
+    newcomer = _unit(rng.standard_normal(DIM) + rng.standard_normal((SENTENCES, DIM)) / np.sqrt(DIM) * 0.5)
+    new_id = add_video(store, embedder, **(videos[60] | {"vectors": newcomer}))
+    assert store.search_index_coverage(MODEL) == (1500, 1525)  # not in the index yet...
+    assert found(store, newcomer[3])[0] == (new_id, 3)  # ...and found all the same
+    wait_for(lambda: store.search_index_coverage(MODEL) == (1525, 1525), what="the index to take the video in")
+    assert found(store, newcomer[3])[0] == (new_id, 3)
+
+    ids = {job.video_id: job.id for job in store.list_jobs()}
+    gone = [ids[video["video_id"]] for video in videos[:20]]  # a third of the index: it is built again
+    for job_id in gone:
+        store.delete_job(job_id)
+    for query in [*queries[:4], *(video["vectors"][0] for video in videos[:20])]:
+        hits = found(store, query, limit=20)
+        assert len(hits) == 20 and not {job_id for job_id, _ in hits} & set(gone)
+    wait_for(lambda: store.search_index_coverage(MODEL) == (1025, 1025), what="the index to be built again")
+    for query in queries[:4]:
+        assert not {job_id for job_id, _ in found(store, query, limit=20)} & set(gone)

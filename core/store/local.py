@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.config import get_settings
 from core.models import (
     SUMMARY_COLUMNS,
     Analysis,
@@ -45,6 +46,7 @@ from core.processes import uninterrupted
 from core.store.base import JOB_FIELDS, DuplicateJob, chapter_rows
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import fuse, search_threads
+from core.store.nearest import GraphSlot, NearestSearch
 from core.vectors import FIRST_PART, VIDEO_VECTOR, QueryVector, part_number, query_vector, with_video_vector
 
 #: Each thread's open library connections (core.store.local.LocalStore._connection), a few libraries at most.
@@ -109,9 +111,10 @@ def _statements(sql: str) -> list[str]:
 
 
 class _VectorIndex:
-    """One model's segment vectors in memory: a matrix, and which (job, segment) each row is."""
+    """One model's segment vectors in memory: a matrix, which (job, segment) each row is, and the search over them
+    (core.store.nearest), which starts from the graph of the library's previous matrix."""
 
-    def __init__(self, rows: list[sqlite3.Row]):
+    def __init__(self, rows: list[sqlite3.Row], slot: GraphSlot, min_rows: int):
         self.keys = [(r["job_id"], r["segment_idx"]) for r in rows]
         self.positions = {key: i for i, key in enumerate(self.keys)}
         self.job_set = {job_id for job_id, _ in self.keys}
@@ -123,6 +126,8 @@ class _VectorIndex:
             self.matrix = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         else:
             self.matrix = np.zeros((0, 1), dtype=np.float32)
+        rowids = np.array([r["rowid"] for r in rows], dtype=np.int64)
+        self.search = NearestSearch(self.matrix, rowids, slot, min_rows)
 
     def rows_of(self, jobs: set[str]) -> np.ndarray:
         wanted = np.zeros(len(self.job_names), dtype=bool)
@@ -138,6 +143,7 @@ class LocalStore(MediaFilesMixin):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / "library.sqlite3"
         self.files = files or LocalFiles(self.data_dir / "storage")
+        self.search_index_min_segments = get_settings().search_index_min_segments
         self._migrate()
 
     # --- plumbing -------------------------------------------------------------------------
@@ -687,6 +693,7 @@ class LocalStore(MediaFilesMixin):
 
     # --- search ---------------------------------------------------------------------------
     _vector_cache: dict[tuple[Path, str], tuple] = {}
+    _graph_slots: dict[tuple[Path, str], GraphSlot] = {}  # the search graph of each library and model
 
     def _vector_index(self, model: str):
         """All segment vectors of one model as one matrix, reloaded only when the embeddings change."""
@@ -696,11 +703,16 @@ class LocalStore(MediaFilesMixin):
             if cached and cached[0] == version:
                 return cached[1]
             rows = conn.execute(
-                "SELECT job_id, segment_idx, vector FROM embeddings WHERE model = ? AND segment_idx >= 0"
+                "SELECT rowid, job_id, segment_idx, vector FROM embeddings WHERE model = ? AND segment_idx >= 0"
                 " ORDER BY rowid", (model,)).fetchall()
-        index = _VectorIndex(rows)
-        self._vector_cache[(self.db_path, model)] = (version, index)
+        key = (self.db_path, model)
+        index = _VectorIndex(rows, self._graph_slots.setdefault(key, GraphSlot()), self.search_index_min_segments)
+        self._vector_cache[key] = (version, index)
         return index
+
+    def search_index_coverage(self, model: str) -> tuple[int, int]:
+        """(segments the approximate search index answers for, segments in all) of one embedding model."""
+        return self._vector_index(model).search.coverage()
 
     @staticmethod
     def _searchable_sql(filters: SearchFilters) -> tuple[str, list]:
@@ -792,23 +804,23 @@ class LocalStore(MediaFilesMixin):
             left_out = index.job_set - allowed
         if not index.keys or left_out == index.job_set:
             return []
-        depth = min(len(index.keys), depth)
-        similarity = index.matrix @ query_vector(query)
+        allowed = None
         if spoken_by:  # only those people's own lines
             with self._db() as conn:
                 rows = [index.positions[key] for key in map(tuple, conn.execute(*spoken_by).fetchall())
                         if key in index.positions]
-            kept = np.zeros(len(index.keys), dtype=bool)
-            kept[rows] = True
-            similarity = np.where(kept, similarity, -np.inf)
+            allowed = np.zeros(len(index.keys), dtype=bool)
+            allowed[rows] = True
         elif left_out:
-            similarity = np.where(index.rows_of(left_out), -np.inf, similarity)
-        candidates = np.argpartition(-similarity, depth - 1)[:depth]
-        by_meaning = [(index.keys[i], float(similarity[i]))
-                      for i in candidates[np.argsort(-similarity[candidates])] if np.isfinite(similarity[i])]
+            allowed = ~index.rows_of(left_out)
+        vector = query_vector(query)
+        rows, similarity = index.search.nearest(vector, depth, allowed)
+        by_meaning = [(index.keys[row], float(score)) for row, score in zip(rows, similarity, strict=True)]
         keyword_rows = keyword_rows.result()
 
         def similarity_of(keys):
-            return {key: float(similarity[index.positions[key]]) for key in keys if key in index.positions}
+            rows = [index.positions[key] for key in keys if key in index.positions]
+            scores = index.matrix[rows] @ vector if rows else []
+            return {index.keys[row]: float(score) for row, score in zip(rows, scores, strict=True)}
 
         return fuse(by_meaning, keyword_rows, terms, similarity_of, limit)
