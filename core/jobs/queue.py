@@ -217,21 +217,18 @@ class Lease:
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
-    def held(self) -> bool:
-        return bool(self.redis.exists(self.key))
-
-    def holder_gone(self) -> bool:
-        """Whether the lease is held by a process of this machine that no longer runs (killed with its job)."""
-        holder = self.redis.get(self.key)
-        return holder is not None and _gone_from_here(holder.decode())
+    def holder(self) -> str | None:
+        """The token of the run holding the lease; None when none does."""
+        token = self.redis.get(self.key)
+        return token.decode() if token is not None else None
 
     def acquire(self) -> bool:
         """Take the lease unless another run holds it; never waits. A lease whose holder was a process of this
         machine that is gone (the job's process was killed and RQ runs the job again) is taken over at once."""
         taken = self.redis.set(self.key, self.token, nx=True, ex=self.TTL)
         if not taken:
-            holder = self.redis.get(self.key)
-            if holder is None or not _gone_from_here(holder.decode()):
+            holder = self.holder()
+            if holder is None or not gone_from_here(holder):
                 return False
             taken = self.redis.eval(self._TAKE_OVER, 1, self.key, holder, self.token, self.TTL)
             if not taken:
@@ -287,7 +284,7 @@ def _this_machine() -> str:
     return f"{socket.gethostname()}@{namespace}"
 
 
-def _gone_from_here(token: str) -> bool:
+def gone_from_here(token: str) -> bool:
     """Whether a lease token names a process of this machine that no longer runs."""
     pid, _, rest = token.partition(":")
     machine = rest.partition(":")[0]

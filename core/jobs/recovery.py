@@ -20,7 +20,7 @@ from rq.job import JobStatus
 
 from core.config import Settings, get_settings
 from core.jobs import webhooks
-from core.jobs.queue import LIVE_STATES, Lease, connect, enqueue, fetch, unavailable
+from core.jobs.queue import LIVE_STATES, Lease, connect, enqueue, fetch, gone_from_here, unavailable
 from core.models import WORK_STAGES, Job, Stage
 from core.store import get_store
 
@@ -46,9 +46,8 @@ def recover(settings: Settings | None = None) -> Recovered:
         for job in waiting:
             found = fetch(job.id, redis)
             status = found.get_status(refresh=False) if found else None
-            lease = Lease(job.id, redis)
-            leased = lease.held()
-            if status == JobStatus.STARTED and (not leased and _run_died(found) or leased and lease.holder_gone()):
+            holder = Lease(job.id, redis).holder()
+            if status == JobStatus.STARTED and (gone_from_here(holder) if holder else _run_died(found)):
                 # RQ still counts it as running, but its run stopped renewing its lease, or is a process of this
                 # machine that no longer runs: it was killed or its machine lost (RQ itself would notice only when
                 # the worker's heartbeat lapses, 60 s and more later). It goes back on the queue and resumes from
@@ -57,7 +56,7 @@ def recover(settings: Settings | None = None) -> Recovered:
                 enqueue(job.id, settings)
                 result.requeued.append(job.id)
                 continue
-            if status in LIVE_STATES or leased:
+            if status in LIVE_STATES or holder:
                 continue
             if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
                 store.fail_job(job.id, job.stage, gave_up_message(job, found, status))
