@@ -125,6 +125,22 @@ def test_match_segments_can_use_the_hnsw_index(db):
     assert "embeddings_hnsw_384" in plan
 
 
+def test_keyword_search_of_the_whole_library_leaves_common_words_to_meaning(db):
+    """A word held by more than 1,000 segments (by the planner's statistics) is not ranked in an unfiltered search:
+    at a million segments ranking each cost most of the search. A filtered search still ranks it."""
+    add_job(db, "k1")
+    db.execute("insert into segments (job_id, idx, start_seconds, end_seconds, text)"
+               " select 'k1', n, n, n + 1, case when n % 500 = 0 then 'zanzibar market' else 'the market opens' end"
+               " from generate_series(0, 1999) as n")
+    db.execute("analyze segments")
+    assert db.execute("select rare_words('public.segments', array['markets', 'zanzibar', 'opening'])"
+                      ).fetchone()[0] == ["zanzibar"]
+    unfiltered = db.execute("select keyword_segments(array['market', 'zanzibar'], 50)").fetchone()[0]
+    assert sorted(hit["idx"] for hit in unfiltered) == [0, 500, 1000, 1500]
+    filtered = db.execute("select keyword_segments(array['market', 'zanzibar'], 50, array['youtube'])").fetchone()[0]
+    assert len(filtered) == 50 and {0, 500, 1000, 1500} <= {hit["idx"] for hit in filtered}
+
+
 def as_role(db, role):
     db.execute(f"set local role {role}")
 

@@ -139,6 +139,18 @@ def test_keyword_matches_are_filtered_before_the_limit(library, name):
     assert expected <= {(job_id, idx) for job_id, idx, _, keyword in hits if keyword}
 
 
+@pytest.mark.parametrize("name", STORES)
+def test_a_word_every_segment_holds_lifts_the_nearest_alike(library, name):
+    """"subject" is in all 10,000 sentences, far more than the keyword half ranks: the nearest by meaning gain
+    for holding it as much as any other, so they stay the answer, each marked as a keyword match."""
+    store = library.stores[name]
+    for query in library.queries[:4]:
+        hits = store.search_segments(query, ["subject"], MODEL, 10, SearchFilters())
+        assert all(keyword for _, _, _, keyword in hits)
+        exact = exact_top(library, store, query, 10)
+        assert len({(job_id, idx) for job_id, idx, _, _ in hits} & set(exact)) >= 8
+
+
 def test_the_search_index_finds_new_videos_at_once_and_never_deleted_ones(tmp_path, monkeypatch):
     """Through the approximate index, a video added since it was built is found at once (searched exactly until the
     index takes it in, in the background), and a deleted video is never found, before or after a rebuild."""

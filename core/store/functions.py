@@ -322,13 +322,14 @@ class FunctionStore(MediaFilesMixin):
         keywords = (search_threads().submit(self.call, "keyword_segments", p_terms=list(terms), match_count=depth,
                                              **_filters(filters)) if terms else None)
         vector = vector_text(query_vector(query))
-        rows = self.call("match_segments", query_embedding=vector, match_count=depth, embedding_model=model,
-                         **_filters(filters))
+        rows = self.call("match_segments_with_text", query_embedding=vector, match_count=depth,
+                         embedding_model=model, **_filters(filters))
         by_meaning = [((r["job_id"], r["segment_idx"]), float(r["similarity"])) for r in rows]
+        texts = {(r["job_id"], r["segment_idx"]): [r["text"], r["translation"] or ""] for r in rows}
         keyword_rows = [(r["job_id"], r["idx"], r["text"]) for r in keywords.result()] if keywords else []
 
         def similarity_of(keys):
             found = self.call("segment_similarity", query_embedding=vector, embedding_model=model, **_pairs(keys))
             return {(r["job_id"], r["idx"]): float(r["similarity"]) for r in found}
 
-        return fuse(by_meaning, keyword_rows, terms, similarity_of, limit)
+        return fuse(by_meaning, texts, keyword_rows, terms, similarity_of, limit)

@@ -10,6 +10,10 @@ from core.text import content_words, stem
 
 Key = tuple[str, int]  # (job_id, segment index)
 KEYWORD_WEIGHT = 0.2  # added to the cosine similarity of a segment holding every word of the query
+# A word held by more segments than this does not single moments out: an unfiltered search leaves it to meaning
+# (whose finds still gain for holding it) instead of ranking every segment that holds it, which at 100,000
+# segments cost more than the rest of the search. Supabase's keyword_segments uses the same number.
+COMMON_WORD_SEGMENTS = 1000
 _search_pools: dict[int, ThreadPoolExecutor] = {}
 
 
@@ -24,25 +28,37 @@ def search_threads() -> ThreadPoolExecutor:
     return pool
 
 
-def fuse(by_meaning: list[tuple[Key, float]], keyword_rows: list[tuple[str, int, str]], terms: list[str],
-         similarity_of: Callable[[list[Key]], dict[Key, float]], limit: int) -> list[tuple[str, int, float, bool]]:
+def fuse(by_meaning: list[tuple[Key, float]], texts: dict[Key, list[str]], keyword_rows: list[tuple[str, int, str]],
+         terms: list[str], similarity_of: Callable[[list[Key]], dict[Key, float]],
+         limit: int) -> list[tuple[str, int, float, bool]]:
     """Meaning ranks first; a segment that also contains the query's words gains in proportion to the
     share of them it holds: the one rare name of a one-word query counts fully, one common word out of
-    five barely. Returns (job_id, segment index, cosine similarity, keyword match), best first."""
+    five barely. `texts` holds the words of the segments found by meaning (and their translation's), so each
+    of them gains whether or not the keyword half reached it among thousands holding a common word; the
+    keyword half adds the segments holding the words that meaning missed.
+    Returns (job_id, segment index, cosine similarity, keyword match), best first."""
     similarity = dict(by_meaning)
     missing = [(job_id, idx) for job_id, idx, _ in keyword_rows if (job_id, idx) not in similarity]
     if missing:
         similarity.update(similarity_of(missing))
-    score = dict(similarity)
-    keyword_hits: set[Key] = set()
     query_stems = {stem(term) for term in terms}
-    for job_id, idx, text in keyword_rows:
-        key = (job_id, idx)
-        if key not in similarity or not query_stems:
-            continue
-        coverage = len(query_stems & {stem(word) for word in content_words(text)}) / len(query_stems)
+    coverage: dict[Key, float] = {}
+
+    def holds(key: Key, text: str) -> None:
         # a moment can match in both its languages: the better of the two counts
-        score[key] = max(score[key], similarity[key] + KEYWORD_WEIGHT * coverage)
-        keyword_hits.add(key)
+        share = len(query_stems & {stem(word) for word in content_words(text)}) / len(query_stems)
+        coverage[key] = max(coverage.get(key, 0.0), share)
+
+    keyword_hits: set[Key] = set()
+    if query_stems:
+        for key, said in texts.items():
+            for text in said:
+                holds(key, text)
+        keyword_hits = {key for key, share in coverage.items() if share > 0}
+        for job_id, idx, text in keyword_rows:
+            if (job_id, idx) in similarity:
+                holds((job_id, idx), text)
+                keyword_hits.add((job_id, idx))
+    score = {key: value + KEYWORD_WEIGHT * coverage.get(key, 0.0) for key, value in similarity.items()}
     best = sorted(score, key=lambda key: -score[key])[:limit]
     return [(key[0], key[1], float(similarity[key]), key in keyword_hits) for key in best]
