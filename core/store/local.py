@@ -752,22 +752,32 @@ class LocalStore(MediaFilesMixin):
         return self._keyword_rows(terms, limit, "SELECT value FROM json_each(?)", [json.dumps(sorted(allowed))])
 
     def _keyword_rows(self, terms: list[str], limit: int, jobs_sql: str, jobs_args: list,
-                      most_pass: bool = False, spoken_by: tuple[str, list] | None = None) -> list[tuple[str, int, str]]:
+                      most_pass: bool = False, spoken_by: tuple[str, list] | None = None,
+                      common_to_meaning: bool = False) -> list[tuple[str, int, str]]:
         """As keyword_segments, for the videos `jobs_sql` selects: they are chosen before the limit applies, so a
         filter that keeps a few videos of a large library still finds their matches. `most_pass`: nearly every
         video passes (no filter: only the unfinished fall out), so the best matches are ranked first and those
         videos checked after, which spares reading the video of every match; when too many fall out, every match
-        is checked after all. Over the whole library, the words held by more than COMMON_WORD_SEGMENTS segments
-        are left to meaning: BM25 over every segment holding one costs ~2 us each (10 ms at 100,000 segments)."""
+        is checked after all. `common_to_meaning` (hybrid search, unless the people who said them are chosen): the
+        words held by more than COMMON_WORD_SEGMENTS of the segments searched (estimated by the share of the videos
+        searched) are left out: BM25 over every segment holding one costs ~2 us each (10 ms at 100,000 segments)."""
         rows = []
         words = ['"' + term.replace('"', '""') + '"' for term in terms]
         with self._db() as conn:
+            bound = None  # the holders a word may have in the whole library without being common where searched
+            if words and common_to_meaning and not spoken_by:
+                searched = 1.0
+                if not most_pass:
+                    library = conn.execute("SELECT count(*) FROM jobs WHERE status = 'completed'").fetchone()[0]
+                    searched = conn.execute(f"SELECT count(*) FROM ({jobs_sql})", jobs_args).fetchone()[0] / max(
+                        library, 1)
+                bound = int(COMMON_WORD_SEGMENTS / searched) if searched > 0 else None
             for table in ("segments_fts", "translation_segments_fts"):
                 quoted = words
-                if most_pass:
+                if bound is not None and bound < (conn.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0):
                     quoted = [word for word in words if conn.execute(
                         f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT ?)",
-                        (word, COMMON_WORD_SEGMENTS + 1)).fetchone()[0] <= COMMON_WORD_SEGMENTS]
+                        (word, bound + 1)).fetchone()[0] <= bound]
                 if not quoted:
                     continue
                 match = " OR ".join(quoted)
@@ -800,7 +810,8 @@ class LocalStore(MediaFilesMixin):
         # The keyword half runs in SQLite while numpy does the vector half: both let go of the GIL.
         spoken_by = self._spoken_by_sql(filters)
         keyword_rows = search_threads().submit(self._keyword_rows, terms, depth, *self._searchable_sql(filters),
-                                                most_pass=filters == SearchFilters(), spoken_by=spoken_by)
+                                                most_pass=filters == SearchFilters(), spoken_by=spoken_by,
+                                                common_to_meaning=True)
         index = self._vector_index(model)
         if filters == SearchFilters():  # every completed video: only the few others are left out
             left_out = self._unfinished_jobs() & index.job_set

@@ -1,14 +1,34 @@
 -- Hybrid search over a large library without ranking every segment that holds a common word.
 -- At 1,000,000 segments a word such as "tomato" is held by 30,000 of them: reading each to rank it took 100-250 ms
 -- of every search (bench/search.py --store postgres), and the best 50 of them by ts_rank say little about the
--- query. So an unfiltered search leaves the words held by more than 1,000 segments (core.store.hybrid's
--- COMMON_WORD_SEGMENTS) to meaning, judged from the planner's own statistics of the text vectors, and the
+-- query. So a search leaves the words held by more than 1,000 of the segments it searches (core.store.hybrid's
+-- COMMON_WORD_SEGMENTS) to meaning, judged from the planner's own statistics of the text vectors and the share of
+-- the videos the filters keep (a search within a few videos ranks every word), and the
 -- segments found by meaning come with their words, so each of them gains for holding the query's words whether
 -- or not the keyword half reached it.
 
--- The terms that are not common in a table's text vectors. Without statistics (a new or small table not yet
--- analysed) every term counts as rare, as before.
-create function public.rare_words(p_table regclass, p_terms text[]) returns text[]
+-- The share of the library's completed videos that these filters keep.
+create function public.searched_share(platforms text[], categories text[], sentiments text[], date_from date,
+                                      date_to date, job_ids text[], collections text[]) returns real
+    language plpgsql stable set search_path = public as $$
+begin
+    return (select count(*) filter (
+                       where (platforms is null or j.platform = any(platforms))
+                         and (categories is null or a.category = any(categories))
+                         and (sentiments is null or a.sentiment_label = any(sentiments))
+                         and (date_from is null or coalesce(j.upload_date, j.created_at::date) >= date_from)
+                         and (date_to is null or coalesce(j.upload_date, j.created_at::date) <= date_to)
+                         and (job_ids is null or j.id = any(job_ids))
+                         and (collections is null or j.collection_id = any(collections))
+                   )::real / greatest(count(*), 1)
+            from public.jobs j left join public.analysis a on a.job_id = j.id
+            where j.status = 'completed');
+end;
+$$;
+
+-- The terms held by at most 1,000 of the rows searched, a share `p_searched` of a table's rows. Without statistics
+-- (a new or small table not yet analysed) every term counts as rare, as before.
+create function public.rare_words(p_table regclass, p_terms text[], p_searched real default 1) returns text[]
     language plpgsql stable set search_path = public as $$
 declare
     elems text[];
@@ -25,14 +45,14 @@ begin
     select coalesce(array_agg(t.term order by t.position), '{}') into rare
     from unnest(p_terms) with ordinality as t(term, position)
     where t.term <> '' and not coalesce((
-        select bool_and(coalesce(freqs[array_position(elems, lexeme)], 0) * total > 1000)
+        select bool_and(coalesce(freqs[array_position(elems, lexeme)], 0) * total * p_searched > 1000)
         from unnest(tsvector_to_array(to_tsvector('english', t.term))) as lexeme), false);
     return rare;
 end;
 $$;
 
--- As in 20261205001400_keyword_plan.sql, with each table's common words left out of an unfiltered search, and each
--- table ranked by its own words.
+-- As in 20261205001400_keyword_plan.sql, with the common words left out (unless the people who said them are
+-- chosen), each table ranked by its own words.
 create or replace function public.keyword_segments(
     p_terms text[],
     match_count integer,
@@ -50,15 +70,22 @@ declare
     unfiltered boolean := platforms is null and categories is null and sentiments is null
                           and date_from is null and date_to is null and job_ids is null and collections is null
                           and keyword_segments.speakers is null;
+    searched real := 1;  -- the share of the library's videos the filters keep
     spoken tsquery;
     translated tsquery;
     found jsonb;
 begin
+    if not unfiltered and keyword_segments.speakers is null then
+        searched := public.searched_share(platforms, categories, sentiments, date_from, date_to, job_ids,
+                                          collections);
+    end if;
     select to_tsquery('english', string_agg(quote_literal(term), ' | ')) into spoken
-    from unnest(case when unfiltered then public.rare_words('public.segments', p_terms) else p_terms end) as term
+    from unnest(case when keyword_segments.speakers is null
+                     then public.rare_words('public.segments', p_terms, searched) else p_terms end) as term
     where term <> '';
     select to_tsquery('english', string_agg(quote_literal(term), ' | ')) into translated
-    from unnest(case when unfiltered then public.rare_words('public.translation_segments', p_terms) else p_terms end)
+    from unnest(case when keyword_segments.speakers is null
+                     then public.rare_words('public.translation_segments', p_terms, searched) else p_terms end)
         as term
     where term <> '';
     if spoken is null and translated is null then
@@ -121,6 +148,7 @@ create function public.match_segments_with_text(
 $$;
 
 grant execute on function
-    public.rare_words(regclass, text[]),
+    public.rare_words(regclass, text[], real),
+    public.searched_share(text[], text[], text[], date, date, text[], text[]),
     public.match_segments_with_text(vector, integer, text, text[], text[], text[], date, date, text[], text[], text[])
     to anon, authenticated, service_role;
