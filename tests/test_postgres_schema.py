@@ -218,7 +218,8 @@ def test_store_skips_migrations_the_supabase_cli_applied(postgres_server, tmp_pa
                          (migration.stem.split("_", 1)[0],))
     store = PostgresStore(postgres_url, tmp_path)  # would fail on "already exists" if it re-applied them
     assert store.list_jobs() == []
-    PostgresStore(postgres_url, tmp_path)  # and opening again applies nothing twice
+    store.close()
+    PostgresStore(postgres_url, tmp_path).close()  # and opening again applies nothing twice
 
 
 def test_store_survives_dropped_connections(postgres_url, tmp_path):
@@ -230,3 +231,4 @@ def test_store_survives_dropped_connections(postgres_url, tmp_path):
         admin.execute("select pg_terminate_backend(pid) from pg_stat_activity"
                       " where datname = current_database() and pid <> pg_backend_pid()")
     assert store.list_jobs() == []
+    store.close()

@@ -81,6 +81,7 @@ def library(tmp_path_factory, postgres_server):
                           stores={"sqlite": sqlite, "sqlite-indexed": indexed, "postgres": postgres,
                                   "supabase": supabase})
     project.close()
+    postgres.close()
 
 
 def exact_top(library, store, query: np.ndarray, limit: int, keep=lambda video: True) -> list[tuple[str, int]]:

@@ -834,7 +834,7 @@ class LocalStore(MediaFilesMixin):
         vector = query_vector(query)
         rows, similarity = index.search.nearest(vector, depth, allowed)
         by_meaning = [(index.keys[row], float(score)) for row, score in zip(rows, similarity, strict=True)]
-        texts = {key: [segment.text, segment.translation or ""]
+        texts = {key: [segment.text, *filter(None, [segment.translation])]
                  for key, segment in self.get_segments([key for key, _ in by_meaning]).items()} if terms else {}
         keyword_rows = keyword_rows.result()
 

@@ -44,6 +44,10 @@ class PostgresStore(FunctionStore):
                                    kwargs={"row_factory": dict_row, "connect_timeout": 10})
         self._migrate()
 
+    def close(self) -> None:
+        """Close the pooled connections (a store made for a while, as a script or a test makes one)."""
+        self.pool.close()
+
     @contextmanager
     def _db(self):
         """A pooled connection, committing on success and rolling back on error. A database that cannot be
