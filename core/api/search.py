@@ -32,9 +32,12 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
     # The store narrows the library and starts the keyword half while the query is being embedded.
     vector = search_threads().submit(lambda: embedder.embed([query])[0])
     found = store.search_segments(vector, content_words(query), embedder.model, limit, filters)
-    segments = store.get_segments([(job_id, idx) for job_id, idx, _, _ in found])
     ids = [job_id for job_id, _, _, _ in found]
-    jobs, audio_files, analyses = store.get_jobs(ids), store.get_audio_files(ids), store.get_analyses(ids)
+    # Four reads at once: against Supabase's REST API each is a round trip.
+    reads = [search_threads().submit(read, wanted) for read, wanted in (
+        (store.get_segments, [(job_id, idx) for job_id, idx, _, _ in found]), (store.get_jobs, ids),
+        (store.get_audio_files, ids), (store.get_analyses, ids))]
+    segments, jobs, audio_files, analyses = (read.result() for read in reads)
     query_stems = {stem(word) for word in content_words(query)}
     hits = []
     for job_id, idx, similarity, keyword_match in found:
