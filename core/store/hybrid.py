@@ -10,9 +10,9 @@ from core.text import content_words, stem
 
 Key = tuple[str, int]  # (job_id, segment index)
 KEYWORD_WEIGHT = 0.2  # added to the cosine similarity of a segment holding every word of the query
-# A word held by more segments than this does not single moments out: an unfiltered search leaves it to meaning
-# (whose finds still gain for holding it) instead of ranking every segment that holds it, which at 100,000
-# segments cost more than the rest of the search. Supabase's keyword_segments uses the same number.
+# A word held by more than this many of the segments searched does not single moments out: hybrid search leaves it
+# to meaning (whose finds still gain for holding it) instead of ranking every segment that holds it, which at 100,000
+# segments cost more than the rest of the search. Postgres' keyword_segments uses the same number.
 COMMON_WORD_SEGMENTS = 1000
 _search_pools: dict[int, ThreadPoolExecutor] = {}
 
