@@ -168,6 +168,15 @@ def test_keyword_search_leaves_the_words_common_where_it_searches_to_meaning(db)
     within = db.execute("select keyword_segments(array['market', 'zanzibar'], 50, job_ids => array['k0'])"
                         ).fetchone()[0]  # a tenth of the videos: "market" is held by ~200 of the segments searched
     assert len(within) == 50 and sorted(hit["idx"] for hit in within[:4]) == zanzibar
+    as_role(db, "anon")  # pg_stats shows it nothing (Row Level Security): the statistics are read for it
+    assert db.execute("select count(*) from pg_stats where tablename = 'segments'").fetchone()[0] == 0
+    assert db.execute("select rare_words('public.segments', array['market', 'zanzibar'])").fetchone()[0] == ["zanzibar"]
+    db.execute("reset role")
+    db.execute("update app_settings set value = 'false' where key = 'library_public'")
+    as_role(db, "anon")  # a hidden library tells it nothing, not even which words are common
+    assert db.execute("select rare_words('public.segments', array['market', 'zanzibar'])"
+                      ).fetchone()[0] == ["market", "zanzibar"]
+    assert db.execute("select * from text_statistics('public.jobs')").fetchone() == (None, None, None)
 
 
 def as_role(db, role):

@@ -26,6 +26,19 @@ begin
 end;
 $$;
 
+-- The statistics of the segments' (or translations') text vectors, for a role from which Row Level Security hides
+-- them (pg_stats shows such a role nothing): the most common lexemes, their frequencies, and the rows counted. Only
+-- while the library is public, as its rows are.
+create function public.text_statistics(p_table regclass, out elems text[], out freqs real[], out total real)
+    language sql stable security definer set search_path = public as $$
+    select s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    join pg_stats s on s.schemaname = n.nspname and s.tablename = c.relname and s.attname = 'fts'
+    where c.oid = p_table and p_table in ('public.segments'::regclass, 'public.translation_segments'::regclass)
+      and public.library_is_public();
+$$;
+
 -- The terms held by at most 1,000 of the rows searched, a share `p_searched` of a table's rows. Without statistics
 -- (a new or small table not yet analysed) every term counts as rare, as before.
 create function public.rare_words(p_table regclass, p_terms text[], p_searched real default 1) returns text[]
@@ -42,6 +55,9 @@ begin
     join pg_namespace n on n.oid = c.relnamespace
     join pg_stats s on s.schemaname = n.nspname and s.tablename = c.relname and s.attname = 'fts'
     where c.oid = p_table;
+    if elems is null then  -- none, or hidden from this role by Row Level Security
+        select t.elems, t.freqs, t.total into elems, freqs, total from public.text_statistics(p_table) t;
+    end if;
     select coalesce(array_agg(t.term order by t.position), '{}') into rare
     from unnest(p_terms) with ordinality as t(term, position)
     where t.term <> '' and not coalesce((
@@ -149,6 +165,7 @@ $$;
 
 grant execute on function
     public.rare_words(regclass, text[], real),
+    public.text_statistics(regclass),
     public.searched_share(text[], text[], text[], date, date, text[], text[]),
     public.match_segments_with_text(vector, integer, text, text[], text[], text[], date, date, text[], text[], text[])
     to anon, authenticated, service_role;
