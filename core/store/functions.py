@@ -325,7 +325,7 @@ class FunctionStore(MediaFilesMixin):
         rows = self.call("match_segments_with_text", query_embedding=vector, match_count=depth,
                          embedding_model=model, **_filters(filters))
         by_meaning = [((r["job_id"], r["segment_idx"]), float(r["similarity"])) for r in rows]
-        texts = {(r["job_id"], r["segment_idx"]): [r["text"], *filter(None, [r["translation"]])] for r in rows}
+        texts = {(r["job_id"], r["segment_idx"]): list(filter(None, [r["text"], r["translation"]])) for r in rows}
         keyword_rows = [(r["job_id"], r["idx"], r["text"]) for r in keywords.result()] if keywords else []
 
         def similarity_of(keys):

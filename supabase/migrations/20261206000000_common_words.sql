@@ -158,7 +158,7 @@ create function public.match_segments_with_text(
     select m.job_id, m.segment_idx, m.similarity, s.text, t.text
     from public.match_segments(query_embedding, match_count, embedding_model, platforms, categories, sentiments,
                                date_from, date_to, job_ids, collections, speakers) m
-    join public.segments s on s.job_id = m.job_id and s.idx = m.segment_idx
+    left join public.segments s on s.job_id = m.job_id and s.idx = m.segment_idx
     left join public.translation_segments t on t.job_id = m.job_id and t.idx = m.segment_idx
     order by m.similarity desc;
 $$;
