@@ -112,8 +112,10 @@ def test_the_seed_flow_create_then_poll_then_read_everything(client, media_serve
     assert piece.status_code == 206 and piece.content == audio.content[100:200]
     assert client.get(f"/jobs/{body['job_id']}/thumbnail").headers["content-type"] == "image/jpeg"
 
-    hits = client.get("/search", params={"q": "a dessert recipe", "limit": 3}).json()
-    assert hits[0]["job_id"] == body["job_id"] and hits[0]["start"] >= 0
+    hits = client.get("/search", params={"q": "a dessert recipe", "limit": 100}).json()
+    ours = next(n for n, hit in enumerate(hits) if hit["job_id"] == body["job_id"])
+    # The module's other tests may have sent the same talk under other links first: only those rank alike before it.
+    assert all(hit["text"] == hits[ours]["text"] for hit in hits[:ours]) and hits[ours]["start"] >= 0
     assert client.get("/search", params={"q": "a dessert recipe", "platform": "vimeo"}).json() == []
 
     listed = client.get("/jobs", params={"status": "completed", "limit": 1}).json()
