@@ -184,3 +184,21 @@ def test_the_search_index_finds_new_videos_at_once_and_never_deleted_ones(tmp_pa
     wait_for(lambda: store.search_index_coverage(MODEL) == (1025, 1025), what="the index to be built again")
     for query in queries[:4]:
         assert not {job_id for job_id, _ in found(store, query, limit=20)} & set(gone)
+
+
+def test_rows_the_graph_does_not_hold_yet_are_measured_exactly():
+    """A graph over the first 1,500 of 1,525 rows, while it is busy (so it is not extended): the 25 newer rows are
+    measured beside what the graph finds, and the nearest of them comes first."""
+    from core.store.nearest import Graph, GraphSlot, NearestSearch
+
+    videos, _ = _library()
+    matrix = np.vstack([video["vectors"] for video in videos[:61]])
+    rowids = np.arange(1, len(matrix) + 1, dtype=np.int64)
+    slot = GraphSlot()
+    slot.graph = Graph(DIM)
+    slot.graph.add(rowids[:1500], matrix[:1500])
+    slot.building = True  # extending it is under way: the newest rows wait
+    search = NearestSearch(matrix, rowids, slot, min_rows=1000)
+    assert search.coverage() == (1500, 1525)
+    rows, _ = search.nearest(matrix[1503], depth=10, allowed=None)
+    assert rows[0] == 1503
