@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import chain
+from pathlib import Path
 
 import streamlit as st
 
 from core import api
 from core.formatting import NO_WORKER, clock, interval, literal, status_line, waiting_hint
-from core.models import MAX_QUESTION_CHARS, Answer, AskTurn, Job, SearchFilters, Stage, ThemeView
+from core.models import CATEGORIES, MAX_QUESTION_CHARS, Answer, AskTurn, Job, SearchFilters, Stage, ThemeView
 
 VIDEO_PAGE = "pages/video.py"
 
@@ -17,6 +18,23 @@ VIDEO_PAGE = "pages/video.py"
 #: fragment costs the server ~40 ms of CPU, so a page polling every 2 s for nothing cost 2-6 % of a core).
 LIVE_SECONDS = 2
 STILL_SECONDS = 15
+
+_HERE = Path(__file__).parent
+_TRANSCRIPT_LINES = st.components.v2.component(
+    "video_insight_studio.transcript_lines", js=(_HERE / "transcript_lines.js").read_text(),
+    css=(_HERE / "transcript_lines.css").read_text())
+
+
+def transcript_lines(rows: list[dict], *, key: str, audio: bool, editable: bool, side_by_side: bool,
+                     max_chars: int) -> dict | None:
+    """A page of a transcript's lines (core.library.insights.transcript_rows) as one element: a line's time plays the
+    page's audio from there in the browser (no rerun), or opens the original at that moment; ✏️ corrects a line in
+    place. Returns the correction just saved, {"index", "text"}, or None."""
+    result = _TRANSCRIPT_LINES(data={"rows": rows, "audio": audio, "editable": editable,
+                                     "side_by_side": side_by_side, "max_chars": max_chars},
+                               key=key, on_save_change=lambda: None)
+    return result.save
+
 
 def require_sign_in() -> None:
     """With an [auth] section in .streamlit/secrets.toml (Streamlit's OpenID Connect login), nothing of
@@ -152,6 +170,65 @@ def job_card(job: Job, *, image=None, show_open: bool = True, actions: Callable[
                 st.page_link(VIDEO_PAGE, label="Open", icon="🎬", query_params={"job": job.id})
             if actions:
                 actions(job)
+
+
+def library_filters(key: str, label: str, *, sentiments: bool = True, collections: bool = False,
+                    cited: bool = False) -> tuple[SearchFilters, int]:
+    """A closed box of filters over the library (platform, category, sentiment, dates, theme, speaker, collection),
+    and, on the Ask page, how many moments an answer cites. Its choices (and the library's platforms, themes and
+    people they are read from) are read only while the box is open, so a page that opens with it closed draws none
+    of its widgets; what was chosen stays in force when it is closed, and is said under it. Kept for the session
+    under `key` (the box's state also in the address)."""
+    box = st.expander(label, key=key, on_change="rerun", bind="query-params")
+    chosen = st.session_state.setdefault(f"{key}-chosen", {})
+    if box.open:
+        with box:
+            first_row = iter(st.columns(3))  # Search: platform, category, sentiment; Ask: collection first
+            if collections:
+                found = {collection.id: collection.title or collection.url for collection in api.collections()}
+                kept = chosen.get("collection")
+                picked = next(first_row).selectbox("Collection", list(found), placeholder="every collection",
+                                                   format_func=found.get,
+                                                   index=list(found).index(kept) if kept in found else None)
+                chosen["collection"], chosen["collection_label"] = picked, found.get(picked)
+            chosen["platforms"] = next(first_row).multiselect("Platform", api.platforms_in_library(),
+                                                              default=chosen.get("platforms"))
+            chosen["categories"] = next(first_row).multiselect("Category", sorted(CATEGORIES),
+                                                               default=chosen.get("categories"))
+            if sentiments:
+                chosen["sentiments"] = next(first_row).multiselect("Sentiment", ["positive", "neutral", "negative"],
+                                                                   default=chosen.get("sentiments"))
+            start, end, theme_column, *rest = st.columns(4 if cited else 3)
+            chosen["date_from"] = start.date_input("Uploaded from", value=chosen.get("date_from"))
+            chosen["date_to"] = end.date_input("Uploaded until", value=chosen.get("date_to"))
+            labels = {view.id: view.label for view in api.themes()}
+            chosen["themes"] = theme_column.multiselect("Theme", list(labels), format_func=labels.get,
+                                                        default=[t for t in chosen.get("themes", []) if t in labels])
+            chosen["theme_labels"] = [labels[t] for t in chosen["themes"]]
+            if cited:
+                chosen["limit"] = rest[0].slider("Moments cited, at most", 1, 10,
+                                                 chosen.get("limit", api.DEFAULT_CITATIONS))
+            chosen["speakers"] = st.multiselect("Said by", [person.name for person in api.people()],
+                                                default=chosen.get("speakers"), placeholder="anyone",
+                                                help="only what these people said")
+    else:
+        active = [f"{name}: {', '.join(map(str, values))}" for name, values in (
+            ("collection", [chosen["collection_label"]] if chosen.get("collection") else []),
+            ("platform", chosen.get("platforms")), ("category", chosen.get("categories")),
+            ("sentiment", chosen.get("sentiments")), ("theme", chosen.get("theme_labels")),
+            ("said by", chosen.get("speakers")),
+            ("from", [chosen["date_from"]] if chosen.get("date_from") else []),
+            ("until", [chosen["date_to"]] if chosen.get("date_to") else [])) if values]
+        if active:
+            st.caption("Filtered by " + " · ".join(literal(item) for item in active))
+    date_from, date_to = chosen.get("date_from"), chosen.get("date_to")
+    filters = SearchFilters(platforms=chosen.get("platforms", []), categories=chosen.get("categories", []),
+                            sentiments=chosen.get("sentiments", []), themes=chosen.get("themes", []),
+                            speakers=chosen.get("speakers", []),
+                            collections=[chosen["collection"]] if chosen.get("collection") else [],
+                            date_from=date_from.isoformat() if date_from else None,
+                            date_to=date_to.isoformat() if date_to else None)
+    return filters, chosen.get("limit", api.DEFAULT_CITATIONS)
 
 
 def conversation(key: str, filters: SearchFilters, *, limit: int = api.DEFAULT_CITATIONS,

@@ -7,9 +7,18 @@ from core import api
 from core.formatting import clock, literal
 from core.library import insights
 from core.models import SearchFilters, Stage, chapter_at
-from pages.components import LIVE_SECONDS, cancel_button, conversation, job_facts, job_status, page_start
+from pages.components import (
+    LIVE_SECONDS,
+    cancel_button,
+    conversation,
+    job_facts,
+    job_status,
+    page_start,
+    transcript_lines,
+)
 
 READ_ALONG = "🎧 Read along"
+MAX_LINE_CHARS = 5000  # a corrected line, at most
 
 page_start()
 job_id = st.query_params.get("job")
@@ -91,15 +100,13 @@ def signed_in() -> str | None:
 
 
 def correct_line(index: int, text: str) -> None:
-    """A line's text, to correct in place: its times stay; search and the analysis follow."""
-    new = st.text_area("Corrected text", text, key=f"fix-{index}", max_chars=5000)
-    if st.button("Save", key=f"save-{index}", type="primary", disabled=new.strip() == text.strip()):
-        try:
-            api.edit_segment(job.id, index, new, base_revision=revision, by=signed_in())
-        except (api.EditConflict, api.EditRefused) as exc:
-            st.error(str(exc))
-        else:
-            st.rerun()
+    """A line corrected in place: its times stay; search and the analysis follow."""
+    try:
+        api.edit_segment(job.id, index, text, base_revision=revision, by=signed_in())
+    except (api.EditConflict, api.EditRefused) as exc:
+        st.error(str(exc))
+    else:
+        st.rerun()
 
 
 def name_speakers() -> None:
@@ -183,7 +190,7 @@ if transcript_tab.open:
             original = f"Original ({spoken})"
             views = [original]
             exports = {original: api.transcript_files(job, transcript, analysis)}  # from what is read
-            if translation:  # side by side on wide screens; Streamlit stacks the columns on narrow ones
+            if translation:  # side by side on wide screens, one under the other on narrow ones
                 translated = f"Translation ({translation.language.upper()})"
                 views = ["Side by side", original, translated]
                 exports[translated] = api.transcript_files(job, transcript, analysis, translation)
@@ -194,14 +201,14 @@ if transcript_tab.open:
                 columns = st.columns([2] + [1] * len(files))
                 columns[0].caption(label)
                 for column, (fmt, (name, content, mime)) in zip(columns[1:], files.items(), strict=True):
-                    column.download_button(fmt.upper(), content, file_name=name, mime=mime, key=f"export-{name}")
+                    column.download_button(fmt.upper(), content, file_name=name, mime=mime, key=f"export-{name}",
+                                           on_click="ignore")
             needle = st.text_input("Find in transcript", placeholder="a word or phrase, in either language")
             lines = insights.transcript_lines(transcript, translation, needle)
             pages = insights.transcript_pages(lines)
             if needle.strip():
                 st.caption(f"{len(lines)} of {len(transcript.segments)} lines hold “{literal(needle.strip())}”")
             colours = insights.speaker_colours(transcript.speakers)
-            names = transcript.speaker_names()
             speakers_row(colours)
             page = 1
             if pages > 1:
@@ -216,30 +223,13 @@ if transcript_tab.open:
                                                      chapters=job.chapters, speakers=transcript.speakers),
                                 height=insights.READ_ALONG_HEIGHT + 50)
                 shown_lines = []
-            previous_speaker = None
-            for index in shown_lines:
-                segment = transcript.segments[index]
-                other = translation.segments[index] if translation and index < len(translation.segments) else None
-                mark = f":{insights.MOOD_MARKS[insights.segment_mood(scores, index)]}[▍]"
-                if segment.speaker in names and segment.speaker != previous_speaker:  # the name where the voice changes
-                    mark += f" :{colours[segment.speaker]}-badge[{literal(names[segment.speaker])}]"
-                previous_speaker = segment.speaker
-                if view == "Side by side":
-                    time_col, text_col, translation_col = st.columns([1, 9, 9])
-                    translation_col.markdown(literal(other.text) if other else "")
-                else:
-                    time_col, text_col = st.columns([1, 9])
-                if not audio_path:
-                    time_col.link_button(clock(segment.start), api.moment_link(job, segment.start),
-                                         help="Open the original here")
-                elif time_col.button(clock(segment.start), key=f"seg-{index}", help="Play from here"):
-                    st.session_state[f"seek-{job.id}"] = segment.start
-                    st.rerun()
-                shown = other if view.startswith("Translation") and other else segment
-                text_col.markdown(f"{mark} {literal(shown.text)}")
-                if shown is segment and not read_only:
-                    with text_col.popover("✏️", help="Correct this line"):
-                        correct_line(index, segment.text)
+            rows = insights.transcript_rows(transcript, translation, shown_lines, scores,
+                                            translated=view.startswith("Translation"),
+                                            link_at=None if audio_path else lambda at: api.moment_link(job, at))
+            saved = transcript_lines(rows, key=f"lines-{job.id}", audio=bool(audio_path), editable=not read_only,
+                                     side_by_side=view == "Side by side", max_chars=MAX_LINE_CHARS)
+            if saved:
+                correct_line(saved["index"], saved["text"])
             edits = api.edit_history(job.id)
             if edits and not read_only:
                 undo_col, note_col = st.columns([1, 4], vertical_alignment="center")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import os
 import shutil
 import subprocess
@@ -27,6 +28,14 @@ PYTHON = sys.executable
 for _name in Settings.model_fields:
     os.environ.pop(_name.upper(), None)
 SCRATCH = Path(tempfile.mkdtemp(prefix="vis-tests-"))
+
+
+
+def transcript_rows(at) -> list[dict]:
+    """The transcript lines a video's page draws (AppTest): the rows its transcript element was given."""
+    drawn = [json.loads(element.proto.json) for element in at.get("bidi_component")
+             if element.proto.component_name.endswith("transcript_lines")]
+    return drawn[0]["rows"] if drawn else []
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -211,6 +211,23 @@ def test_the_ask_page_keeps_the_conversation_and_opens_each_moment(talks):
 
 
 
+def test_the_ask_pages_filters_are_drawn_when_opened_and_stay_in_force_when_closed(talks):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.switch_page("pages/ask.py").run()
+    assert not at.multiselect and not at.slider and not at.date_input  # a closed box draws none of its widgets
+    at.query_params["ask-filters"] = "true"  # opened
+    at.run()
+    assert [box.label for box in at.multiselect] == ["Platform", "Category", "Theme", "Said by"]
+    at.slider[0].set_value(1).run()  # "Moments cited, at most"
+    at.query_params["ask-filters"] = "false"
+    at.session_state["ask-filters"] = False  # closed again
+    at.run()
+    assert not at.slider
+    at.chat_input[0].set_value("How much did it cost?").run()
+    cited = [str(m.value) for m in at.markdown if str(m.value).startswith("**[")]
+    assert len(cited) == 1, cited
+
+
 def test_a_video_page_answers_questions_about_that_video_only(talks):
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.query_params["job"] = talks["japan"]

@@ -91,7 +91,7 @@ def test_dashboard_and_search_in_the_browser(app_url, browser, library, media_se
     shot(page, "search")
     page.get_by_role("link", name="Open at this moment").first.click()
     expect(page.get_by_text("chocolate cake", exact=False).first).to_be_visible(timeout=30_000)
-    expect(page.get_by_role("button", name="0:00")).to_be_visible()
+    expect(page.get_by_role("button", name="0:00", exact=True)).to_be_visible()
     assert "t=" in page.url
     shot(page, "video-from-search")
     page.close()
@@ -214,4 +214,39 @@ def test_read_along_follows_the_audio_and_plays_from_a_clicked_word(app_url, bro
     frame.locator("body").press("Space")  # and Space pauses it
     page.wait_for_function("() => document.querySelector('audio').paused", timeout=10_000)
     shot(page, "read-along")
+    page.close()
+
+
+def test_a_lines_time_plays_from_there_and_a_line_is_corrected_in_place(app_url, browser, library, media_server):
+    result = library.cli("submit", f"{media_server}/football-chapters.mp4", "--wait", "--json")
+    assert result.returncode == 0, result.stderr
+    [job] = json.loads(result.stdout)
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{app_url}/video?job={job['id']}")
+    line = page.locator(".lines .line").nth(1)
+    expect(line).to_be_visible(timeout=30_000)
+    minutes, seconds = line.locator(".time").inner_text().split(":")
+    start = int(minutes) * 60 + int(seconds)
+    line.locator(".time").click()  # plays the page's audio from that line, in the browser
+    page.wait_for_function(f"() => Math.abs(document.querySelector('audio').currentTime - {start}) < 1.5",
+                           timeout=30_000)
+    expect(line).to_have_class(re.compile(r"\bnow\b"), timeout=10_000)  # the line being heard is marked
+    page.evaluate("() => document.querySelector('audio').pause()")
+
+    said = line.locator(".words").inner_text()
+    line.get_by_role("button", name=re.compile("Correct the line")).click()
+    box = line.get_by_role("textbox", name="Corrected text")
+    expect(box).to_have_value(said)
+    box.fill(said + " Zanzibar")
+    shot(page, "correct-a-line")
+    line.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Revision 1 · 1 correction")).to_be_visible(timeout=30_000)
+    expect(page.locator(".lines .line").nth(1).locator(".words")).to_have_text(said + " Zanzibar")
+    history = json.loads(library.cli("edit", job["id"], "--history", "--json").stdout)
+    assert len(history) == 1  # saved once, however the page ran again
+    with page.expect_download() as download:  # the file is written when asked for, with the correction
+        page.get_by_role("button", name="SRT", exact=True).click()
+    assert download.value.suggested_filename.endswith(".srt")
+    assert "Zanzibar" in open(download.value.path(), encoding="utf-8").read()
+    assert library.cli("edit", job["id"], "--undo").returncode == 0
     page.close()

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from core import api
 from core.formatting import literal
 from core.library import insights
-from tests.conftest import HOSTILE_TITLE, ROOT
+from tests.conftest import HOSTILE_TITLE, ROOT, transcript_rows
 
 APP = str(ROOT / "streamlit_app.py")
 
@@ -92,10 +92,9 @@ def test_video_page_shows_transcript_and_analysis(completed_job):
     at.query_params["job"] = completed_job.id
     at.switch_page("pages/video.py").run()
     assert not at.exception
-    assert "chocolate cake" in texts(at).lower()
-    seek = next(b for b in at.button if b.label.startswith("0:0") and b.label != "0:00")
-    seek.click().run()
-    assert not at.exception
+    rows = transcript_rows(at)
+    assert any("chocolate cake" in row["text"].lower() for row in rows)
+    assert rows[0]["clock"] == "0:00" and all(row["link"] is None for row in rows)  # times play the audio here
     at.session_state["tab"] = "🧠 Analysis"  # what clicking the tab does
     at.run()
     assert any(m.label == "Sentiment" and m.value == "Positive" for m in at.metric)
@@ -202,14 +201,18 @@ def test_translated_video_side_by_side_switchable_exported_and_found(many_videos
     def shown():
         return "\n".join(m.value for m in at.markdown)
 
-    # Transcript lines are shown exactly as written (literal: "temprano\\."); the summary says it too, as Markdown.
-    assert "El mercado abre temprano\\." in shown() and "The market opens early\\." in shown()  # side by side
+    def lines():
+        return [(row["text"], row["translation"]) for row in transcript_rows(at)]
+
+    # Lines are drawn as text, never as Markdown: what was said shows exactly as said.
+    assert ("El mercado abre temprano.", "The market opens early.") in lines()  # side by side
     view = at.get("button_group")[0]
     assert view.options[1:] == ["Original (ES)", "Translation (EN)"]
     view.set_value("Translation (EN)").run()
-    assert "The market opens early\\." in shown() and "El mercado abre temprano\\." not in shown()
+    assert "The market opens early." in [text for text, _ in lines()]
+    assert "El mercado abre temprano." not in [text for text, _ in lines()]
     at.text_input[0].input("frutas").run()  # found by the original's words while the translation shows
-    assert "The fruit is fresh\\." in shown() and "The market opens early\\." not in shown()
+    assert [text for text, _ in lines()] == ["The fruit is fresh."]
 
     at = app()
     at.switch_page("pages/search.py").run()
@@ -225,13 +228,10 @@ def test_video_page_exports_timeline_and_find(many_videos):
     assert not at.exception
     assert len(at.get("plotly_chart")) == 0  # the Analysis tab is built when opened
     assert len(at.get("download_button")) == 5
-    def transcript_lines():
-        return [m.value for m in at.markdown if "▍" in m.value]
-
-    assert len(transcript_lines()) == 2
+    assert len(transcript_rows(at)) == 2
     at.text_input[0].input("crust").run()
-    [line] = transcript_lines()
-    assert "The crust is golden" in line and ":red[" in line  # the segment's sentiment colour
+    [line] = transcript_rows(at)
+    assert "The crust is golden" in line["text"] and line["mood"] == "red"  # the segment's sentiment colour
 
     at = app()  # a link straight to the analysis
     at.query_params.update({"job": many_videos[0], "tab": "🧠 Analysis"})
@@ -239,7 +239,7 @@ def test_video_page_exports_timeline_and_find(many_videos):
     assert not at.exception
     assert len(at.get("plotly_chart")) == 2  # sentiment gauge and timeline
     assert any(m.label == "Category" and m.value == "Food" for m in at.metric)
-    assert not [m for m in at.markdown if "▍" in m.value]  # the transcript tab is not built meanwhile
+    assert not transcript_rows(at)  # the transcript tab is not built meanwhile
 
 
 def test_export_formats(many_videos):
@@ -330,7 +330,7 @@ def test_a_long_transcript_is_paged_opens_at_the_moment_and_finds_in_all_of_it(e
                        sentences=sentences)
 
     def lines(at):
-        return [m.value for m in at.markdown if "▍" in m.value]
+        return [row["text"] for row in transcript_rows(at)]
 
     at = app()
     at.query_params["job"] = job_id

@@ -13,7 +13,7 @@ from core import api
 from core.pipeline import run_now
 from core.server import app as http_app
 from testkit import media
-from tests.conftest import ROOT
+from tests.conftest import ROOT, transcript_rows
 
 GARDEN = [
     ("flite:slt", "Welcome back to the show. Today we are talking about gardens in small city flats."),
@@ -121,7 +121,8 @@ def test_two_voices_taking_turns_are_two_speakers_named_once_and_used_everywhere
     assert not at.exception
     page = " ".join(str(m.value) for m in at.markdown)
     assert ":blue-badge[S1 · " in page and ":orange-badge[Grace Hopper · " in page  # talk time beside each name
-    assert ":orange-badge[Grace Hopper]" in page  # the name where that voice starts speaking
+    said_by = [(row["speaker"], row["colour"]) for row in transcript_rows(at) if row["speaker"]]
+    assert ("Grace Hopper", "orange") in said_by  # the name where that voice starts speaking
     [first_name] = [box for box in at.text_input if box.key == "speaker-S1"]
     first_name.input("Ada")  # a form's values go with its button
     [save] = [b for b in at.button if b.label == "Save names"]
@@ -152,7 +153,7 @@ def test_two_voices_taking_turns_are_two_speakers_named_once_and_used_everywhere
     found = " ".join(str(m.value) for m in search_page.markdown)
     assert ":blue-badge[Grace Hopper]" in found and ":blue-badge[Ada]" not in found
     closed = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
-    closed.session_state["search-filters"] = {"speakers": ["Grace Hopper"]}  # chosen before the box was closed
+    closed.session_state["filters-chosen"] = {"speakers": ["Grace Hopper"]}  # chosen before the box was closed
     closed.switch_page("pages/search.py").run()
     closed.text_input[0].input("tomatoes on the balcony").run()
     said = " ".join(str(c.value) for c in closed.caption)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,30 @@ def transcript_lines(transcript: Transcript, translation: Translation | None, ne
 
 def transcript_pages(lines: list[int]) -> int:
     return max(1, -(-len(lines) // TRANSCRIPT_PAGE_SIZE))
+
+
+def transcript_rows(transcript: Transcript, translation: Translation | None, shown: list[int],
+                    scores: list[float], *, translated: bool = False,
+                    link_at: Callable[[float], str] | None = None) -> list[dict]:
+    """The lines `shown` as a video's page draws them: time, mood, who speaks where the voice changes, the text (its
+    translation with `translated`, and beside it for side by side), whether it is the original's (so correctable),
+    and, with `link_at`, where the original opens at that moment."""
+    colours, names = speaker_colours(transcript.speakers), transcript.speaker_names()
+    others = translation.segments if translation else []
+    rows, previous = [], None
+    for index in shown:
+        segment = transcript.segments[index]
+        other = others[index].text if index < len(others) else None
+        changed = segment.speaker in names and segment.speaker != previous
+        previous = segment.speaker
+        rows.append({"index": index, "start": segment.start, "end": segment.end, "clock": clock(segment.start),
+                     "mood": MOOD_MARKS[segment_mood(scores, index)],
+                     "speaker": names[segment.speaker] if changed else None,
+                     "colour": colours.get(segment.speaker) if changed else None,
+                     "text": other if translated and other is not None else segment.text,
+                     "translation": other, "editable": not (translated and other is not None),
+                     "link": link_at(segment.start) if link_at else None})
+    return rows
 
 
 def page_at(transcript: Transcript, lines: list[int], seconds: float) -> int:
