@@ -250,3 +250,16 @@ def test_a_lines_time_plays_from_there_and_a_line_is_corrected_in_place(app_url,
     assert "Zanzibar" in open(download.value.path(), encoding="utf-8").read()
     assert library.cli("edit", job["id"], "--undo").returncode == 0
     page.close()
+
+
+def test_an_open_library_page_shows_what_others_add(app_url, browser, library, media_server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_url}/library")
+    expect(page.get_by_role("heading", name="📚 Library")).to_be_visible(timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
+    result = library.cli("submit", f"{media_server}/football.mp4?copy=added-elsewhere", "--force", "--json")
+    assert result.returncode == 0, result.stderr
+    [job] = json.loads(result.stdout)
+    # no reload: the page looks at the library's counts (every 15 s while nothing moves) and draws itself again
+    expect(page.locator(f'a[href*="job={job["id"]}"]')).to_have_count(1, timeout=45_000)
+    page.close()
