@@ -6,7 +6,7 @@ import streamlit.components.v1 as components
 from core import api
 from core.formatting import clock, literal
 from core.library import insights
-from core.models import SearchFilters, Stage, chapter_at
+from core.models import MAX_SEGMENT_CHARS, SearchFilters, Stage, chapter_at
 from pages.components import (
     LIVE_SECONDS,
     cancel_button,
@@ -18,7 +18,6 @@ from pages.components import (
 )
 
 READ_ALONG = "🎧 Read along"
-MAX_LINE_CHARS = 5000  # a corrected line, at most
 
 page_start()
 job_id = st.query_params.get("job")
@@ -222,14 +221,15 @@ if transcript_tab.open:
                 components.html(insights.read_along([transcript.segments[i] for i in shown_lines],
                                                      chapters=job.chapters, speakers=transcript.speakers),
                                 height=insights.READ_ALONG_HEIGHT + 50)
-                shown_lines = []
-            rows = insights.transcript_rows(transcript, translation, shown_lines, scores,
-                                            translated=view.startswith("Translation"),
-                                            link_at=None if audio_path else lambda at: api.moment_link(job, at))
-            saved = transcript_lines(rows, key=f"lines-{job.id}", audio=bool(audio_path), editable=not read_only,
-                                     side_by_side=view == "Side by side", max_chars=MAX_LINE_CHARS)
-            if saved:
-                correct_line(saved["index"], saved["text"])
+            else:
+                rows = insights.transcript_rows(transcript, translation, shown_lines, scores,
+                                                translated=view.startswith("Translation"),
+                                                link_at=None if audio_path else lambda at: api.moment_link(job, at))
+                saved = transcript_lines(rows, key=f"lines-{job.id}", audio=bool(audio_path),
+                                         editable=not read_only, side_by_side=view == "Side by side",
+                                         max_chars=MAX_SEGMENT_CHARS)
+                if saved:
+                    correct_line(saved["index"], saved["text"])
             edits = api.edit_history(job.id)
             if edits and not read_only:
                 undo_col, note_col = st.columns([1, 4], vertical_alignment="center")
