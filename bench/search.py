@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -92,7 +93,7 @@ def uses_hnsw(database_url: str, embedder) -> bool:
 
 
 def copy_library(database_url: str, videos: int, chooser: random.Random, rng: np.random.Generator,
-                 model: str, dim: int) -> float:
+                 model: str, dim: int, graph: str | None = None) -> float:
     """The rows testkit.library.add_video makes, for `videos` videos, written with COPY; the HNSW index is
     dropped while loading and built once after. Returns the seconds the index build took."""
     import struct
@@ -145,6 +146,11 @@ def copy_library(database_url: str, videos: int, chooser: random.Random, rng: np
                     copy.write(b"".join(rows))
         began = time.perf_counter()
         conn.execute("set maintenance_work_mem = '4GB'")
+        if graph:
+            m, ef_construction = (int(value) for value in graph.split(","))
+            definition = re.sub(r"\) (WITH \(.*\) )?WHERE",
+                                f") WITH (m = {m}, ef_construction = {ef_construction}) WHERE", definition)
+        print(f"building: {definition}")
         conn.execute(definition)
         built = time.perf_counter() - began
         conn.execute("vacuum analyze")
@@ -222,6 +228,9 @@ def main() -> None:
     parser.add_argument("--segments", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--hnsw", metavar="M,EF_CONSTRUCTION",
+                        help="Postgres: build the HNSW index with these instead of the schema's (24,128), "
+                             "e.g. pgvector's defaults 16,64")
     parser.add_argument("--shared-buffers", default="4GB",
                         help="Postgres' shared_buffers: sized, as a search server should be, to hold the HNSW index "
                              "(~2 GB at 1,000,000 segments); Postgres' own default is 128MB")
@@ -248,7 +257,8 @@ def main() -> None:
         started = time.perf_counter()
         videos = max(1, args.segments // SEGMENTS_PER_VIDEO)
         if server is not None:
-            built = copy_library(os.environ["DATABASE_URL"], videos, chooser, rng, embedder.model, embedder.dim)
+            built = copy_library(os.environ["DATABASE_URL"], videos, chooser, rng, embedder.model, embedder.dim,
+                                 args.hnsw)
             print(f"HNSW index built in {built:.0f} s")
         else:
             words, weights = vocabulary(chooser)

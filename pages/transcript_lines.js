@@ -74,9 +74,10 @@ export default function ({ data, parentElement, setTriggerValue }) {
   }
 
   function play(seconds) {
-    if (!audio) return;
-    audio.currentTime = seconds;
-    audio.play().catch(() => {});  // a browser may refuse to play before the person has touched the page
+    const player = audio || document.querySelector("audio");
+    if (!player) return;
+    player.currentTime = seconds;
+    player.play().catch(() => {});  // a browser may refuse to play before the person has touched the page
   }
 
   let marked = null;

@@ -194,12 +194,18 @@ def test_a_collection_link_in_the_browser(app_url, browser, media_server):
     page.close()
 
 
-def test_read_along_follows_the_audio_and_plays_from_a_clicked_word(app_url, browser, library, media_server):
-    result = library.cli("submit", f"{media_server}/football-chapters.mp4", "--wait", "--json")
+def video_page(app_url, browser, library, url: str):
+    """The page of the video at `url`, processed first (or found in the library): (page, job as JSON)."""
+    result = library.cli("submit", url, "--wait", "--json")
     assert result.returncode == 0, result.stderr
     [job] = json.loads(result.stdout)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(f"{app_url}/video?job={job['id']}")
+    return page, job
+
+
+def test_read_along_follows_the_audio_and_plays_from_a_clicked_word(app_url, browser, library, media_server):
+    page, _ = video_page(app_url, browser, library, f"{media_server}/football-chapters.mp4")
     page.get_by_role("radio", name=re.compile("Read along")).click()
     frame = page.frame_locator("iframe").first
     word = frame.locator(".w").nth(6)
@@ -218,11 +224,7 @@ def test_read_along_follows_the_audio_and_plays_from_a_clicked_word(app_url, bro
 
 
 def test_a_lines_time_plays_from_there_and_a_line_is_corrected_in_place(app_url, browser, library, media_server):
-    result = library.cli("submit", f"{media_server}/football-chapters.mp4", "--wait", "--json")
-    assert result.returncode == 0, result.stderr
-    [job] = json.loads(result.stdout)
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(f"{app_url}/video?job={job['id']}")
+    page, job = video_page(app_url, browser, library, f"{media_server}/football-chapters.mp4")
     line = page.locator(".lines .line").nth(1)
     expect(line).to_be_visible(timeout=30_000)
     minutes, seconds = line.locator(".time").inner_text().split(":")

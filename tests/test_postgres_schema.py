@@ -154,6 +154,10 @@ def test_match_segments_can_use_the_hnsw_index(db):
         " order by embedding::vector(384) <=> %s::vector(384) limit 10",
         ("[" + ",".join("0.05" for _ in range(384)) + "]",)).fetchall())
     assert "embeddings_hnsw_384" in plan
+    # a new library's graph is the denser one (more of the exact nearest at a million segments)
+    for index in ("embeddings_hnsw_384", "embeddings_hnsw_1536"):
+        [definition] = db.execute("select indexdef from pg_indexes where indexname = %s", (index,)).fetchone()
+        assert "m='24'" in definition and "ef_construction='128'" in definition, definition
 
 
 def test_keyword_search_leaves_the_words_common_where_it_searches_to_meaning(db):
