@@ -1,6 +1,6 @@
 // A page of transcript lines drawn as one element (each line as Streamlit widgets cost the browser ~10 ms a line).
 // A line's time plays the page's audio from there (or opens the original at that moment); the line being heard is
-// marked; ✏️ turns a line into a box to correct it, and Save hands the new text to the page.
+// marked; ✏️ turns a line into a box to correct it, and Save (Ctrl+Enter) hands the new text to the page.
 export default function ({ data, parentElement, setTriggerValue }) {
   const audio = document.querySelector("audio");
   const list = document.createElement("div");
@@ -70,6 +70,10 @@ export default function ({ data, parentElement, setTriggerValue }) {
       actions.remove();
       words.hidden = false;
       fix.disabled = false;
+    });
+    box.addEventListener("keydown", (event) => {  // Escape takes the box away; Ctrl+Enter (⌘+Enter) saves
+      if (event.key === "Escape") cancel.click();
+      else if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !save.disabled) save.click();
     });
   }
 

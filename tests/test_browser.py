@@ -239,9 +239,14 @@ def test_a_lines_time_plays_from_there_and_a_line_is_corrected_in_place(app_url,
     line.get_by_role("button", name=re.compile("Correct the line")).click()
     box = line.get_by_role("textbox", name="Corrected text")
     expect(box).to_have_value(said)
+    box.press("Escape")  # changed its mind: the line as it was
+    expect(box).to_have_count(0)
+    expect(line.locator(".words")).to_be_visible()
+    line.get_by_role("button", name=re.compile("Correct the line")).click()
     box.fill(said + " Zanzibar")
     shot(page, "correct-a-line")
-    line.get_by_role("button", name="Save").click()
+    expect(line.get_by_role("button", name="Save")).to_be_enabled()
+    box.press("Control+Enter")  # what Save does
     expect(page.get_by_text("Revision 1 · 1 correction")).to_be_visible(timeout=30_000)
     expect(page.locator(".lines .line").nth(1).locator(".words")).to_have_text(said + " Zanzibar")
     history = json.loads(library.cli("edit", job["id"], "--history", "--json").stdout)
