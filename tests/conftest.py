@@ -30,7 +30,6 @@ for _name in Settings.model_fields:
 SCRATCH = Path(tempfile.mkdtemp(prefix="vis-tests-"))
 
 
-
 def transcript_rows(at) -> list[dict]:
     """The transcript lines a video's page draws (AppTest): the rows its transcript element was given."""
     drawn = [json.loads(element.proto.json) for element in at.get("bidi_component")

@@ -109,7 +109,6 @@ def test_two_editors_at_once_and_bad_corrections_change_nothing(spoken, empty_li
 def test_a_line_is_corrected_and_undone_on_the_video_page(spoken):
     from streamlit.testing.v1 import AppTest
 
-
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.query_params["job"] = spoken.id
     at.switch_page("pages/video.py").run()
@@ -161,7 +160,6 @@ def test_a_collections_vocabulary_is_kept_within_what_the_prompt_holds(empty_lib
 
 def test_the_video_page_previews_a_replacement_then_applies_it(spoken):
     from streamlit.testing.v1 import AppTest
-
 
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.query_params["job"] = spoken.id

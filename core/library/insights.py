@@ -48,6 +48,16 @@ def speaker_colours(speakers: list[Speaker]) -> dict[str, str]:
     return {speaker.id: SPEAKER_COLOURS[number % len(SPEAKER_COLOURS)] for number, speaker in enumerate(speakers)}
 
 
+def turn_starts(segments: list[Segment], speakers: list[Speaker]) -> list[str | None]:
+    """For each segment, the speaker's id where the voice changes (a known speaker begins a turn), else None: the
+    places a transcript names who speaks."""
+    known, previous, starts = {speaker.id for speaker in speakers}, None, []
+    for segment in segments:
+        starts.append(segment.speaker if segment.speaker in known and segment.speaker != previous else None)
+        previous = segment.speaker
+    return starts
+
+
 def speaker_sentiment(transcript: Transcript, analysis: Analysis | None) -> dict[str, float]:
     """Each speaker's sentiment: the mean of their lines' scores, weighted by how long each line lasts."""
     if analysis is None or not transcript.speakers:
@@ -95,16 +105,13 @@ def transcript_rows(transcript: Transcript, translation: Translation | None, sho
     and, with `link_at`, where the original opens at that moment."""
     colours, names = speaker_colours(transcript.speakers), transcript.speaker_names()
     others = translation.segments if translation else []
-    rows, previous = [], None
-    for index in shown:
-        segment = transcript.segments[index]
+    segments = [transcript.segments[index] for index in shown]
+    rows = []
+    for index, segment, turn in zip(shown, segments, turn_starts(segments, transcript.speakers), strict=True):
         other = others[index].text if index < len(others) else None
-        changed = segment.speaker in names and segment.speaker != previous
-        previous = segment.speaker
         rows.append({"index": index, "start": segment.start, "end": segment.end, "clock": clock(segment.start),
                      "mood": MOOD_MARKS[segment_mood(scores, index)],
-                     "speaker": names[segment.speaker] if changed else None,
-                     "colour": colours.get(segment.speaker) if changed else None,
+                     "speaker": names[turn] if turn else None, "colour": colours[turn] if turn else None,
                      "text": other if translated and other is not None else segment.text,
                      "translation": other, "editable": not (translated and other is not None),
                      "link": link_at(segment.start) if link_at else None})
@@ -381,7 +388,7 @@ def read_along(segments: list[Segment], first_index: int = 0, chapters: list[Cha
     lines = []
     names = {speaker.id: speaker.label for speaker in speakers or []}
     colours = {key: SPEAKER_HEX[colour] for key, colour in speaker_colours(speakers or []).items()}
-    previous = None
+    turns = turn_starts(segments, speakers or [])
     for number, (segment, starting) in enumerate(chapters_by_segment(segments, chapters or []), first_index):
         for chapter in starting:
             lines.append(f'<h4 class="ch" data-s="{chapter.start:.2f}" data-e="{chapter.end:.2f}">'
@@ -393,11 +400,9 @@ def read_along(segments: list[Segment], first_index: int = 0, chapters: list[Cha
             title = f' title="unsure: {word.probability:.0%}"' if unsure else ""
             spans.append(f'<span class="w{" u" if unsure else ""}" data-s="{word.start:.2f}" data-e="{word.end:.2f}"'
                          f'{title}>{html.escape(word.text)}</span>')
-        said_by = ""
-        if segment.speaker in names and segment.speaker != previous:
-            said_by = (f'<span class="who" style="color:{colours[segment.speaker]}">'
-                       f'{html.escape(names[segment.speaker])}</span> ')
-        previous = segment.speaker
+        turn = turns[number - first_index]
+        said_by = (f'<span class="who" style="color:{colours[turn]}">{html.escape(names[turn])}</span> '
+                   if turn else "")
         lines.append(f'<p class="line" data-s="{segment.start:.2f}" data-i="{number}"><b>{clock(segment.start)}</b> '
                      + said_by + " ".join(spans) + "</p>")
     page = (Path(__file__).with_name("read_along.html").read_text()
