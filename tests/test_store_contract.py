@@ -184,6 +184,30 @@ def test_analysis_and_audio(store, tmp_path):
     assert store.get_audio_file(job.id) == audio and store.get_audio_files([job.id]) == {job.id: audio}
 
 
+def test_a_search_hit_reads_its_moment_video_thumbnail_and_language_at_once(store):
+    job, bare = new_job(store), new_job(store, "vid00000002")
+    store.save_transcript(job.id, TRANSCRIPT.model_copy(update={
+        "diarized": True, "speakers": [Speaker(id="S1", name="Ada", seconds=1.5)],
+        "segments": [TRANSCRIPT.segments[0].model_copy(update={"speaker": "S1"}), TRANSCRIPT.segments[1]]}))
+    store.save_translation(job.id, TRANSLATION)
+    store.save_analysis(job.id, ANALYSIS)
+    store.save_audio_file(AudioFile(job_id=job.id, audio_path=f"temp-audio/{job.id}/audio.mp3",
+                                    thumbnail_path=f"thumbnails/{job.id}/thumbnail.jpg", duration=3.0,
+                                    size_bytes=10, sample_rate=22050))
+    store.save_transcript(bare.id, Transcript(text="x", engine="test", segments=[Segment(start=0, end=1, text="x")]))
+    moments = store.found_moments([(job.id, 0), (job.id, 1), (job.id, 9), (bare.id, 0), ("missing", 0)])
+    assert set(moments) == {(job.id, 0), (job.id, 1), (bare.id, 0)}
+    said = moments[(job.id, 0)]
+    assert said.job == store.get_job(job.id) and said.language == "en"
+    assert said.thumbnail_path == f"thumbnails/{job.id}/thumbnail.jpg"
+    assert (said.segment.text, said.segment.start, said.segment.end) == ("Hello there.", 0.0, 1.5)
+    assert (said.segment.speaker, said.segment.speaker_name) == ("S1", "Ada")
+    assert (said.segment.translation, said.segment.translation_language) == ("Hola.", "es")
+    assert moments[(job.id, 1)].segment.speaker_name is None
+    assert moments[(bare.id, 0)][2:] == (None, None)  # no audio kept, not analysed
+    assert store.found_moments([]) == {}
+
+
 def test_embeddings_count_only_once_the_whole_video_vector_is_in(store, backend):
     job = new_job(store)
     store.enter_stage(job.id, Stage.COMPLETED)

@@ -32,23 +32,17 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
     # The store narrows the library and starts the keyword half while the query is being embedded.
     vector = search_threads().submit(lambda: embedder.embed([query])[0])
     found = store.search_segments(vector, content_words(query), embedder.model, limit, filters)
-    ids = [job_id for job_id, _, _, _ in found]
-    # Four reads at once: against Supabase's REST API each is a round trip.
-    reads = [search_threads().submit(read, wanted) for read, wanted in (
-        (store.get_segments, [(job_id, idx) for job_id, idx, _, _ in found]), (store.get_jobs, ids),
-        (store.get_audio_files, ids), (store.get_analyses, ids))]
-    segments, jobs, audio_files, analyses = (read.result() for read in reads)
+    moments = store.found_moments([(job_id, idx) for job_id, idx, _, _ in found])
     query_stems = {stem(word) for word in content_words(query)}
     hits = []
     for job_id, idx, similarity, keyword_match in found:
-        segment, job, audio = segments.get((job_id, idx)), jobs.get(job_id), audio_files.get(job_id)
-        if segment is None or job is None:
+        if (job_id, idx) not in moments:
             continue
-        spoken = analyses[job_id].language if job_id in analyses else None
+        segment, job, thumbnail_path, spoken = moments[(job_id, idx)]
         hits.append(SearchHit(
             job_id=job_id, video_id=job.video_id, title=job.title, platform=job.platform,
             url=link_at(job.webpage_url or job.url, job.platform, segment.start),
-            thumbnail_path=audio.thumbnail_path if audio else None, segment_index=idx, start=segment.start,
+            thumbnail_path=thumbnail_path, segment_index=idx, start=segment.start,
             end=segment.end, text=segment.text, translation=segment.translation,
             language=_matched_language(segment, spoken, query_stems, keyword_match),
             score=round(similarity, 4), keyword_match=keyword_match,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -31,6 +31,16 @@ from core.models import (
 from core.vectors import QueryVector
 
 JOB_FIELDS = set(Job.model_fields)
+
+
+class FoundMoment(NamedTuple):
+    """What a search hit shows of a moment beyond its score: the segment (its translation, who says it), its
+    video, the video's thumbnail and the language the video is spoken in."""
+
+    segment: Segment
+    job: Job
+    thumbnail_path: str | None
+    language: str | None
 
 
 def chapter_rows(chapters) -> list[dict]:
@@ -162,6 +172,9 @@ class Store(Protocol):
     def search_segments(self, query: QueryVector, terms: list[str], model: str, limit: int,
                         filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
         """(job_id, segment index, cosine similarity, keyword match) of the best segments, best first."""
+    def found_moments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], FoundMoment]:
+        """The moments at these (job_id, segment index) keys with what a search hit shows of their videos; keys
+        not in the library are absent."""
 
 
 #: The Store methods that change the library (or its media).

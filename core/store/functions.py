@@ -32,7 +32,7 @@ from core.models import (
     person_key,
 )
 from core.processes import uninterrupted
-from core.store.base import JOB_FIELDS, DuplicateJob, chapter_rows
+from core.store.base import JOB_FIELDS, DuplicateJob, FoundMoment, chapter_rows
 from core.store.files import MediaFilesMixin
 from core.store.hybrid import fuse, search_threads
 from core.vectors import QueryVector, query_vector, with_video_vector
@@ -213,6 +213,13 @@ class FunctionStore(MediaFilesMixin):
 
     def forget_voice(self, name: str) -> int:
         return int(self.call("forget_voice", p_person=person_key(name)))
+
+    def found_moments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], FoundMoment]:
+        if not keys:
+            return {}
+        return {(r["segment"]["job_id"], r["segment"]["idx"]): FoundMoment(
+            _segment(r["segment"]), Job(**r["job"]), r["thumbnail_path"], r["language"])
+            for r in self.call("found_moments", **_pairs(keys))}
 
     def get_segments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Segment]:
         if not keys:

@@ -43,7 +43,7 @@ from core.models import (
     person_key,
 )
 from core.processes import uninterrupted
-from core.store.base import JOB_FIELDS, DuplicateJob, chapter_rows
+from core.store.base import JOB_FIELDS, DuplicateJob, FoundMoment, chapter_rows
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import COMMON_WORD_SEGMENTS, fuse, search_threads
 from core.store.nearest import GraphSlot, NearestSearch
@@ -506,6 +506,15 @@ class LocalStore(MediaFilesMixin):
                     translation_language=row["translation_language"], speaker=row["speaker"],
                     speaker_name=row["speaker_name"])
         return found
+
+    def found_moments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], FoundMoment]:
+        segments = self.get_segments(keys)
+        jobs = self.get_jobs([job_id for job_id, _ in segments])
+        shown = {row["id"]: row for row in self._rows_by_id(
+            "SELECT j.id, f.thumbnail_path, a.language FROM jobs j LEFT JOIN audio_files f ON f.job_id = j.id"
+            " LEFT JOIN analysis a ON a.job_id = j.id WHERE j.id IN ({ids})", list(jobs))}
+        return {key: FoundMoment(segment, jobs[key[0]], shown[key[0]]["thumbnail_path"], shown[key[0]]["language"])
+                for key, segment in segments.items() if key[0] in jobs}
 
     def save_translation(self, job_id: str, translation: Translation) -> None:
         with self._tx() as conn:
