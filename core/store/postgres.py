@@ -5,9 +5,11 @@ configured, else to DATA_DIR/storage."""
 from __future__ import annotations
 
 import json
+import weakref
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from core.store.base import LibraryUnavailable
@@ -16,6 +18,8 @@ from core.store.functions import FunctionStore
 
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "supabase" / "migrations"
 POOL_SIZE = 4
+# A pooled connection that rested longer than this is checked (a round trip) before it is used again.
+CHECK_AFTER_IDLE_SECONDS = 10.0
 # A plain Postgres lacks the roles a Supabase project has; the migrations' policies name them.
 SUPABASE_ROLES = """
 do $$ begin
@@ -37,16 +41,27 @@ class PostgresStore(FunctionStore):
         from psycopg_pool import ConnectionPool
 
         self.files = files or LocalFiles(Path(data_dir) / "storage")
+        self._last_used: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         # A few connections reused by every call of this process (TLS to a hosted database is slow to
-        # set up); each is checked before use, so one dropped by the server is replaced, not failed on.
+        # set up). One dropped by the server is replaced, not failed on: checked before use after a rest, and
+        # a call that finds its connection cut is made again on another.
         self.pool = ConnectionPool(database_url, min_size=1, max_size=POOL_SIZE, open=True, timeout=30,
-                                   check=ConnectionPool.check_connection, name="video-insight",
+                                   check=self._check_after_rest, name="video-insight",
                                    kwargs={"row_factory": dict_row, "connect_timeout": 10})
         self._migrate()
 
     def close(self) -> None:
         """Close the pooled connections (a store made for a while, as a script or a test makes one)."""
         self.pool.close()
+
+    def _check_after_rest(self, conn) -> None:
+        """Checking every connection before each use costs a round trip per call, which doubles the time of each
+        call to a hosted database; one used moments ago is taken as it is (if it was cut since, the call is made
+        again, see _call_function)."""
+        from psycopg_pool import ConnectionPool
+
+        if monotonic() - self._last_used.get(conn, float("-inf")) > CHECK_AFTER_IDLE_SECONDS:
+            ConnectionPool.check_connection(conn)
 
     @contextmanager
     def _db(self):
@@ -59,6 +74,7 @@ class PostgresStore(FunctionStore):
         try:
             with self.pool.connection() as conn:
                 yield conn
+                self._last_used[conn] = monotonic()
         except (OperationalError, PoolTimeout) as exc:
             raise LibraryUnavailable(f"The library's database cannot be reached: {type(exc).__name__}: "
                                      f"{str(exc).strip()[:300]}") from exc
@@ -87,14 +103,13 @@ class PostgresStore(FunctionStore):
         as Supabase's REST API does (json_to_record), so both ways read arguments alike."""
         from psycopg import sql
 
-        with self._db() as conn:
-            row = conn.execute(
-                "select p.proretset as returns_set, p.prorettype = 'void'::regtype as returns_void,"
-                " coalesce(p.proargnames, '{}') as names,"
-                " array(select format_type(t, null) from unnest(p.proargtypes::oid[]) with ordinality u(t, n)"
-                "       order by n) as types"
-                " from pg_proc p where p.proname = %s and p.pronamespace = 'public'::regnamespace",
-                (function,)).fetchone()
+        row = self._one_row(
+            "select p.proretset as returns_set, p.prorettype = 'void'::regtype as returns_void,"
+            " coalesce(p.proargnames, '{}') as names,"
+            " array(select format_type(t, null) from unnest(p.proargtypes::oid[]) with ordinality u(t, n)"
+            "       order by n) as types"
+            " from pg_proc p where p.proname = %s and p.pronamespace = 'public'::regnamespace",
+            (function,))
         if row is None:
             raise LookupError(f"the database has no function public.{function}: are the migrations applied?")
         names = row["names"][:len(row["types"])]
@@ -112,7 +127,29 @@ class PostgresStore(FunctionStore):
         return sql.SQL("select to_jsonb({}) as result{}").format(call, source)
 
     def _call_function(self, function: str, args: dict) -> Any:
-        statement = self._call_sql(function)
-        with self._db() as conn:
-            row = conn.execute(statement, {"args": json.dumps(args)}).fetchone()
+        row = self._one_row(self._call_sql(function), {"args": json.dumps(args)})
         return None if row is None else row["result"]
+
+    def _one_row(self, statement, values):
+        """The first row `statement` answers, in a transaction of its own."""
+        from psycopg import OperationalError
+
+        for last_try in (False, True):
+            try:
+                with self._db() as conn:
+                    try:
+                        return conn.execute(statement, values).fetchone()
+                    except OperationalError:
+                        if conn.broken and not last_try:
+                            raise _ConnectionCut from None
+                        raise
+            except _ConnectionCut:
+                # The server cut the connection (a restart, a failover, an idle timeout) before the statement
+                # ended: its transaction never committed, so it is run again, on a connection that answers (a
+                # restart cuts them all: those resting in the pool are checked first).
+                self.pool.check()
+        raise AssertionError("unreachable: the last try raises or returns")
+
+
+class _ConnectionCut(Exception):
+    pass
