@@ -58,6 +58,22 @@ def test_pages_import_only_the_api_models_formatting_and_insights():
                                                                for m in PAGE_MAY_IMPORT), (page.name, name)
 
 
+def test_pages_show_only_what_they_ask_streamlit_to_show():
+    """Streamlit's magic is off (.streamlit/config.toml: rewriting a page's syntax tree each time Streamlit compiles
+    it again, after its last visitor left, took 28 ms of the Video page's first run), so a value alone on a line
+    would show nothing: pages have none."""
+    assert "magicEnabled = false" in (ROOT / ".streamlit" / "config.toml").read_text()
+    for page in [*(ROOT / "pages").glob("*.py"), ROOT / "streamlit_app.py"]:
+        for node in ast.walk(ast.parse(page.read_text())):
+            body = getattr(node, "body", None)  # a block of statements (a lambda's body is one expression)
+            for number, statement in enumerate(body if isinstance(body, list) else []):
+                if not isinstance(statement, ast.Expr) or isinstance(statement.value, (ast.Call, ast.Await)):
+                    continue
+                docstring = number == 0 and isinstance(statement.value, ast.Constant) and isinstance(
+                    statement.value.value, str)
+                assert docstring, f"{page.name}:{statement.lineno} shows nothing: {ast.unparse(statement)}"
+
+
 def layer_of(module: str) -> int:
     found = [number for number, (_, prefixes) in enumerate(LAYERS)
              for prefix in prefixes if module == prefix or module.startswith(prefix + ".")]
