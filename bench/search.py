@@ -260,16 +260,16 @@ def main() -> None:
     args = parser.parse_args()
 
     with contextlib.ExitStack() as kept:
-        tmp = args.library or Path(kept.enter_context(tempfile.TemporaryDirectory()))
-        tmp.mkdir(parents=True, exist_ok=True)
-        os.environ["DATA_DIR"] = str(tmp)
+        library_dir = args.library or Path(kept.enter_context(tempfile.TemporaryDirectory()))
+        library_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["DATA_DIR"] = str(library_dir)
         server = None
         if args.store == "postgres":
             import psycopg
 
             from testkit.services import start_postgres
 
-            server = start_postgres(tmp / "pg", settings={"shared_buffers": args.shared_buffers})
+            server = start_postgres(library_dir / "pg", settings={"shared_buffers": args.shared_buffers})
             with psycopg.connect(server.get_uri(), autocommit=True) as conn:
                 if not conn.execute("select 1 from pg_database where datname = 'bench'").fetchone():
                     conn.execute("create database bench")
@@ -287,10 +287,11 @@ def main() -> None:
         videos = max(1, args.segments // SEGMENTS_PER_VIDEO)
         kept_segments = segment_count(store, embedder.model)
         if kept_segments and kept_segments != videos * SEGMENTS_PER_VIDEO:
-            sys.exit(f"{tmp} holds a library of {kept_segments:,} segments: give --segments {kept_segments} or "
+            sys.exit(f"{library_dir} holds a library of {kept_segments:,} segments: give --segments {kept_segments} or "
                      "another directory")
         if kept_segments:
-            print(f"searching the library kept in {tmp}" + (" (--hnsw applies to a new one)" if args.hnsw else ""))
+            print(f"searching the library kept in {library_dir}"
+                  + (" (--hnsw applies to a new one)" if args.hnsw else ""))
             if server is not None:
                 prewarm(os.environ["DATABASE_URL"], embedder.dim)
         elif server is not None:

@@ -57,7 +57,7 @@ class PostgresStore(FunctionStore):
     def _check_after_rest(self, conn) -> None:
         """Checking every connection before each use costs a round trip per call, which doubles the time of each
         call to a hosted database; one used moments ago is taken as it is (if it was cut since, the call is made
-        again, see _call_function)."""
+        again, see _one_row)."""
         from psycopg_pool import ConnectionPool
 
         if monotonic() - self._last_used.get(conn, float("-inf")) > CHECK_AFTER_IDLE_SECONDS:
