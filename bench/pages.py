@@ -22,6 +22,7 @@ compared with itself on the small one (flat: 1.0x).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -101,15 +102,44 @@ def start_app(data_dir: Path) -> tuple[subprocess.Popen, str]:
     return start_streamlit(os.environ | {"DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}, data_dir.parent)
 
 
-def ready_after(page, action, ready, path: str | None = None) -> float:
-    """Seconds from `action` until the address shows `path` (when given), `ready` is visible and Streamlit's
-    script has finished."""
+SHOWN_JS = """(kind, value, count) => {
+    const visible = (element) => {
+        const box = element.getBoundingClientRect();
+        return box.width > 0 && box.height > 0 && element.checkVisibility({visibilityProperty: true});
+    };
+    let found = [];
+    if (kind === "css") {
+        found = [...document.querySelectorAll(value)];
+    } else if (kind === "label") {
+        found = [...document.querySelectorAll("input, textarea")].filter(
+            (field) => field.getAttribute("aria-label") === value || field.placeholder === value);
+    } else {
+        const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        while (texts.nextNode()) {
+            const said = texts.currentNode.nodeValue.trim();
+            if (kind === "exact" ? said === value : said.includes(value)) found.push(texts.currentNode.parentElement);
+        }
+    }
+    return found.filter(visible).length >= count;
+}"""
+
+
+def shown(kind: str, value: str, count: int = 1) -> str:
+    """A test the page runs on itself: `count` visible elements that match `value`, a CSS selector (`css`), the
+    label or placeholder of a field (`label`), or words on the page (`text`, `exact`)."""
+    return f"({SHOWN_JS})({json.dumps(kind)}, {json.dumps(value)}, {count})"
+
+
+def ready_after(page, action, ready: str, path: str | None = None) -> float:
+    """Seconds from `action` until the address shows `path` (when given), `ready` (see `shown`) holds and Streamlit's
+    script has finished. Both are checked in the page at every frame: Playwright's own waits for an element look
+    again at growing intervals, up to 500 ms apart, so they timed their own polling more than the page."""
     began = time.perf_counter()
     action()
     if path is not None:
         page.wait_for_url(lambda address: address.split("?")[0].rstrip("/").endswith(path), timeout=60_000)
-    ready(page).first.wait_for(state="visible", timeout=60_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_function(f"() => {ready} && !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+                           polling="raf", timeout=60_000)
     return time.perf_counter() - began
 
 
@@ -129,8 +159,8 @@ def main() -> None:
         empty.mkdir(parents=True)
         baseline_server, baseline_url = start_app(empty)
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-        ready = lambda p: p.get_by_role("textbox", name="Video links")  # noqa: E731
-        base = min(ready_after(page, lambda: page.goto(baseline_url), ready) for _ in range(3))
+        base = min(ready_after(page, lambda: page.goto(baseline_url), shown("label", "Video links"))
+                   for _ in range(3))
         page.close()
         baseline_server.terminate()
 
@@ -188,15 +218,14 @@ def measure(chromium, data_dir: Path, long_id: str, newest: str) -> Measured:
     video = "Video (2-hour talk)"
     # Each page: its address, and what shows it is ready. The Dashboard draws the open tab's 2 charts.
     pages = {
-        "Submit": ("/", lambda p: p.get_by_role("textbox", name="Video links")),
-        "Library": ("/library", lambda p: p.get_by_text(newest, exact=True)),
-        "Dashboard": ("/dashboard", lambda p: p.locator(".js-plotly-plot").nth(1)),
-        "Search": ("/search", lambda p: p.get_by_role("textbox", name="Search the library by meaning")),
-        "Search with a query": ("/search", lambda p: p.get_by_text("Open at this moment")),
-        video: ("/video", lambda p: p.get_by_text("Find in transcript")),
-        "Ask": ("/ask", lambda p: p.get_by_placeholder("Ask a question about the library")),
-        "Dashboard: people": ("/dashboard?dashboard-tab=%F0%9F%97%A3%EF%B8%8F+People",
-                              lambda p: p.locator(".js-plotly-plot").first),
+        "Submit": ("/", shown("label", "Video links")),
+        "Library": ("/library", shown("exact", newest)),
+        "Dashboard": ("/dashboard", shown("css", ".js-plotly-plot", 2)),
+        "Search": ("/search", shown("label", "Search the library by meaning")),
+        "Search with a query": ("/search", shown("text", "Open at this moment")),
+        video: ("/video", shown("text", "Find in transcript")),
+        "Ask": ("/ask", shown("label", "Ask a question about the library")),
+        "Dashboard: people": ("/dashboard?dashboard-tab=%F0%9F%97%A3%EF%B8%8F+People", shown("css", ".js-plotly-plot")),
     }
     found.in_app = {name: [] for name in pages}
     server, url = start_app(data_dir)
@@ -220,7 +249,7 @@ def measure(chromium, data_dir: Path, long_id: str, newest: str) -> Measured:
 
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
-        pages["Submit"][1](page).wait_for()
+        page.wait_for_function(f"() => {pages['Submit'][1]}", polling="raf")
 
         def sidebar(name: str):
             return lambda: page.locator('[data-testid="stSidebarNavLink"]', has_text=name).click()
