@@ -245,17 +245,18 @@ def test_store_skips_migrations_the_supabase_cli_applied(postgres_server, tmp_pa
 def test_store_survives_dropped_connections(postgres_url, tmp_path):
     from core.store.postgres import PostgresStore
 
+    def cut_every_connection():  # as a server restart or idle timeout would
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("select pg_terminate_backend(pid) from pg_stat_activity"
+                          " where datname = current_database() and pid <> pg_backend_pid()")
+
     store = PostgresStore(postgres_url, tmp_path)
     with store._db() as one, store._db() as another:  # the pool holds several connections, each used moments ago
         one.execute("select 1")
         another.execute("select 1")
-    with psycopg.connect(postgres_url, autocommit=True) as admin:  # as a server restart or idle timeout would
-        admin.execute("select pg_terminate_backend(pid) from pg_stat_activity"
-                      " where datname = current_database() and pid <> pg_backend_pid()")
+    cut_every_connection()
     assert store.list_jobs() == []  # made again on a connection that answers, however many were cut
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute("select pg_terminate_backend(pid) from pg_stat_activity"
-                      " where datname = current_database() and pid <> pg_backend_pid()")
+    cut_every_connection()
     job = store.create_job(url="https://example.com/a", platform="youtube", extractor="Youtube", video_id="a1")
     assert [j.id for j in store.list_jobs()] == [job.id]  # written once
     store.close()
