@@ -18,7 +18,7 @@ create function public.found_moments(p_job_ids text[], p_idxs integer[]) returns
     join public.segments s on s.job_id = k.job_id and s.idx = k.idx
     join public.jobs j on j.id = s.job_id
     left join public.translation_segments t on t.job_id = s.job_id and t.idx = s.idx
-    left join public.translations tr on tr.job_id = s.job_id
+    left join public.translations tr on tr.job_id = t.job_id
     left join public.audio_files f on f.job_id = s.job_id
     left join public.analysis a on a.job_id = s.job_id;
 $$;
