@@ -250,6 +250,7 @@ def _limiter(redis_url: str):
 @asynccontextmanager
 async def _lifespan(_app):
     api.prepare_link_checks()
+    api.prepare_search()
     yield
 
 

@@ -4,6 +4,8 @@ keyword search and highlighting."""
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from functools import lru_cache
 
 WORD = re.compile(r"[^\W\d_][\w'-]*", re.UNICODE)
@@ -17,10 +19,18 @@ def stop_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def stemmer():
-    from sumy.nlp.stemmers import Stemmer
+def stemmer() -> Callable[[str], str]:
+    """Snowball's English stemmer (Porter2), callable from any thread: its stemmer object holds the word it is
+    working on, so calls take turns."""
+    import snowballstemmer
 
-    return Stemmer("english")
+    english, turns = snowballstemmer.stemmer("english"), threading.Lock()
+
+    def stem_word(word: str) -> str:
+        with turns:
+            return english.stemWord(word)
+
+    return stem_word
 
 
 @lru_cache(maxsize=1 << 16)

@@ -1,9 +1,11 @@
 """How jobs and times read."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from core.formatting import clock, highlight, waiting_hint
 from core.models import Job, Stage
+from core.text import stemmer
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -32,3 +34,13 @@ def test_highlight_escapes_markdown():
 
 def test_highlight_marks_the_query_words_in_any_form():
     assert highlight("The strawberries are fresh.", "a strawberry tart") == "The **strawberries** are fresh\\."
+
+
+def test_words_are_stemmed_alike_from_many_threads_at_once():
+    words = [f"{root}{ending}" for root in ("garden", "water", "plant", "harvest", "prun", "sprout", "add")
+             for ending in ("", "s", "ed", "ing", "er", "ers", "ingly", "ation", "ations")]
+    alone = [stemmer()(word) for word in words]
+    with ThreadPoolExecutor(8) as threads:
+        for _ in range(20):
+            assert list(threads.map(stemmer(), words)) == alone
+    assert stemmer()("gardening") == stemmer()("gardens") == "garden" and stemmer()("added") == "add"

@@ -128,3 +128,15 @@ def test_a_batch_of_texts_gets_each_text_its_own_vector_in_order():
     alone = np.vstack([embedder.embed([text]) for text in texts])
     assert together.shape == (70, embedder.dim)
     assert (together * alone).sum(axis=1).min() > 0.99
+
+
+def test_a_server_prepares_search_once_and_a_library_it_cannot_open_is_said_not_raised(tmp_path, monkeypatch,
+                                                                                         caplog):
+    (tmp_path / "a-file").write_text("not a directory")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "a-file"))
+    api.prepare_search.cache_clear()
+    preparing = api.prepare_search()
+    assert api.prepare_search() is preparing
+    preparing.join(120)
+    assert not preparing.is_alive()
+    assert "Could not prepare search ahead of the first query" in caplog.text

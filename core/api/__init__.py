@@ -53,7 +53,7 @@ from core.api.results import (
     transcript_files,
     translation,
 )
-from core.api.search import reindex, search
+from core.api.search import prepare_search, reindex, search
 from core.api.speakers import (
     SpeakerRefused,
     forget_voice,
@@ -104,7 +104,8 @@ __all__ = [
     "library_costs", "library_overview", "library_problem", "list_jobs", "media_file", "media_links", "media_problem",
     "media_type",
     "merge_themes", "moment_link", "name_speakers", "parse_names", "people", "platforms_in_library",
-    "prepare_link_checks", "preview_follow", "queue_status", "read_only", "refresh_themes", "reindex", "rename_theme",
+    "prepare_link_checks", "prepare_search", "preview_follow", "queue_status", "read_only", "refresh_themes",
+    "reindex", "rename_theme",
     "replace_words", "reprocess", "retry", "retry_failed", "revision", "search", "set_vocabulary", "speakers",
     "split_urls", "status_counts", "stored_media", "submit", "submit_many", "submitted_views", "themes", "themes_of",
     "thumbnails", "transcript", "transcript_files", "translation", "undo", "unfollow", "validate_all", "vocabulary",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from functools import lru_cache
+
 from core.api.themes import with_themes
 from core.config import Settings, get_settings
 from core.library.indexing import embed_transcript, save_vectors, text_to_analyse
@@ -12,11 +16,14 @@ from core.models import (
     Stage,
     chapter_at,
 )
-from core.providers.embed import get_embedder
+from core.providers import EngineError
+from core.providers.embed import embedding_model_name, get_embedder
 from core.sources.platforms import link_at
-from core.store import get_store
+from core.store import LibraryUnavailable, get_store
 from core.store.hybrid import search_threads
 from core.text import content_words, stem
+
+log = logging.getLogger(__name__)
 
 
 def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
@@ -50,6 +57,27 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
             speaker=segment.speaker_name or segment.speaker,
         ))
     return hits
+
+
+@lru_cache(maxsize=1)
+def prepare_search() -> threading.Thread:
+    """Load the local embedding model and the library's vectors on a thread of their own, once per process: a
+    server calls this as it starts, so that its first search answers as fast as the next (loading them took ~1 s)."""
+    thread = threading.Thread(target=_load_for_search, name="warm-up-search", daemon=True)
+    thread.start()
+    return thread
+
+
+def _load_for_search() -> None:
+    settings = get_settings()
+    words = content_words("preparing the first search")  # the stop words and the stemmer, loaded on first use
+    stem(words[0])
+    try:
+        if not settings.uses_openai("embedding"):  # a hosted embedder has nothing to load, and costs per call
+            get_embedder(settings).embed(words)  # its first run sets up buffers the next ones reuse
+        get_store().prepare_search(embedding_model_name(settings))
+    except (LibraryUnavailable, EngineError, OSError) as exc:  # the first search says so, where someone sees it
+        log.warning("Could not prepare search ahead of the first query: %s", exc)
 
 
 def _matched_language(segment: Segment, spoken: str | None, query_stems: set[str], keyword_match: bool) -> str | None:

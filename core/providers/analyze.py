@@ -50,7 +50,7 @@ def summarize(text: str, sentences: int) -> str:
     if len(tokenizer.to_sentences(text)) <= sentences:
         return text.strip()
     document = PlaintextParser(text, tokenizer).document
-    summarizer = TextRankSummarizer(stemmer())
+    summarizer = TextRankSummarizer(stem)
     summarizer.stop_words = stop_words()
     ratings = summarizer.rate_sentences(document)
     ordered = list(document.sentences)

@@ -172,6 +172,8 @@ class Store(Protocol):
     def search_segments(self, query: QueryVector, terms: list[str], model: str, limit: int,
                         filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
         """(job_id, segment index, cosine similarity, keyword match) of the best segments, best first."""
+    def prepare_search(self, model: str) -> None:
+        """Load what searching this model's vectors needs, so that the first search does not wait for it."""
     def found_moments(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], FoundMoment]:
         """The moments at these (job_id, segment index) keys with what a search hit shows of their videos; keys
         not in the library are absent."""

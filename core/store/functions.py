@@ -322,6 +322,9 @@ class FunctionStore(MediaFilesMixin):
         return {job_id: float(usd) for job_id, usd in self.call("job_costs").items()}
 
     # --- search ---------------------------------------------------------------------------
+    def prepare_search(self, model: str) -> None:
+        """Nothing to load here: the database holds the vectors and their index."""
+
     def search_segments(self, query: QueryVector, terms: list[str], model: str, limit: int,
                         filters: SearchFilters) -> list[tuple[str, int, float, bool]]:
         depth = max(limit * 5, 50)

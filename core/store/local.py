@@ -719,6 +719,10 @@ class LocalStore(MediaFilesMixin):
         self._vector_cache[key] = (version, index)
         return index
 
+    def prepare_search(self, model: str) -> None:
+        """Read the model's vectors into memory now (and start building their index in the background)."""
+        self._vector_index(model)
+
     def search_index_coverage(self, model: str) -> tuple[int, int]:
         """(segments the approximate search index answers for, segments in all) of one embedding model."""
         return self._vector_index(model).search.coverage()
