@@ -4,6 +4,7 @@ import streamlit as st
 
 from core import api
 from core.formatting import literal
+from core.library.insights import LIBRARY_PAGE_SIZE
 from core.models import FINAL_STATUSES, Job, Stage
 from pages.components import (
     LIVE_SECONDS,
@@ -105,7 +106,6 @@ if len(collections) == 1:  # one collection: follow it, or see how its follow do
             st.error(str(exc), icon="⚠️")
         else:
             st.rerun()
-PAGE_SIZE = 20
 FINAL = {stage.value for stage in FINAL_STATUSES}
 
 
@@ -119,7 +119,7 @@ def matching_counts(found: dict[str, int] | None = None) -> dict[str, int]:
 # Without a platform or collection chosen, the library's counts read above are the ones wanted.
 matching = matching_counts(None if platforms or collections else counts)
 just_read = [matching]  # the page's own run draws the list with these; the list's later runs read them again
-pages = max(1, -(-sum(matching.values()) // PAGE_SIZE))
+pages = max(1, -(-sum(matching.values()) // LIBRARY_PAGE_SIZE))
 page = right.number_input("Page", min_value=1, max_value=pages, value=1, step=1) if pages > 1 else 1
 moving = any(status not in FINAL for status in matching)
 
@@ -128,11 +128,12 @@ def job_list(scope: str = "app") -> None:
     now = just_read.pop() if just_read else matching_counts()
     total, waiting = sum(now.values()), sum(count for status, count in now.items() if status not in FINAL)
     shown = api.list_jobs(statuses=statuses or None, platforms=platforms or None, collections=collections or None,
-                          limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+                          limit=LIBRARY_PAGE_SIZE, offset=(page - 1) * LIBRARY_PAGE_SIZE)
     if not total:
         st.write("No videos match these filters.")
-    if total > PAGE_SIZE:
-        st.caption(f"{(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + len(shown)} of {total} videos")
+    if total > LIBRARY_PAGE_SIZE:
+        first = (page - 1) * LIBRARY_PAGE_SIZE + 1
+        st.caption(f"{first}–{first + len(shown) - 1} of {total} videos")
     queue_warning(waiting)
     job_cards(shown, actions=lambda job: job_actions(job, scope), costs=api.costs())
     if bool(waiting) != moving:

@@ -80,6 +80,9 @@ def segment_mood(scores: list[float], index: int) -> str:
     return sentiment_label(scores[index]) if index < len(scores) else "neutral"
 
 
+#: Video cards the Library lists at once.
+LIBRARY_PAGE_SIZE = 20
+
 #: Transcript lines drawn at once on a video's page: a two-hour talk stays quick to open and to scroll.
 TRANSCRIPT_PAGE_SIZE = 50
 
