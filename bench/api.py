@@ -26,6 +26,10 @@ QUERIES = ["how to grow vegetables on a roof", "making sourdough", "fixing a fla
            "running long distances", "practising scales"]
 
 
+def asked(number: int) -> str:
+    return f"{QUERIES[number % len(QUERIES)]} {number}"
+
+
 def timed(call, count: int) -> list[float]:
     latencies = []
     for n in range(count):
@@ -85,10 +89,11 @@ def main() -> None:
             count = args.requests
             local_job = timed(lambda n: api.get_job(ids[n % len(ids)]).model_dump_json(), count)
             http_job = timed(lambda n: client.get(f"/jobs/{ids[n % len(ids)]}").raise_for_status(), count)
-            local_search = timed(lambda n: [h.model_dump_json() for h in api.search(QUERIES[n % len(QUERIES)])],
-                                 count)
-            http_search = timed(lambda n: client.get("/search", params={"q": QUERIES[n % len(QUERIES)]})
-                                .raise_for_status(), count)
+            # Each request a query this process, and the server, have not been asked before (numbered: a number
+            # is no keyword), so that each is embedded as a new one is.
+            local_search = timed(lambda n: [h.model_dump_json() for h in api.search(asked(n))], count)
+            http_search = timed(lambda n: client.get("/search", params={"q": asked(n)}).raise_for_status(),
+                                count)
     finally:
         server.terminate()
         server.wait(30)

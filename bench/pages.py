@@ -279,8 +279,9 @@ def measure(chromium, data_dir: Path, long_id: str, newest: str) -> Measured:
                                  ("Dashboard", sidebar("Dashboard")), ("Search", sidebar("Search")),
                                  ("Search with a query", None), ("Submit", sidebar("Submit"))]:
                 path, ready = pages[name]
-                if action is None:
-                    found.in_app[name].append(search_for(page, QUERIES[2 + round_number % 6], ready))
+                if action is None:  # a query the server has not been asked (numbered: a number is no keyword)
+                    query = f"{QUERIES[2 + round_number % 6]} {round_number}"
+                    found.in_app[name].append(search_for(page, query, ready))
                 else:
                     found.in_app[name].append(ready_after(page, action, ready, path.rstrip("/")))
         page.close()

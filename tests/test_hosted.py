@@ -156,3 +156,24 @@ def test_hosted_engines_loaded_ahead_make_no_request(fake_openai, tmp_path):
     # Loading ahead is for local engines: with hosted analysis and embeddings nothing is asked of the API.
     analyzing.load_ahead(SimpleNamespace(settings=settings_for(fake_openai, tmp_path)))
     assert fake_openai.requests == []
+
+
+def test_a_query_searched_again_is_not_sent_to_the_embedder_again(hosted, fake_openai):
+    """A page run again for the same query (another filter, more results) searches again: the query's vector is
+    asked of the hosted embedder, and paid for, once."""
+    from core import api
+    from core.api.search import query_vectors
+    from core.config import get_settings
+    from core.providers.embed import get_embedder
+    from core.store import get_store
+    from testkit.library import add_video
+
+    add_video(get_store(), get_embedder(get_settings()), video_id="cake0000001", title="Cakes",
+              sentences=["Whisk the chocolate into the cream.", "Bake it for forty minutes."])
+    query_vectors.clear()
+    sent = len(fake_openai.calls("/v1/embeddings"))
+    for limit in (5, 10, 5):
+        assert api.search("chocolate cake", limit=limit)[0].text == "Whisk the chocolate into the cream."
+    assert len(fake_openai.calls("/v1/embeddings")) == sent + 1
+    api.search("baking time", limit=5)
+    assert [call["inputs"] for call in fake_openai.calls("/v1/embeddings")[sent:]] == [1, 1]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from functools import lru_cache
+
+import numpy as np
 
 from core.api.themes import with_themes
 from core.config import Settings, get_settings
@@ -17,13 +20,43 @@ from core.models import (
     chapter_at,
 )
 from core.providers import EngineError
-from core.providers.embed import embedding_model_name, get_embedder
+from core.providers.embed import Embedder, embedding_model_name, get_embedder
 from core.sources.platforms import link_at
 from core.store import LibraryUnavailable, get_store
 from core.store.hybrid import search_threads
 from core.text import content_words, stem
 
 log = logging.getLogger(__name__)
+
+
+class QueryVectors:
+    """The vectors of the queries searched last, by embedding model: a page run again for the same query (another
+    filter, more results, a hit opened and left) searches again, and a hosted embedder would be asked, and paid,
+    over the network each time."""
+
+    def __init__(self, kept: int = 512):
+        self.kept, self._vectors, self._lock = kept, OrderedDict(), threading.Lock()
+
+    def vector(self, embedder: Embedder, query: str) -> np.ndarray:
+        key = (embedder.model, query)
+        with self._lock:
+            if key in self._vectors:
+                self._vectors.move_to_end(key)
+                return self._vectors[key]
+        vector = embedder.embed([query])[0]
+        vector.setflags(write=False)  # shared by every search of these words
+        with self._lock:
+            self._vectors[key] = vector
+            while len(self._vectors) > self.kept:
+                self._vectors.popitem(last=False)
+        return vector
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+
+query_vectors = QueryVectors()
 
 
 def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
@@ -37,7 +70,7 @@ def search(query: str, limit: int = 10, filters: SearchFilters | None = None,
     store = get_store()
     embedder = get_embedder(settings)
     # The store narrows the library and starts the keyword half while the query is being embedded.
-    vector = search_threads().submit(lambda: embedder.embed([query])[0])
+    vector = search_threads().submit(query_vectors.vector, embedder, query)
     found = store.search_segments(vector, content_words(query), embedder.model, limit, filters)
     moments = store.found_moments([(job_id, idx) for job_id, idx, _, _ in found])
     query_stems = {stem(word) for word in content_words(query)}
