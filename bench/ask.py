@@ -201,7 +201,15 @@ def calibrate() -> None:
 
 
 def speed(segments: int, questions: int) -> None:
-    from bench.search import QUERIES, SEGMENTS_PER_VIDEO, percentile, sentences, unit_vectors, vocabulary
+    from bench.search import (
+        QUERIES,
+        SEGMENTS_PER_VIDEO,
+        percentile,
+        sentences,
+        unit_vectors,
+        vocabulary,
+        wait_for_search_index,
+    )
     from core import api
     from core.api.search import query_vectors
     from core.config import get_settings
@@ -219,7 +227,7 @@ def speed(segments: int, questions: int) -> None:
         said = [f"{s[:len(s) // 2]}. {s[len(s) // 2:]}." if i % 3 == 0 else f"{s}." for i, s in enumerate(said)]
         add_video(store, embedder, video_id=f"bench{number:06d}", title=f"Video {number}", sentences=said,
                   vectors=unit_vectors(rng, SEGMENTS_PER_VIDEO, embedder.dim))
-    api.search(QUERIES[0])  # loads the vector matrix
+    wait_for_search_index(store, embedder.model)
     api.ask(QUERIES[0])
     searched, asked = [], []
     for number in range(questions):

@@ -243,6 +243,19 @@ def embedded_recall(store, embedder, rng: np.random.Generator, queries: int = 50
           f" (recall@10 {np.mean(shared) / 10:.3f})")
 
 
+def wait_for_search_index(store, model: str) -> None:
+    """Until the embedded store's approximate index covers every segment (built in the background once the library
+    is large enough), so that the searches timed next are the ones a settled library answers."""
+    began = time.perf_counter()
+    total = store.search_index_coverage(model)[1]  # reads the vectors, and starts the index where it is wanted
+    wanted = total if total >= store.search_index_min_segments > 0 else 0
+    while (coverage := store.search_index_coverage(model))[0] < wanted:
+        time.sleep(0.2)
+    print(f"search index over {coverage[0]:,} of {coverage[1]:,} segments" +
+          (f", built in {time.perf_counter() - began:.1f} s in the background" if wanted else
+           " (SEARCH_INDEX_MIN_SEGMENTS: every vector is measured)"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--segments", type=int, default=100_000)
@@ -310,13 +323,7 @@ def main() -> None:
         if not kept_segments:
             print(f"built {total:,} segments in {videos:,} videos in {time.perf_counter() - started:.1f} s")
         if server is None:
-            began = time.perf_counter()
-            wanted = total if total >= store.search_index_min_segments > 0 else 0
-            while (coverage := store.search_index_coverage(embedder.model))[0] < wanted:
-                time.sleep(0.2)
-            print(f"search index over {coverage[0]:,} of {coverage[1]:,} segments" +
-                  (f", built in {time.perf_counter() - began:.1f} s in the background" if wanted else
-                   " (SEARCH_INDEX_MIN_SEGMENTS: every vector is measured)"))
+            wait_for_search_index(store, embedder.model)
 
         first = time.perf_counter()
         api.search(QUERIES[0], limit=10)
