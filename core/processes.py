@@ -27,21 +27,27 @@ Built = TypeVar("Built")
 
 
 def per_process(maxsize: int) -> Callable[[Callable[..., Built]], Callable[..., Built]]:
-    """`functools.lru_cache(maxsize)`, with one cache per process: a forked child never gets its parent's values."""
+    """`functools.lru_cache(maxsize)`, with one cache per process: a forked child never gets its parent's values.
+    Threads asking at once wait for the one building (lru_cache alone would build it once per thread: a server's
+    first requests, and what it prepares as it starts, each opening a store of their own)."""
 
     def decorate(build: Callable[..., Built]) -> Callable[..., Built]:
-        caches: dict[int, Callable[..., Built]] = {}  # by pid; a parent's stay here, in the child, unused
+        # By pid; a parent's stay here, in the child, unused, with their lock (which a thread of the parent may have
+        # held as it forked).
+        caches: dict[int, tuple[Callable[..., Built], threading.RLock]] = {}
 
         @functools.wraps(build)
         def cached(*args, **kwargs) -> Built:
-            cache = caches.get(os.getpid())
-            if cache is None:
-                cache = caches[os.getpid()] = functools.lru_cache(maxsize=maxsize)(build)
-            return cache(*args, **kwargs)
+            entry = caches.get(os.getpid())
+            if entry is None:
+                entry = caches.setdefault(os.getpid(), (functools.lru_cache(maxsize=maxsize)(build), threading.RLock()))
+            cache, building = entry
+            with building:
+                return cache(*args, **kwargs)
 
         def cache_clear() -> None:
             if os.getpid() in caches:
-                caches[os.getpid()].cache_clear()
+                caches[os.getpid()][0].cache_clear()
 
         cached.cache_clear = cache_clear
         return cached

@@ -4,10 +4,11 @@ import os
 import signal
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core.processes import interrupt, uninterrupted
+from core.processes import interrupt, per_process, uninterrupted
 from tests.conftest import PYTHON, ROOT
 
 PER_PROCESS = """
@@ -62,3 +63,17 @@ def test_an_interruption_waits_for_the_write_in_hand():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_threads_asking_at_once_get_the_one_built():
+    built = []
+
+    @per_process(maxsize=2)
+    def library(name):
+        time.sleep(0.2)  # opening it takes a while: the others ask meanwhile
+        built.append(name)
+        return object()
+
+    with ThreadPoolExecutor(8) as threads:
+        opened = list(threads.map(lambda _: library("library"), range(8)))
+    assert built == ["library"] and all(found is opened[0] for found in opened)

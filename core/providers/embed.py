@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Protocol
 
 import numpy as np
@@ -18,7 +17,6 @@ BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_EMBEDDING_NAMES = (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}")
 MAX_TOKENS = 256  # the model's training length; longer input is truncated by its tokenizer
 BATCH = 32
-_load_lock = threading.Lock()
 
 
 class Embedder(Protocol):
@@ -109,5 +107,4 @@ def embedding_model_name(settings: Settings) -> str:
 def get_embedder(settings: Settings) -> Embedder:
     if settings.uses_openai("embedding"):
         return OpenAIEmbedder(settings)
-    with _load_lock:  # a job may be loading it on another thread already (analyzing.load_ahead)
-        return _embedder(settings.embedding_model)
+    return _embedder(settings.embedding_model)  # built once per process: a thread loading it already is waited for

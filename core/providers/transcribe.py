@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 BASE_MODEL_SIZE = 145_217_532
 BASE_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 _build_lock = threading.Lock()
-_load_lock = threading.Lock()
 CUT_SEARCH_SECONDS = 15  # how much audio around where a piece should end is searched for a pause to cut at
 # Audio shorter than a piece is still split between the decoding lanes down to pieces this long: a 90-s clip
 # in 3.7-3.9 s rather than 5.0 s on one lane (2-core VM); shorter pieces would each take an encoder window
@@ -218,9 +217,9 @@ class FasterWhisperTranscriber:
         self._lanes = decoding_lanes(self._threads, self._batch_size)
 
     def load(self):
-        with _load_lock:  # a job may already be loading it on another thread (transcribing.load_ahead)
-            return _load_whisper(self._model_path, self._decoding_path, self._threads, self._lanes, self._encoder,
-                                 self._precision)
+        # Built once per process: a job's thread loading it ahead (transcribing.load_ahead) is waited for.
+        return _load_whisper(self._model_path, self._decoding_path, self._threads, self._lanes, self._encoder,
+                             self._precision)
 
     def transcribe(self, wav_path: Path, duration: float, progress: Callable[[float, str], None],
                    prompt: str | None = None) -> Transcript:
