@@ -140,3 +140,5 @@ def test_a_server_prepares_search_once_and_a_library_it_cannot_open_is_said_not_
     preparing.join(120)
     assert not preparing.is_alive()
     assert "Could not prepare search ahead of the first query" in caplog.text
+    with pytest.raises(api.LibraryUnavailable, match="Point DATA_DIR at a folder"):  # the first search says why
+        api.search("tomatoes")

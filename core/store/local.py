@@ -43,7 +43,7 @@ from core.models import (
     person_key,
 )
 from core.processes import uninterrupted
-from core.store.base import JOB_FIELDS, DuplicateJob, FoundMoment, chapter_rows
+from core.store.base import JOB_FIELDS, DuplicateJob, FoundMoment, LibraryUnavailable, chapter_rows
 from core.store.files import LocalFiles, MediaFilesMixin
 from core.store.hybrid import COMMON_WORD_SEGMENTS, fuse, search_threads
 from core.store.nearest import GraphSlot, NearestSearch
@@ -140,7 +140,12 @@ class LocalStore(MediaFilesMixin):
 
     def __init__(self, data_dir: Path, files=None):
         self.data_dir = Path(data_dir).resolve()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way, no permission, a read-only disk
+            why = "a file of that name is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+            raise LibraryUnavailable(f"DATA_DIR={self.data_dir} cannot hold the library: {why}. Point DATA_DIR at a "
+                                     "folder this user may write to.") from exc
         self.db_path = self.data_dir / "library.sqlite3"
         self.files = files or LocalFiles(self.data_dir / "storage")
         self.search_index_min_segments = get_settings().search_index_min_segments
