@@ -327,7 +327,7 @@ def main() -> None:
 
         first = time.perf_counter()
         api.search(QUERIES[0], limit=10)
-        print(f"first search (loads the vector matrix): {1000 * (time.perf_counter() - first):.0f} ms")
+        print(f"first search (what it loads on first use): {1000 * (time.perf_counter() - first):.0f} ms")
 
         latencies = []
         for number in range(args.queries):
